@@ -1,0 +1,1 @@
+//! PLACEHOLDER: configuration model (written next).

@@ -1,0 +1,22 @@
+//! ots-gateway core: everything except the frontends.
+//!
+//! Layout:
+//! - [`model`]: the shared vocabulary (secrets, keys, receipts, requests), with redacting `Debug`.
+//! - [`error`]: the one error enum every frontend matches exhaustively.
+//! - [`ots`]: the only code that speaks HTTP to a OneTimeSecret server; its wire types are private.
+//! - [`simulator`]: OTS v1 semantics in memory, standing in for the upstream in `--dev` and tests.
+//! - [`upstream`]: the seam choosing between those two.
+//! - [`gateway`]: the operations every frontend calls, with who is asking.
+//! - [`config`]: the validated configuration model. The core reads no files or environment itself;
+//!   the binary hands it text and a view of the environment.
+
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod model;
+pub mod ots;
+pub mod simulator;
+pub mod upstream;
+
+pub use error::{Error, Result};
+pub use gateway::Gateway;

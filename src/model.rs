@@ -1,0 +1,408 @@
+//! The vocabulary every layer shares: secrets, keys, receipts and the requests that make them.
+//!
+//! These are our types, not OTS wire types. The OTS client converts its private wire structs into
+//! them, the simulator produces them directly, and each frontend renders them in its own protocol.
+//! Secret-bearing values wrap [`SecretString`] so that `Debug`, `Display` and tracing fields can
+//! never print them by accident; reading one is always a visible `expose_secret()` call.
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::Error;
+
+/// Which frontend a request came through. Quotas, allowed operations and audit events are keyed on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Frontend {
+    Rest,
+    Mcp,
+    Discord,
+    Cli,
+}
+
+impl Frontend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frontend::Rest => "rest",
+            Frontend::Mcp => "mcp",
+            Frontend::Discord => "discord",
+            Frontend::Cli => "cli",
+        }
+    }
+}
+
+impl fmt::Display for Frontend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who is asking: the frontend plus a caller id that frontend vouches for (a client label, an MCP
+/// client name, a Discord user id). Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Caller {
+    pub frontend: Frontend,
+    pub id: String,
+}
+
+impl Caller {
+    pub fn new(frontend: Frontend, id: impl Into<String>) -> Self {
+        Caller {
+            frontend,
+            id: id.into(),
+        }
+    }
+}
+
+/// The plaintext of a secret. `Debug` is redacted.
+#[derive(Clone)]
+pub struct SecretText(SecretString);
+
+impl SecretText {
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretText(SecretString::from(value.into()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+    pub fn byte_len(&self) -> usize {
+        self.0.expose_secret().len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.expose_secret().is_empty()
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretText(<redacted>)")
+    }
+}
+
+/// A passphrase that gates a secret. `Debug` is redacted.
+#[derive(Clone)]
+pub struct Passphrase(SecretString);
+
+impl Passphrase {
+    pub fn new(value: impl Into<String>) -> Self {
+        Passphrase(SecretString::from(value.into()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+    /// Length in characters, which is how OTS counts its passphrase limits.
+    pub fn char_len(&self) -> usize {
+        self.0.expose_secret().chars().count()
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase(<redacted>)")
+    }
+}
+
+/// The team's OTS account: username (email or customer id) and API token.
+#[derive(Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub api_key: SecretString,
+}
+
+impl Credentials {
+    pub fn new(username: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Credentials {
+            username: username.into(),
+            api_key: SecretString::from(api_key.into()),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Characters OTS keeps in a key after sanitising: `[a-zA-Z0-9_-]`.
+fn is_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+fn parse_key(field: &'static str, raw: &str) -> Result<String, Error> {
+    if raw.is_empty() {
+        return Err(Error::InvalidInput {
+            field,
+            reason: "must not be empty".into(),
+        });
+    }
+    if !raw.chars().all(is_key_char) {
+        return Err(Error::InvalidInput {
+            field,
+            reason: "may only contain letters, digits, '_' and '-'".into(),
+        });
+    }
+    Ok(raw.to_owned())
+}
+
+/// Keys are bearer capabilities: whoever holds one can reveal (secret key) or inspect and burn
+/// (receipt key). `Debug` therefore shows only the short id OTS itself uses in burn responses.
+fn fmt_short_key(name: &str, key: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{name}({}…)", short_id(key))
+}
+
+/// The first eight characters of a key: OTS's own "short key", safe for logs and audit events.
+pub fn short_id(key: &str) -> &str {
+    let end = key.char_indices().nth(8).map_or(key.len(), |(i, _)| i);
+    &key[..end]
+}
+
+/// The key in a share link: `/secret/<key>`. Opaque, of variable length (31 or 62 characters on
+/// real servers).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    /// Accepts only `[a-zA-Z0-9_-]+`, so a key can be placed in a URL path without escaping.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        parse_key("secret_key", raw).map(SecretKey)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn short_id(&self) -> &str {
+        short_id(&self.0)
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_short_key("SecretKey", &self.0, f)
+    }
+}
+
+/// The creator's private key to a secret's receipt (OTS v1 calls it `metadata_key`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ReceiptKey(String);
+
+impl ReceiptKey {
+    /// Accepts only `[a-zA-Z0-9_-]+`, so a key can be placed in a URL path without escaping.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        parse_key("metadata_key", raw).map(ReceiptKey)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn short_id(&self) -> &str {
+        short_id(&self.0)
+    }
+}
+
+impl fmt::Debug for ReceiptKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_short_key("ReceiptKey", &self.0, f)
+    }
+}
+
+/// A receipt's state in OTS v1 vocabulary. Servers may add states; those are kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReceiptState {
+    New,
+    /// Current servers only report this for legacy records; v0.23 set it on the first receipt view.
+    Viewed,
+    /// The secret was revealed.
+    Received,
+    Burned,
+    Expired,
+    Orphaned,
+    Other(String),
+}
+
+impl ReceiptState {
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "new" => ReceiptState::New,
+            "viewed" => ReceiptState::Viewed,
+            "received" => ReceiptState::Received,
+            "burned" => ReceiptState::Burned,
+            "expired" => ReceiptState::Expired,
+            "orphaned" => ReceiptState::Orphaned,
+            other => ReceiptState::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ReceiptState::New => "new",
+            ReceiptState::Viewed => "viewed",
+            ReceiptState::Received => "received",
+            ReceiptState::Burned => "burned",
+            ReceiptState::Expired => "expired",
+            ReceiptState::Orphaned => "orphaned",
+            ReceiptState::Other(s) => s,
+        }
+    }
+
+    /// Whether the secret behind the receipt can still be revealed or burned.
+    pub fn is_live(&self) -> bool {
+        matches!(self, ReceiptState::New | ReceiptState::Viewed)
+    }
+}
+
+/// The creator's record of one secret, as OTS v1 reports it (its "metadata" object).
+///
+/// Optional fields mirror what OTS omits in some views, so a frontend that speaks v1 can render
+/// exactly what the upstream said.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// The caller's account email, or `anon`.
+    pub custid: String,
+    pub metadata_key: ReceiptKey,
+    /// `None` once the secret is gone (received, burned, expired, orphaned) or in `recent` lists.
+    pub secret_key: Option<SecretKey>,
+    /// The requested TTL after clamping, in seconds.
+    pub ttl: u64,
+    /// Seconds left on the receipt itself.
+    pub metadata_ttl: u64,
+    /// Seconds left on the secret; `None` once the secret is gone.
+    pub secret_ttl: Option<u64>,
+    /// `https://<host>/receipt/<metadata_key>`; absent from v0.23 servers.
+    pub metadata_url: Option<String>,
+    pub state: ReceiptState,
+    /// Unix seconds.
+    pub created: i64,
+    pub updated: i64,
+    /// Unix seconds of the reveal; only when `state` is `received`.
+    pub received: Option<i64>,
+    /// Obscured recipient emails, e.g. `al***@e***.com`.
+    pub recipients: Vec<String>,
+    /// `""` unless the secret was made for a custom domain.
+    pub share_domain: String,
+    /// Absent from burn responses and recent lists.
+    pub passphrase_required: Option<bool>,
+    /// The generated password: in `generate` responses, and once in a receipt view shortly after.
+    pub value: Option<SecretText>,
+    /// The full link a recipient opens, built from the upstream base URL or `share_domain`.
+    /// Not an OTS field; `None` when there is no live secret key.
+    pub share_url: Option<String>,
+}
+
+/// What `POST /share` takes.
+#[derive(Debug, Clone)]
+pub struct ShareRequest {
+    pub secret: SecretText,
+    /// Seconds; OTS clamps silently, so no range is enforced here.
+    pub ttl: Option<i64>,
+    pub passphrase: Option<Passphrase>,
+    /// Email address; only authenticated callers may set one.
+    pub recipient: Option<String>,
+    pub share_domain: Option<String>,
+}
+
+/// Which character classes a generated password draws from. `None` means the server default
+/// (every class on, ambiguous characters excluded).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CharacterSets {
+    pub uppercase: Option<bool>,
+    pub lowercase: Option<bool>,
+    pub numbers: Option<bool>,
+    pub symbols: Option<bool>,
+    pub exclude_ambiguous: Option<bool>,
+}
+
+/// What `POST /generate` takes.
+#[derive(Debug, Clone, Default)]
+pub struct GenerateRequest {
+    /// Password length; OTS defaults to 12 and allows at most 128.
+    pub length: Option<i64>,
+    pub character_sets: CharacterSets,
+    pub ttl: Option<i64>,
+    pub passphrase: Option<Passphrase>,
+    pub recipient: Option<String>,
+    pub share_domain: Option<String>,
+}
+
+/// What a successful reveal returns.
+#[derive(Debug, Clone)]
+pub struct Revealed {
+    pub value: SecretText,
+    pub secret_key: SecretKey,
+    /// Scheme and host the secret belongs to, e.g. `https://onetimesecret.com`.
+    pub share_domain: String,
+}
+
+/// What a successful burn returns. OTS serialises the receipt as it was *before* the burn.
+#[derive(Debug, Clone)]
+pub struct Burned {
+    pub receipt: Receipt,
+    pub secret_shortkey: String,
+}
+
+/// What `GET /status` and `GET /authcheck` return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamStatus {
+    pub status: String,
+    pub locale: String,
+}
+
+/// How long to wait before trying again, rounded up to whole seconds the way `Retry-After` wants.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs();
+    if wait.subsec_nanos() > 0 {
+        secs + 1
+    } else {
+        secs.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_contains_secret_material() {
+        let text = SecretText::new("canary-value-1");
+        let pass = Passphrase::new("canary-pass-1");
+        let creds = Credentials::new("team@example.com", "canary-key-1");
+        let printed = format!("{text:?} {pass:?} {creds:?}");
+        assert!(!printed.contains("canary-value-1"));
+        assert!(!printed.contains("canary-pass-1"));
+        assert!(!printed.contains("canary-key-1"));
+        assert!(printed.contains("team@example.com"));
+    }
+
+    #[test]
+    fn key_debug_shows_only_the_short_id() {
+        let key = SecretKey::parse("abcdefgh0123456789abcdefgh").unwrap();
+        assert_eq!(format!("{key:?}"), "SecretKey(abcdefgh…)");
+    }
+
+    #[test]
+    fn keys_reject_characters_that_could_escape_a_url_path() {
+        for bad in ["", "../etc", "a/b", "a?b", "a b", "a%2f"] {
+            assert!(SecretKey::parse(bad).is_err(), "{bad:?} accepted");
+            assert!(ReceiptKey::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(SecretKey::parse("Az09_-").is_ok());
+    }
+
+    #[test]
+    fn unknown_states_are_kept_verbatim() {
+        let state = ReceiptState::parse("previewed");
+        assert_eq!(state, ReceiptState::Other("previewed".into()));
+        assert_eq!(state.as_str(), "previewed");
+        assert_eq!(ReceiptState::parse("received"), ReceiptState::Received);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_is_never_zero() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(12_001)), 13);
+        assert_eq!(retry_after_secs(Duration::from_secs(12)), 12);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+    }
+}
