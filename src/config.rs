@@ -547,19 +547,20 @@ fn validate(
         }
     };
 
-    if let Some(addr) = listen {
-        if !addr.ip().is_loopback() && bearer_token.is_none() {
-            problems.push(ConfigProblem {
-                source: file_name.to_owned(),
-                key: "server.listen".to_owned(),
-                reason: format!(
-                    "{} is not a loopback address; anyone who can reach it could use the team's \
+    if let Some(addr) = listen
+        && !addr.ip().is_loopback()
+        && bearer_token.is_none()
+    {
+        problems.push(ConfigProblem {
+            source: file_name.to_owned(),
+            key: "server.listen".to_owned(),
+            reason: format!(
+                "{} is not a loopback address; anyone who can reach it could use the team's \
                      OTS account, so a bearer token is required ({ENV_BEARER_TOKEN} or \
                      server.bearer_token_file)",
-                    addr.ip()
-                ),
-            });
-        }
+                addr.ip()
+            ),
+        });
     }
 
     Some(ValidConfig {
