@@ -128,6 +128,17 @@ impl Simulator {
     }
 }
 
+#[cfg(test)]
+impl Simulator {
+    fn counts(&self) -> (usize, usize) {
+        self.lock().counts()
+    }
+
+    fn lose_secret(&self, key: &SecretKey) {
+        self.lock().lose_secret(key);
+    }
+}
+
 /// One client's view of the simulator, with the same methods as the real OTS client.
 #[derive(Clone)]
 pub struct SimulatedUpstream {

@@ -419,6 +419,19 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+impl Store {
+    /// Stored (secrets, receipts), to show that sweeping bounds memory.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (self.secrets.len(), self.receipts.len())
+    }
+
+    /// Loses a secret without touching its receipt, the one way to reach `orphaned`.
+    pub(crate) fn lose_secret(&mut self, key: &SecretKey) {
+        self.secrets.remove(key);
+    }
+}
+
 /// The receipt as current OTS v1 reports it. Callers blank fields that a route omits.
 fn render(record: &ReceiptRecord, ctx: &Ctx<'_>) -> Receipt {
     // Every path that removes a secret also moves its receipt out of `new`, or `settle` does so
