@@ -27,11 +27,25 @@ struct Window {
     count: u32,
 }
 
+/// Most client IPs tracked at once. Addresses are cheap to come by (an IPv6 /64 holds 2^64),
+/// so without a bound the table itself would be the memory leak the store cap prevents.
+const MAX_TRACKED: usize = 100_000;
+
 /// Counters per event and client IP. `None` is one shared bucket for callers whose address the
 /// frontend could not tell, so they cannot dodge the limit by hiding it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RateLimiter {
     windows: HashMap<(Event, Option<IpAddr>), Window>,
+    max_tracked: usize,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter {
+            windows: HashMap::new(),
+            max_tracked: MAX_TRACKED,
+        }
+    }
 }
 
 impl RateLimiter {
@@ -44,7 +58,8 @@ impl RateLimiter {
         cap: u32,
         now: UnixTime,
     ) -> bool {
-        let window = self.windows.entry((event, ip)).or_insert(Window {
+        let key = self.bucket(event, ip, now);
+        let window = self.windows.entry(key).or_insert(Window {
             start: now,
             count: 0,
         });
@@ -59,6 +74,26 @@ impl RateLimiter {
         }
         window.count += 1;
         true
+    }
+
+    /// The bucket to count in. Once the table is full, new addresses share the anonymous
+    /// bucket: they are still limited, just together, and memory stays bounded.
+    fn bucket(
+        &mut self,
+        event: Event,
+        ip: Option<IpAddr>,
+        now: UnixTime,
+    ) -> (Event, Option<IpAddr>) {
+        let key = (event, ip);
+        if self.windows.contains_key(&key) || self.windows.len() < self.max_tracked {
+            return key;
+        }
+        self.sweep(now);
+        if self.windows.len() < self.max_tracked {
+            key
+        } else {
+            (event, None)
+        }
     }
 
     /// Forgets finished windows so a stream of distinct IPs cannot grow the table forever.
@@ -116,6 +151,24 @@ mod tests {
         limiter.admit(Event::Reveal, None, 5, t0 + Duration::from_secs(600));
         limiter.sweep(t0 + RATE_WINDOW);
         assert_eq!(limiter.windows.len(), 1);
+    }
+
+    #[test]
+    fn a_full_table_puts_new_addresses_in_the_shared_bucket() {
+        let mut limiter = RateLimiter {
+            max_tracked: 2,
+            ..RateLimiter::default()
+        };
+        let t0 = Duration::from_secs(1_000);
+        let ip = |n| Some(IpAddr::from([192, 0, 2, n]));
+        assert!(limiter.admit(Event::Create, ip(1), 1, t0));
+        assert!(limiter.admit(Event::Create, None, 1, t0));
+        // ip(3) is new and the table is full, so it lands in the spent shared bucket.
+        assert!(!limiter.admit(Event::Create, ip(3), 1, t0));
+        assert_eq!(limiter.windows.len(), 2);
+        // Once the old windows end they are swept and ip(3) gets a bucket of its own.
+        assert!(limiter.admit(Event::Create, ip(3), 1, t0 + RATE_WINDOW));
+        assert!(limiter.windows.contains_key(&(Event::Create, ip(3))));
     }
 
     #[test]

@@ -117,9 +117,10 @@ impl Simulator {
         &self.inner.config
     }
 
-    /// A panic while the lock was held can only come from a bug in this module, and
-    /// every operation keeps the store consistent at each step; a dev server that keeps answering
-    /// is worth more than one that refuses everything after one bad request, so recover.
+    /// A poisoned lock means a bug in this module panicked mid-operation. The worst it can leave
+    /// behind is a receipt whose secret is already gone, which the next view reports as
+    /// `orphaned`; a dev server that keeps answering beats one that refuses everything
+    /// afterwards, so recover. (Release builds abort on panic anyway.)
     fn lock(&self) -> MutexGuard<'_, Store> {
         self.inner
             .store

@@ -55,6 +55,9 @@ pub(crate) struct Ctx<'a> {
 
 struct SecretRecord {
     value: SecretText,
+    // Kept as the redacting, zeroize-on-drop `Passphrase` rather than hashed: the value beside it
+    // is plaintext in the same memory anyway, so a hash would add a dependency and no safety.
+    // What matters is that comparing against it is fixed-time (`keys::fixed_time_eq`).
     passphrase: Option<Passphrase>,
     metadata_key: ReceiptKey,
     expires_at: UnixTime,
