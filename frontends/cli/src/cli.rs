@@ -75,4 +75,7 @@ pub struct SimulateArgs {
         hide_env_values = true
     )]
     pub accounts: Vec<String>,
+    /// Most receipts held in memory at once; new secrets are refused beyond it.
+    #[arg(long, value_name = "N", default_value_t = ots_gateway_core::simulator::DEFAULT_MAX_ENTRIES)]
+    pub max_entries: usize,
 }

@@ -27,7 +27,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let (listener, local) = bind(addr).await?;
     let base_url =
         Url::parse(&format!("http://{local}")).context("the bound address does not form a URL")?;
-    let simulator = Simulator::new(SimulatorConfig::new(base_url));
+    let simulator = Simulator::new(SimulatorConfig {
+        max_entries: args.max_entries,
+        ..SimulatorConfig::new(base_url)
+    });
     for account in &accounts {
         simulator.add_account(account);
     }
