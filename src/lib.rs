@@ -13,6 +13,7 @@
 pub mod config;
 pub mod error;
 pub mod gateway;
+pub mod ledger;
 pub mod model;
 pub mod ots;
 pub mod simulator;
