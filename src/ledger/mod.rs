@@ -5,13 +5,15 @@
 //! [`LedgerEntry`]).
 //!
 //! Storage sits behind [`LedgerStore`] so that a team running several gateways can later back it
-//! with a shared database; the embedded SQLite store follows.
+//! with a shared database; [`SqliteLedger`] is the embedded default.
 
 mod entry;
 mod error;
+mod sqlite;
 
 pub use entry::{EntryId, LedgerEntry};
 pub use error::LedgerError;
+pub use sqlite::{Durability, SqliteLedger};
 
 use crate::model::{Frontend, ReceiptKey, ReceiptState};
 
