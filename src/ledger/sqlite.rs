@@ -93,6 +93,7 @@ impl SqliteLedger {
             .map_err(LedgerError::database("opening the database"))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(LedgerError::database("setting the busy timeout"))?;
+        schema::ensure_supported(&conn, path)?;
         enable_wal(&conn, path)?;
         conn.pragma_update(None, "synchronous", durability.synchronous_pragma())
             .map_err(LedgerError::database("setting the durability level"))?;

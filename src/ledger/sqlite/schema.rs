@@ -36,6 +36,12 @@ const MIGRATIONS: &[&str] = &[
 /// The version this build reads and writes.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Fails unless this build can read the file's schema. Run before changing anything in the file
+/// (even its journal mode), so a ledger from a newer release is left as it was found.
+pub(super) fn ensure_supported(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    supported_version(conn, path).map(|_| ())
+}
+
 /// Brings the schema up to [`SCHEMA_VERSION`]. `path` only labels errors.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
     // IMMEDIATE takes the write lock before reading the version, so two gateways opening the same
@@ -43,7 +49,22 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerEr
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(LedgerError::database("starting the schema migration"))?;
-    let found: i64 = tx
+    let found = supported_version(&tx, path)?;
+    for sql in MIGRATIONS.iter().skip(found) {
+        tx.execute_batch(sql)
+            .map_err(LedgerError::database("migrating the schema"))?;
+    }
+    if found != MIGRATIONS.len() {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(LedgerError::database("recording the schema version"))?;
+    }
+    tx.commit()
+        .map_err(LedgerError::database("committing the schema migration"))
+}
+
+/// The file's schema version, if this build knows how to handle it.
+fn supported_version(conn: &Connection, path: &Path) -> Result<usize, LedgerError> {
+    let found: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(LedgerError::database("reading the schema version"))?;
     if found > SCHEMA_VERSION {
@@ -53,20 +74,8 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerEr
             supported: SCHEMA_VERSION,
         });
     }
-    let Ok(pending) = usize::try_from(found) else {
-        return Err(LedgerError::UnusablePath {
-            path: path.to_path_buf(),
-            reason: "negative schema version: not a ledger database",
-        });
-    };
-    for sql in MIGRATIONS.iter().skip(pending) {
-        tx.execute_batch(sql)
-            .map_err(LedgerError::database("migrating the schema"))?;
-    }
-    if found != SCHEMA_VERSION {
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(LedgerError::database("recording the schema version"))?;
-    }
-    tx.commit()
-        .map_err(LedgerError::database("committing the schema migration"))
+    usize::try_from(found).map_err(|_| LedgerError::UnusablePath {
+        path: path.to_path_buf(),
+        reason: "negative schema version: not a ledger database",
+    })
 }

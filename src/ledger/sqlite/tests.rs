@@ -436,6 +436,21 @@ fn a_file_from_a_newer_gateway_is_refused_untouched() {
 }
 
 #[test]
+fn a_newer_file_keeps_its_journal_mode() {
+    let dir = TempDir::new("newer-journal");
+    let conn = Connection::open(dir.db()).unwrap();
+    conn.pragma_update(None, "user_version", schema::SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    assert!(SqliteLedger::open(&dir.db()).is_err());
+    let mode: String = Connection::open(dir.db())
+        .unwrap()
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "refusal must not switch the file to WAL");
+}
+
+#[test]
 fn the_schema_has_no_column_that_could_hold_secret_material() {
     // A deliberate tripwire: adding a column means revisiting this list and the promise in
     // `LedgerEntry`'s documentation that no secret value or passphrase is ever stored.
@@ -449,7 +464,25 @@ fn the_schema_has_no_column_that_could_hold_secret_material() {
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    assert_eq!(columns.join(", "), COLUMNS.replace("  ", " "));
+    let expected = [
+        "id",
+        "frontend",
+        "caller",
+        "metadata_key",
+        "secret_key",
+        "created",
+        "secret_expires",
+        "receipt_expires",
+        "state",
+        "state_updated",
+        "has_passphrase",
+    ];
+    assert_eq!(columns, expected);
+    assert_eq!(
+        COLUMNS,
+        expected.join(", "),
+        "reads and writes cover every column"
+    );
 }
 
 #[test]
