@@ -1,0 +1,1 @@
+//! Tests against small fake OTS servers on real sockets.
