@@ -104,7 +104,9 @@ struct BurnBody {
 
 pub(super) fn status(body: &[u8]) -> Result<UpstreamStatus> {
     let parsed: StatusBody = decode(body)?;
-    let status = parsed.status.ok_or_else(malformed)?;
+    let status = parsed
+        .status
+        .ok_or_else(|| malformed("status body has no status"))?;
     Ok(UpstreamStatus {
         status,
         locale: parsed.locale.unwrap_or_default(),
@@ -125,7 +127,10 @@ pub(super) fn recent(body: &[u8], endpoints: &Endpoints) -> Result<Vec<Receipt>>
 /// `requested` stands in when a server omits the echoed key; it is the key we revealed anyway.
 pub(super) fn revealed(body: &[u8], requested: &SecretKey) -> Result<Revealed> {
     let parsed: RevealBody = decode(body)?;
-    let value = parsed.value.or(parsed.secret_value).ok_or_else(malformed)?;
+    let value = parsed
+        .value
+        .or(parsed.secret_value)
+        .ok_or_else(|| malformed("reveal body has no value"))?;
     let secret_key = optional_secret_key(parsed.secret_key)?.unwrap_or_else(|| requested.clone());
     Ok(Revealed {
         value: SecretText::new(value),
@@ -138,7 +143,7 @@ pub(super) fn burned(body: &[u8], endpoints: &Endpoints) -> Result<Burned> {
     let parsed: BurnBody = decode(body)?;
     let receipt = parsed
         .state
-        .ok_or_else(malformed)?
+        .ok_or_else(|| malformed("burn body has no nested receipt"))?
         .into_receipt(endpoints, ReceiptContext::BeforeBurn)?;
     let secret_shortkey = match parsed.secret_shortkey {
         Some(short) => short,
@@ -160,7 +165,7 @@ impl ReceiptBody {
             .metadata_key
             .or(self.identifier)
             .and_then(|raw| ReceiptKey::parse(&raw).ok())
-            .ok_or_else(malformed)?;
+            .ok_or_else(|| malformed("receipt has no usable metadata_key"))?;
         let secret_key = match context {
             ReceiptContext::RecentListing => None,
             _ => optional_secret_key(self.secret_key.or(self.secret_identifier))?,
@@ -211,7 +216,9 @@ fn secret_may_be_live(state: &ReceiptState) -> bool {
 fn optional_secret_key(raw: Option<String>) -> Result<Option<SecretKey>> {
     match raw.filter(|key| !key.is_empty()) {
         None => Ok(None),
-        Some(key) => SecretKey::parse(&key).map(Some).map_err(|_| malformed()),
+        Some(key) => SecretKey::parse(&key)
+            .map(Some)
+            .map_err(|_| malformed("secret_key has characters OTS never uses")),
     }
 }
 
@@ -229,10 +236,12 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
             column = err.column(),
             "OTS response body is not the JSON OTS sends"
         );
-        malformed()
+        Error::Upstream(UpstreamFailure::MalformedResponse)
     })
 }
 
-fn malformed() -> Error {
+/// `why` is a fixed text: the offending value itself may be secret.
+fn malformed(why: &'static str) -> Error {
+    debug!(why, "OTS response body is not the shape OTS sends");
     Error::Upstream(UpstreamFailure::MalformedResponse)
 }
