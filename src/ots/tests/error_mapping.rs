@@ -269,3 +269,49 @@ async fn a_base_url_with_credentials_is_rejected_up_front() {
     );
     assert!(!err.to_string().contains("key@"));
 }
+
+#[tokio::test]
+async fn a_short_key_not_found_message_is_a_refusal() {
+    let err = retrieve_error(Answer::ots_error("Not Found")).await;
+    assert!(
+        matches!(&err, Error::Refused { message, intended_status: None } if message == "Not Found"),
+        "{err:?}"
+    );
+}
+
+/// A reply with no Content-Length that never ends: only the running byte count can stop it.
+#[tokio::test]
+async fn an_endless_chunked_reply_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
+        let mut request_head = [0u8; 4096];
+        let _ = socket.read(&mut request_head).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                    transfer-encoding: chunked\r\n\r\n";
+        let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        // Ends when the client hangs up.
+        while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    let base_url = url::Url::parse(&format!("http://{addr}")).expect("url");
+    let client = OtsClient::new(OtsClientConfig {
+        read_retries: 0,
+        ..OtsClientConfig::new(base_url)
+    })
+    .expect("client");
+    let err = client.status().await.expect_err("cut off");
+    assert!(
+        matches!(err, Error::Upstream(UpstreamFailure::MalformedResponse)),
+        "{err:?}"
+    );
+}
