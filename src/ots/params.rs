@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{CharacterSets, GenerateRequest, Passphrase, ShareRequest};
 
-/// A request body. Values borrow from the caller's request so secrets are not copied twice.
+/// A request body. Form values borrow from the caller's request, so the common path makes no
+/// extra copy of a secret; the rare JSON body owns its values.
 pub(super) enum Payload<'a> {
     None,
     Form(Vec<(&'static str, Cow<'a, str>)>),

@@ -45,15 +45,30 @@ pub(super) async fn exchange(
     request: reqwest::RequestBuilder,
     operation: &'static str,
 ) -> Result<Reply> {
-    let mut response = request
+    let response = request
         .send()
         .await
         .map_err(|err| errors::from_transport(err, operation))?;
     let status = response.status();
+    debug!(operation, status = status.as_u16(), "OTS answered");
     let intended_status = header_number(response.headers(), INTENDED_STATUS);
     let retry_after =
         header_number(response.headers(), RETRY_AFTER.as_str()).map(Duration::from_secs);
-    debug!(operation, status = status.as_u16(), "OTS answered");
+    let body = read_capped_body(response, operation).await?;
+    Ok(Reply {
+        status,
+        intended_status,
+        retry_after,
+        body,
+    })
+}
+
+/// Checks the declared length first, then the running count, because a chunked reply declares
+/// none and could go on forever.
+async fn read_capped_body(
+    mut response: reqwest::Response,
+    operation: &'static str,
+) -> Result<Vec<u8>> {
     if response
         .content_length()
         .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
@@ -71,12 +86,7 @@ pub(super) async fn exchange(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Reply {
-        status,
-        intended_status,
-        retry_after,
-        body,
-    })
+    Ok(body)
 }
 
 fn too_large(operation: &'static str) -> Error {
