@@ -161,16 +161,20 @@ pub(super) fn burned(body: &[u8], endpoints: &Endpoints) -> Result<Burned> {
 
 impl ReceiptBody {
     fn into_receipt(self, endpoints: &Endpoints, context: ReceiptContext) -> Result<Receipt> {
-        let metadata_key = self
-            .metadata_key
-            .or(self.identifier)
+        let metadata_key = non_empty(self.metadata_key)
+            .or(non_empty(self.identifier))
             .and_then(|raw| ReceiptKey::parse(&raw).ok())
             .ok_or_else(|| malformed("receipt has no usable metadata_key"))?;
+        let state = ReceiptState::parse(self.state.as_deref().unwrap_or_default());
         let secret_key = match context {
             ReceiptContext::RecentListing => None,
-            _ => optional_secret_key(self.secret_key.or(self.secret_identifier))?,
+            // The alias can outlive the secret (it is copied before OTS blanks `secret_key`);
+            // a key to a secret that is gone is of no use to anyone.
+            ReceiptContext::Current if !secret_may_be_live(&state) => None,
+            _ => optional_secret_key(
+                non_empty(self.secret_key).or(non_empty(self.secret_identifier)),
+            )?,
         };
-        let state = ReceiptState::parse(self.state.as_deref().unwrap_or_default());
         let share_domain = self.share_domain.unwrap_or_default();
         let share_url = secret_key
             .as_ref()
@@ -211,10 +215,14 @@ fn secret_may_be_live(state: &ReceiptState) -> bool {
     )
 }
 
-/// OTS blanks `secret_key` (`""`) once the secret is gone. A key we could not safely put into a
-/// URL means we are not talking to OTS.
+/// OTS blanks keys (`""`) rather than dropping them once the secret is gone.
+fn non_empty(raw: Option<String>) -> Option<String> {
+    raw.filter(|value| !value.is_empty())
+}
+
+/// A key we could not safely put into a URL means we are not talking to OTS.
 fn optional_secret_key(raw: Option<String>) -> Result<Option<SecretKey>> {
-    match raw.filter(|key| !key.is_empty()) {
+    match non_empty(raw) {
         None => Ok(None),
         Some(key) => SecretKey::parse(&key)
             .map(Some)

@@ -78,6 +78,7 @@ async fn share_reads_the_current_shape() {
 async fn the_current_aliases_stand_in_for_the_classic_names() {
     let (m, s) = (key_of_len('m', 62), key_of_len('s', 62));
     let fake = FakeOts::answering(Answer::ok(json!({
+        "metadata_key": "",
         "identifier": m,
         "secret_identifier": s,
         "ttl": 600,
@@ -160,11 +161,12 @@ async fn receipt_reads_the_v0_23_shape() {
 }
 
 #[tokio::test]
-async fn a_received_receipt_has_no_live_key_or_link() {
+async fn a_received_receipt_has_no_key_or_link_even_if_the_alias_leaks_it() {
     let m = key_of_len('m', 62);
     let fake = FakeOts::answering(Answer::ok(json!({
         "custid": "anon",
         "metadata_key": m,
+        "secret_identifier": key_of_len('s', 62),
         "ttl": 3600,
         "metadata_ttl": 5000,
         "state": "received",
