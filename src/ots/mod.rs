@@ -1,15 +1,16 @@
 //! The OTS client: the only code in the project that speaks HTTP to a OneTimeSecret server.
 //!
 //! It talks API v1 (`{base_url}/api/v1/...`), which every OTS release from v0.12 to current
-//! serves with the same field names. Requests are form-encoded, replies are read through private,
-//! lenient DTOs ([`wire`]) and converted into [`crate::model`] types, and every failure becomes a
-//! [`crate::error::Error`] ([`errors`]).
+//! serves with the same field names. Requests are form-encoded (with one exception, explained in
+//! `params`), replies are read through private,
+//! lenient DTOs (`wire`) and converted into [`crate::model`] types, and every failure becomes a
+//! [`crate::error::Error`] (`errors`).
 //!
 //! Invariants:
 //! - No URL, key, credential, secret or passphrase appears in an error or a log line. URLs are
 //!   never logged (v1 puts keys in paths); operations are logged by name, at `debug` only, because
 //!   frontends log an error once where it becomes a response.
-//! - Only reads are retried ([`retry`] explains why).
+//! - Only reads are retried (`retry` explains why).
 //! - The team credentials are exposed only when the `Authorization` header is built.
 
 mod errors;
@@ -127,10 +128,14 @@ impl OtsClient {
 
     /// `POST /api/v1/generate`. Sent once, never retried.
     pub async fn generate(&self, request: &GenerateRequest) -> Result<Receipt> {
-        let reply = self
-            .send_once(Route::Generate, params::generate(request))
-            .await?;
-        wire::receipt(&reply.body, &self.inner.endpoints)
+        let payload = params::generate(request);
+        let sent_as_json = matches!(payload, Payload::Json(_));
+        let reply = self.send_once(Route::Generate, payload).await?;
+        let receipt = wire::receipt(&reply.body, &self.inner.endpoints)?;
+        if sent_as_json {
+            params::check_json_generate_was_understood(request, &receipt)?;
+        }
+        Ok(receipt)
     }
 
     /// `POST /api/v1/secret/{key}`: reveals, and thereby destroys, the secret. Sent once.

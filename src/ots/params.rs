@@ -9,7 +9,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{CharacterSets, GenerateRequest, Passphrase, ShareRequest};
+use crate::error::{Error, Result};
+use crate::model::{CharacterSets, GenerateRequest, Passphrase, Receipt, ShareRequest};
 
 /// A request body. Form values borrow from the caller's request, so the common path makes no
 /// extra copy of a secret; the rare JSON body owns its values.
@@ -91,6 +92,42 @@ fn generate_as_json(request: &GenerateRequest) -> Payload<'_> {
         }
     }
     Payload::Json(Value::Object(body))
+}
+
+/// A v0.23 server reads a JSON body as "no params": it would generate with its defaults and,
+/// worse, without the passphrase. Such a result is refused rather than handed out; its keys are
+/// dropped here, so nobody can reach that secret and it expires on its own.
+pub(super) fn check_json_generate_was_understood(
+    request: &GenerateRequest,
+    receipt: &Receipt,
+) -> Result<()> {
+    let passphrase_sent = request
+        .passphrase
+        .as_ref()
+        .is_some_and(|passphrase| !passphrase.expose().is_empty());
+    let passphrase_dropped = passphrase_sent && receipt.passphrase_required == Some(false);
+    let value_has_excluded_characters = receipt.value.as_ref().is_some_and(|value| {
+        value
+            .expose()
+            .chars()
+            .any(|c| excluded_by(&request.character_sets, c))
+    });
+    if passphrase_dropped || value_has_excluded_characters {
+        return Err(Error::InvalidInput {
+            field: "character_sets",
+            reason: "the OTS server ignored the request; turning a character set off needs OTS v0.24 or later"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn excluded_by(sets: &CharacterSets, c: char) -> bool {
+    let off = |flag: Option<bool>| flag == Some(false);
+    (off(sets.uppercase) && c.is_ascii_uppercase())
+        || (off(sets.lowercase) && c.is_ascii_lowercase())
+        || (off(sets.numbers) && c.is_ascii_digit())
+        || (off(sets.symbols) && c.is_ascii_punctuation())
 }
 
 fn turns_a_character_set_off(sets: &CharacterSets) -> bool {

@@ -276,7 +276,9 @@ async fn generate_with_sets_only_turned_on_sends_all_of_them_as_a_form() {
 
 #[tokio::test]
 async fn generate_with_a_set_turned_off_sends_json() {
-    let fake = FakeOts::answering(receipt_answer()).await;
+    let mut protected = current_receipt(&key_of_len('m', 62), &key_of_len('s', 62));
+    protected["passphrase_required"] = json!(true);
+    let fake = FakeOts::answering(Answer::ok(protected)).await;
     let request = GenerateRequest {
         length: Some(16),
         ttl: Some(600),
@@ -309,4 +311,65 @@ async fn generate_with_a_set_turned_off_sends_json() {
             },
         })
     );
+}
+
+/// What a v0.23 server does with a JSON body: ignores it and generates with its defaults.
+#[tokio::test]
+async fn a_json_generate_the_server_ignored_is_refused() {
+    let mut ignored = current_receipt(&key_of_len('m', 31), &key_of_len('s', 31));
+    ignored["passphrase_required"] = json!(false);
+    ignored["value"] = json!("aB3$eF6&hJ9@");
+    let fake = FakeOts::answering(Answer::ok(ignored)).await;
+    let client = fake.anonymous_client();
+    let without_symbols = GenerateRequest {
+        character_sets: CharacterSets {
+            symbols: Some(false),
+            ..CharacterSets::default()
+        },
+        ..GenerateRequest::default()
+    };
+    let with_passphrase = GenerateRequest {
+        passphrase: Some(Passphrase::new("open sesame")),
+        character_sets: CharacterSets {
+            numbers: Some(false),
+            ..CharacterSets::default()
+        },
+        ..GenerateRequest::default()
+    };
+    for request in [without_symbols, with_passphrase] {
+        let err = client.generate(&request).await.expect_err("ignored");
+        assert!(
+            matches!(
+                err,
+                crate::error::Error::InvalidInput {
+                    field: "character_sets",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_json_generate_the_server_honoured_is_returned() {
+    let mut honoured = current_receipt(&key_of_len('m', 62), &key_of_len('s', 62));
+    honoured["passphrase_required"] = json!(true);
+    honoured["value"] = json!("aBcDeFgHjKmN");
+    let fake = FakeOts::answering(Answer::ok(honoured)).await;
+    let request = GenerateRequest {
+        passphrase: Some(Passphrase::new("open sesame")),
+        character_sets: CharacterSets {
+            numbers: Some(false),
+            symbols: Some(false),
+            ..CharacterSets::default()
+        },
+        ..GenerateRequest::default()
+    };
+    let receipt = fake
+        .anonymous_client()
+        .generate(&request)
+        .await
+        .expect("generate");
+    assert_eq!(receipt.passphrase_required, Some(true));
 }
