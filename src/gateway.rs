@@ -400,7 +400,7 @@ impl Gateway {
         short_id: Option<&str>,
         result: Result<T>,
     ) -> Result<T> {
-        let outcome = result.as_ref().map(|_| ()).map_err(|error| error);
+        let outcome = result.as_ref().map(|_| ());
         self.inner
             .metrics
             .record_outcome(caller.frontend, operation, outcome);
