@@ -25,6 +25,8 @@ pub const ENV_USERNAME: &str = "OTS_GATEWAY_USERNAME";
 pub const ENV_API_KEY: &str = "OTS_GATEWAY_API_KEY";
 pub const ENV_BEARER_TOKEN: &str = "OTS_GATEWAY_BEARER_TOKEN";
 pub const ENV_CONFIG_PATH: &str = "OTS_GATEWAY_CONFIG";
+pub const ENV_DISCORD_TOKEN: &str = "OTS_GATEWAY_DISCORD_TOKEN";
+pub const ENV_DISCORD_API_BASE: &str = "OTS_GATEWAY_DISCORD_API_BASE";
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7143";
 pub const DEFAULT_UPSTREAM: &str = "https://onetimesecret.com";
@@ -50,6 +52,7 @@ struct FileConfig {
     log: LogSection,
     rest: FrontendSection,
     mcp: McpSection,
+    discord: DiscordSection,
 }
 
 impl Default for FileConfig {
@@ -64,6 +67,16 @@ impl Default for FileConfig {
             mcp: McpSection {
                 policy: FrontendSection::defaults_for(Frontend::Mcp),
                 return_generated_value: false,
+            },
+            discord: DiscordSection {
+                enabled: false,
+                api_base: String::new(),
+                token_file: String::new(),
+                guild_id: String::new(),
+                allowed_guilds: Vec::new(),
+                allowed_roles: Vec::new(),
+                default_member_permissions: String::new(),
+                policy: FrontendSection::defaults_for(Frontend::Discord),
             },
         }
     }
@@ -140,6 +153,20 @@ impl FrontendSection {
             quota_manage: RateSection::new(300, 60),
         }
     }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct DiscordSection {
+    enabled: bool,
+    api_base: String,
+    token_file: String,
+    guild_id: String,
+    allowed_guilds: Vec<String>,
+    allowed_roles: Vec<String>,
+    default_member_permissions: String,
+    #[serde(flatten)]
+    policy: FrontendSection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -242,6 +269,24 @@ pub struct UpstreamSettings {
     pub retry_backoff: Duration,
 }
 
+/// The Discord bot's settings.
+#[derive(Debug, Clone, Default)]
+pub struct DiscordSettings {
+    pub enabled: bool,
+    /// A Discord-compatible REST base (a proxy, or a fake in tests). When set, serenity's own
+    /// rate limiter is off, because the proxy does that job.
+    pub api_base: Option<Url>,
+    pub token: Option<SecretString>,
+    /// Register commands in this guild (instant, for development); `None` registers globally.
+    pub guild_id: Option<u64>,
+    /// Guilds the bot answers in; empty means any.
+    pub allowed_guilds: Vec<u64>,
+    /// Role ids a member needs one of; empty means any member.
+    pub allowed_roles: Vec<u64>,
+    /// Permission bits a member needs to see the command by default; `None` means everyone.
+    pub default_member_permissions: Option<u64>,
+}
+
 /// Configuration that has passed every check; what the rest of the program runs on.
 #[derive(Debug, Clone)]
 pub struct ValidConfig {
@@ -265,6 +310,7 @@ pub struct ValidConfig {
     pub quotas: QuotaSettings,
     /// Whether MCP's `generate_secret` returns the generated value to the agent.
     pub mcp_return_generated_value: bool,
+    pub discord: DiscordSettings,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -726,6 +772,7 @@ fn validate(
             }
         }
     }
+    let discord = discord_settings(&file.discord, file_name, env, problems);
     let non_empty_path = |path: &str| (!path.is_empty()).then(|| std::path::PathBuf::from(path));
 
     Some(ValidConfig {
@@ -736,6 +783,7 @@ fn validate(
         policy,
         quotas,
         mcp_return_generated_value: file.mcp.return_generated_value,
+        discord,
         listen: listen?,
         allowed_hosts: file.server.allowed_hosts,
         bearer_token,
@@ -754,6 +802,104 @@ fn validate(
         log_level: file.log.level,
         log_format: log_format?,
     })
+}
+
+fn discord_settings(
+    section: &DiscordSection,
+    file_name: &str,
+    env: &dyn Environment,
+    problems: &mut Vec<ConfigProblem>,
+) -> DiscordSettings {
+    let mut problem = |key: &str, reason: String| {
+        problems.push(ConfigProblem {
+            source: file_name.to_owned(),
+            key: format!("discord.{key}"),
+            reason,
+        })
+    };
+    let mut snowflake = |key: &str, raw: &str| -> Option<u64> {
+        match raw.trim().parse::<u64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                problem(
+                    key,
+                    format!("{raw:?} is not a Discord id (a number, as a string)"),
+                );
+                None
+            }
+        }
+    };
+    let guild_id = (!section.guild_id.is_empty())
+        .then(|| snowflake("guild_id", &section.guild_id))
+        .flatten();
+    let allowed_guilds = section
+        .allowed_guilds
+        .iter()
+        .filter_map(|raw| snowflake("allowed_guilds", raw))
+        .collect();
+    let allowed_roles = section
+        .allowed_roles
+        .iter()
+        .filter_map(|raw| snowflake("allowed_roles", raw))
+        .collect();
+    let default_member_permissions = if section.default_member_permissions.is_empty() {
+        None
+    } else {
+        match section.default_member_permissions.trim().parse::<u64>() {
+            Ok(bits) => Some(bits),
+            Err(_) => {
+                problem(
+                    "default_member_permissions",
+                    "expected permission bits as a decimal string, e.g. \"8192\"".to_owned(),
+                );
+                None
+            }
+        }
+    };
+    let api_base_raw = env
+        .var(ENV_DISCORD_API_BASE)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| section.api_base.clone());
+    let api_base = if api_base_raw.is_empty() {
+        None
+    } else {
+        match Url::parse(&api_base_raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Some(url)
+            }
+            _ => {
+                problem("api_base", "expected an http(s) URL".to_owned());
+                None
+            }
+        }
+    };
+    let mut secret_problems = Vec::new();
+    let token = resolve_secret(
+        env,
+        ENV_DISCORD_TOKEN,
+        "discord.token_file",
+        &section.token_file,
+        &mut secret_problems,
+    );
+    problems.extend(secret_problems);
+    if section.enabled && token.is_none() {
+        problems.push(ConfigProblem {
+            source: file_name.to_owned(),
+            key: "discord.enabled".to_owned(),
+            reason: format!(
+                "the bot is enabled but has no token: set {ENV_DISCORD_TOKEN} or discord.token_file"
+            ),
+        });
+    }
+    DiscordSettings {
+        enabled: section.enabled,
+        api_base,
+        token,
+        guild_id,
+        allowed_guilds,
+        allowed_roles,
+        default_member_permissions,
+    }
 }
 
 /// `per_minute = 0` switches a quota off; otherwise the burst must be at least 1.

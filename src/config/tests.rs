@@ -278,3 +278,28 @@ fn policy_values_are_checked() {
         ]
     );
 }
+
+#[test]
+fn discord_needs_a_token_when_enabled_and_reads_ids() {
+    let error =
+        load_text("[discord]\nenabled = true\n", &MapEnvironment::default()).expect_err("no token");
+    assert_eq!(keys_of(&error), ["discord.enabled"]);
+
+    let env = MapEnvironment::default()
+        .with_var(ENV_DISCORD_TOKEN, "canary-discord-token")
+        .with_var(ENV_DISCORD_API_BASE, "http://127.0.0.1:9/");
+    let text = "[discord]\nenabled = true\nguild_id = \"42\"\nallowed_roles = [\"7\", \"x\"]\n";
+    let error = load_text(text, &env).expect_err("bad role id");
+    assert_eq!(keys_of(&error), ["discord.allowed_roles"]);
+    assert!(!error.to_string().contains("canary-discord-token"));
+
+    let text = "[discord]\nenabled = true\nguild_id = \"42\"\nallowed_roles = [\"7\"]\n";
+    let config = load_text(text, &env).expect("valid");
+    assert_eq!(config.discord.guild_id, Some(42));
+    assert_eq!(config.discord.allowed_roles, [7]);
+    assert_eq!(
+        config.discord.api_base.map(|u| u.to_string()).as_deref(),
+        Some("http://127.0.0.1:9/")
+    );
+    assert!(config.discord.token.is_some());
+}
