@@ -1,0 +1,1 @@
+//! The discord frontend (work in progress).

@@ -1,0 +1,1 @@
+//! The mcp frontend (work in progress).
