@@ -1,1 +1,43 @@
-fn main() {}
+//! The `ots-gateway` binary: parses the command line and wires the core and the frontends
+//! together. No policy lives here; `anyhow` is used here and nowhere else.
+
+mod cli;
+mod commands;
+mod process_env;
+mod shutdown;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// `EX_CONFIG` from sysexits.h: service managers and scripts can tell "fix your config" apart
+/// from a crash.
+const EXIT_CONFIG: u8 = 78;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ots-gateway: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => match error.downcast_ref::<ots_gateway_core::config::ConfigError>() {
+            Some(config_error) => {
+                eprintln!("ots-gateway: invalid configuration:");
+                for problem in &config_error.problems {
+                    eprintln!("  {problem}");
+                }
+                ExitCode::from(EXIT_CONFIG)
+            }
+            None => {
+                eprintln!("ots-gateway: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,61 @@
+//! The command-line interface. Names and flags are part of the fixed interface in design.md.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "ots-gateway", version, about = "A local gateway in front of the OneTimeSecret API")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the OTS v1 REST API on localhost (default 127.0.0.1:7143).
+    Serve(ServeArgs),
+    /// Run the built-in OTS simulator as an OTS v1 server, for tests and demos.
+    Simulate(SimulateArgs),
+    /// Validate the configuration and explain what it sets. Exits non-zero on error.
+    CheckConfig(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Configuration file. Without one, defaults and environment variables apply.
+    #[arg(long, env = "OTS_GATEWAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Address to listen on, e.g. 127.0.0.1:7143. Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// OTS server to use, e.g. https://eu.onetimesecret.com.
+    #[arg(long, value_name = "URL", conflicts_with = "dev")]
+    pub upstream: Option<String>,
+    /// Use the in-memory simulator instead of a real OTS server: works offline, needs no config.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on. Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7144")]
+    pub listen: String,
+    /// An account the simulator accepts, as EMAIL:TOKEN. Repeatable. Also read, comma-separated,
+    /// from OTS_GATEWAY_SIMULATOR_ACCOUNTS. These are test credentials for a fake server.
+    #[arg(
+        long = "account",
+        value_name = "EMAIL:TOKEN",
+        env = "OTS_GATEWAY_SIMULATOR_ACCOUNTS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub accounts: Vec<String>,
+}

@@ -1,0 +1,50 @@
+//! `ots-gateway check-config`: validates the configuration and says what it will do, showing
+//! secrets only as set or unset.
+
+use ots_gateway_core::config::{CommandLineOverrides, LogFormat};
+
+use super::load_config;
+use crate::cli::ConfigArgs;
+
+pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
+    let config = load_config(&args, &CommandLineOverrides::default())?;
+    let set = |present: bool| if present { "set" } else { "unset" };
+    let source = match &args.config {
+        Some(path) => path.display().to_string(),
+        None => "built-in defaults (no --config / OTS_GATEWAY_CONFIG)".to_owned(),
+    };
+    println!("configuration OK ({source})");
+    println!("  listen                   {}", config.listen);
+    println!("  allowed extra hosts      {}", list(&config.allowed_hosts));
+    println!("  bearer token             {}", set(config.bearer_token.is_some()));
+    println!("  max body                 {} bytes", config.max_body_bytes);
+    println!("  request timeout          {:?}", config.request_timeout);
+    println!("  max concurrent requests  {}", config.max_concurrent_requests);
+    println!("  shutdown grace           {:?}", config.shutdown_grace);
+    println!("  upstream                 {}", config.upstream.url);
+    match &config.upstream.credentials {
+        Some(credentials) => println!(
+            "  team account             {} (API key set)",
+            credentials.username
+        ),
+        None => println!("  team account             unset: OTS is used anonymously"),
+    }
+    println!(
+        "  upstream timeouts        connect {:?}, request {:?}",
+        config.upstream.connect_timeout, config.upstream.request_timeout
+    );
+    println!(
+        "  read retries             {} (backoff from {:?})",
+        config.upstream.read_retries, config.upstream.retry_backoff
+    );
+    let format = match config.log_format {
+        LogFormat::Text => "text",
+        LogFormat::Json => "json",
+    };
+    println!("  log                      {} as {format}, to stderr", config.log_level);
+    Ok(())
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+}

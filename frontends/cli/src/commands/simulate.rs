@@ -1,0 +1,47 @@
+//! `ots-gateway simulate`: the simulator served as an OTS v1 server, so users and tests have an
+//! OTS they can run anywhere, offline.
+
+use anyhow::Context as _;
+use ots_gateway_core::model::Credentials;
+use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
+use ots_gateway_rest::RestConfig;
+use url::Url;
+
+use super::{announce, bind, serve_until_shutdown};
+use crate::cli::SimulateArgs;
+use crate::telemetry;
+
+pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    telemetry::init("info", ots_gateway_core::config::LogFormat::Text);
+    let addr = args
+        .listen
+        .parse()
+        .with_context(|| format!("--listen {}: expected an IP address and port", args.listen))?;
+    let accounts = args
+        .accounts
+        .iter()
+        .filter(|spec| !spec.is_empty())
+        .map(|spec| parse_account(spec))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let (listener, local) = bind(addr).await?;
+    let base_url = Url::parse(&format!("http://{local}")).context("the bound address does not form a URL")?;
+    let simulator = Simulator::new(SimulatorConfig::new(base_url));
+    for account in &accounts {
+        simulator.add_account(account);
+    }
+    tracing::info!(listen = %local, accounts = accounts.len(), "OTS simulator starting");
+    let router = ots_gateway_rest::simulator_router(simulator, RestConfig::default());
+    announce(local);
+    serve_until_shutdown(listener, router, std::time::Duration::from_secs(5)).await
+}
+
+fn parse_account(spec: &str) -> anyhow::Result<Credentials> {
+    match spec.split_once(':') {
+        Some((email, token)) if !email.is_empty() && !token.is_empty() => {
+            Ok(Credentials::new(email, token))
+        }
+        // The spec holds a token, so it is not repeated in the message.
+        _ => anyhow::bail!("--account expects EMAIL:TOKEN"),
+    }
+}

@@ -1,0 +1,92 @@
+//! Unmodified OTS client libraries from their registries, pointed at `serve --dev`.
+//!
+//! The packages are installed on first use into target/test-tools (the registries are reachable
+//! from every machine this project runs on); `.ci/run` makes sure node, npm and python3 exist.
+
+use std::path::PathBuf;
+use std::process::Command as StdCommand;
+
+use tokio::process::Command;
+
+use crate::support::{self, clients_dir, tools_dir};
+
+const NPM_PACKAGE: &str = "onetimesecret-api@1.1.3";
+const PYPI_PACKAGE: &str = "onetimesecret==1";
+
+fn run_installer(program: &str, args: &[&str]) {
+    let status = StdCommand::new(program)
+        .args(args)
+        // Installs go into a private --target folder, never the system's site-packages.
+        .env("PIP_BREAK_SYSTEM_PACKAGES", "1")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {program} (install it; .ci/run does): {e}"));
+    assert!(status.success(), "{program} {args:?} failed: {status}");
+}
+
+fn install_npm_client() -> PathBuf {
+    let dir = tools_dir("npm");
+    let marker = dir.join("node_modules/onetimesecret-api/index.js");
+    if !marker.exists() {
+        let prefix = dir.to_string_lossy().into_owned();
+        run_installer(
+            "npm",
+            &["install", "--no-audit", "--no-fund", "--prefix", &prefix, NPM_PACKAGE],
+        );
+    }
+    dir.join("node_modules")
+}
+
+fn install_pypi_client() -> PathBuf {
+    let dir = tools_dir("pypi");
+    if !dir.join("onetimesecret").exists() {
+        let target = dir.to_string_lossy().into_owned();
+        run_installer(
+            "python3",
+            &["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", &target, PYPI_PACKAGE],
+        );
+    }
+    dir
+}
+
+fn assert_steps(output: &std::process::Output, steps: &[&str]) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "client failed:\n{stdout}\n{stderr}");
+    for step in steps {
+        assert!(stdout.lines().any(|l| l == format!("ok {step}")), "step {step} missing:\n{stdout}");
+    }
+}
+
+#[tokio::test]
+async fn npm_onetimesecret_api_works_unchanged_against_the_gateway() {
+    let modules = install_npm_client();
+    let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
+    let output = Command::new("node")
+        .arg(clients_dir().join("npm_onetimesecret_api.js"))
+        .arg(&gateway.base_url)
+        .env("OTS_CLIENT_MODULES", &modules)
+        .output()
+        .await
+        .expect("run node");
+    assert_steps(
+        &output,
+        &[
+            "status", "share", "metadata", "retrieve", "retrieve-once", "metadata-received",
+            "generate", "burn", "recent", "not-found",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn pypi_onetimesecret_works_unchanged_against_the_gateway() {
+    let site = install_pypi_client();
+    let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
+    let output = Command::new("python3")
+        .arg(clients_dir().join("pypi_onetimesecret.py"))
+        .arg(&gateway.base_url)
+        .env("PYTHONPATH", &site)
+        .output()
+        .await
+        .expect("run python3");
+    assert_steps(&output, &["share", "retrieve", "empty-secret-error"]);
+}

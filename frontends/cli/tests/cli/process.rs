@@ -1,0 +1,116 @@
+//! The binary's fixed interface: the listening line, exit codes, signals, config checks.
+
+use std::process::Stdio;
+
+use tokio::process::Command;
+
+use crate::support::{self, BIN};
+
+fn shipped_config() -> String {
+    format!("{}/../../config/ots-gateway.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    command.args(args).stdin(Stdio::null()).env_remove("OTS_GATEWAY_CONFIG");
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    command.output().await.expect("run ots-gateway")
+}
+
+#[tokio::test]
+async fn serve_dev_announces_its_address_and_answers_status() {
+    let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
+    assert!(gateway.base_url.starts_with("http://127.0.0.1:"), "{}", gateway.base_url);
+    let body: serde_json::Value = reqwest::get(format!("{}/api/v1/status", gateway.base_url))
+        .await
+        .expect("status request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["status"], "nominal");
+    let health = reqwest::get(format!("{}/healthz", gateway.base_url)).await.expect("healthz");
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_gateway_cleanly() {
+    let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
+    let base_url = gateway.base_url.clone();
+    let status = gateway.terminate().await;
+    assert!(status.success(), "exit status {status}");
+    assert!(reqwest::get(format!("{base_url}/healthz")).await.is_err(), "still serving");
+}
+
+#[tokio::test]
+async fn simulate_serves_an_ots_v1_api() {
+    let simulator = support::start(
+        &["simulate", "--listen", "127.0.0.1:0", "--account", "team@example.com:sim-token"],
+        &[],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let anonymous = client
+        .get(format!("{}/api/v1/authcheck", simulator.base_url))
+        .send()
+        .await
+        .expect("authcheck");
+    assert_eq!(anonymous.status(), 404, "authcheck needs an account");
+    let authed = client
+        .get(format!("{}/api/v1/authcheck", simulator.base_url))
+        .basic_auth("team@example.com", Some("sim-token"))
+        .send()
+        .await
+        .expect("authcheck");
+    assert_eq!(authed.status(), 200);
+}
+
+#[tokio::test]
+async fn check_config_accepts_the_shipped_file() {
+    let output = run(&["check-config", "--config", &shipped_config()], &[]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("configuration OK"), "{stdout}");
+    assert!(stdout.contains("127.0.0.1:7143"), "{stdout}");
+}
+
+#[tokio::test]
+async fn check_config_shows_secrets_only_as_set() {
+    let output = run(
+        &["check-config"],
+        &[
+            ("OTS_GATEWAY_USERNAME", "team@example.com"),
+            ("OTS_GATEWAY_API_KEY", "canary-api-key-7f3a"),
+            ("OTS_GATEWAY_BEARER_TOKEN", "canary-bearer-9c1d"),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("team@example.com (API key set)"), "{stdout}");
+    assert!(!stdout.contains("canary-api-key-7f3a") && !stdout.contains("canary-bearer-9c1d"));
+}
+
+#[tokio::test]
+async fn bad_configuration_exits_with_ex_config_and_names_the_key() {
+    let dir = std::env::temp_dir().join(format!("ots-gateway-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "[server]\nlisen = \"127.0.0.1:1\"\n").expect("write config");
+    let output = run(&["check-config", "--config", &path.to_string_lossy()], &[]).await;
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server.lisen: unknown key"), "{stderr}");
+
+    let output = run(&["serve", "--config", &path.to_string_lossy()], &[]).await;
+    assert_eq!(output.status.code(), Some(78), "serve refuses the same file");
+}
+
+#[tokio::test]
+async fn non_loopback_listen_without_a_token_is_refused() {
+    let output = run(&["serve", "--dev", "--listen", "0.0.0.0:0"], &[]).await;
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bearer token"), "{stderr}");
+}

@@ -1,0 +1,103 @@
+//! Runs the real `ots-gateway` binary as a child process, the way users and scripts do.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ots-gateway");
+
+/// How long a child may take to print its `listening on` line. Generous: debug builds on a busy
+/// two-core CI machine start slowly. This bounds a hang; it is not a timing assertion.
+const STARTUP_LIMIT: Duration = Duration::from_secs(60);
+
+pub struct Running {
+    pub child: Child,
+    pub base_url: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl Running {
+    /// Everything the child wrote to stderr (its logs) and to stdout after the listening line.
+    pub fn output(&self) -> String {
+        self.output.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("child exits after SIGTERM")
+            .expect("wait for child")
+    }
+}
+
+/// Starts `ots-gateway <args>` and waits for its `listening on http://HOST:PORT` line.
+pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for key in ["OTS_GATEWAY_CONFIG", "OTS_GATEWAY_USERNAME", "OTS_GATEWAY_API_KEY", "OTS_GATEWAY_BEARER_TOKEN"] {
+        command.env_remove(key);
+    }
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("spawn ots-gateway");
+    let output = Arc::new(Mutex::new(String::new()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    collect(stderr, output.clone());
+
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(STARTUP_LIMIT, lines.next_line()).await;
+    let line = match first {
+        Ok(Ok(Some(line))) => line,
+        other => {
+            let logs = output.lock().map(|s| s.clone()).unwrap_or_default();
+            panic!("no listening line from ots-gateway {args:?}: {other:?}\n{logs}");
+        }
+    };
+    let base_url = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    collect(lines.into_inner(), output.clone());
+    Running { child, base_url, output }
+}
+
+fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<String>>) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Ok(mut buffer) = into.lock() {
+                buffer.push_str(&line);
+                buffer.push('\n');
+            }
+        }
+    });
+}
+
+/// A folder under the workspace's target directory for tools the tests install (npm and PyPI
+/// client libraries), kept between runs so they are fetched once.
+pub fn tools_dir(name: &str) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = manifest.join("../../target/test-tools").join(name);
+    std::fs::create_dir_all(&dir).expect("create test tools dir");
+    dir
+}
+
+pub fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}

@@ -1,0 +1,201 @@
+use super::*;
+
+const SHIPPED: &str = include_str!("../../config/ots-gateway.toml");
+
+fn load_text(text: &str, env: &MapEnvironment) -> Result<ValidConfig, ConfigError> {
+    load(
+        Some(("test.toml", text)),
+        env,
+        &CommandLineOverrides::default(),
+    )
+}
+
+fn keys_of(error: &ConfigError) -> Vec<&str> {
+    error.problems.iter().map(|p| p.key.as_str()).collect()
+}
+
+#[test]
+fn shipped_config_parses_and_matches_the_defaults() {
+    let shipped = load_text(SHIPPED, &MapEnvironment::default()).expect("shipped config is valid");
+    let defaults = load(
+        None,
+        &MapEnvironment::default(),
+        &CommandLineOverrides::default(),
+    )
+    .expect("defaults are valid");
+    assert_eq!(shipped.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(format!("{shipped:?}"), format!("{defaults:?}"));
+}
+
+#[test]
+fn shipped_config_lists_every_key() {
+    let shipped: toml::Table = SHIPPED.parse().expect("valid TOML");
+    let defaults = toml::Table::try_from(FileConfig::default()).expect("serialisable");
+    for (section, keys) in defaults {
+        let shipped_section = shipped
+            .get(&section)
+            .and_then(|v| v.as_table())
+            .unwrap_or_else(|| panic!("section [{section}] missing from the shipped file"));
+        let keys = keys.as_table().expect("section is a table");
+        assert!(!keys.is_empty());
+        for key in keys.keys() {
+            assert!(
+                shipped_section.contains_key(key),
+                "{section}.{key} missing from the shipped file"
+            );
+        }
+    }
+}
+
+#[test]
+fn unknown_keys_are_rejected_by_name_with_a_hint() {
+    let error = load_text(
+        "[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("typo must fail");
+    assert_eq!(keys_of(&error), ["server.lisen"]);
+    let text = error.to_string();
+    assert!(
+        text.starts_with("test.toml: server.lisen: unknown key"),
+        "{text}"
+    );
+    assert!(text.contains("listen"), "hint lists valid keys: {text}");
+
+    let env = MapEnvironment::default().with_var("OTS_GATEWAY__UPSTREAM__URLL", "x");
+    let error = load_text(
+        "[nonsense]
+",
+        &env,
+    )
+    .expect_err("unknown section and env key");
+    assert_eq!(keys_of(&error), ["nonsense", "upstream.urll"]);
+    assert_eq!(error.problems[1].source, "environment");
+}
+
+#[test]
+fn errors_never_quote_values_from_the_file() {
+    let error = load_text(
+        "[upstream]\napi_key = \"canary-key-in-file\"\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("api_key is not a file key");
+    assert!(!error.to_string().contains("canary-key-in-file"), "{error}");
+    let error = load_text(
+        "[upstream]\nurl = canary-unquoted\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("invalid TOML");
+    assert!(!error.to_string().contains("canary-unquoted"), "{error}");
+    assert!(error.to_string().contains("line 2"), "{error}");
+}
+
+#[test]
+fn precedence_is_defaults_then_file_then_env_then_command_line() {
+    let file = "[server]\nlisten = \"127.0.0.1:1111\"\nmax_concurrent_requests = 7\n[upstream]\nread_retries = 5\n";
+    let env = MapEnvironment::default()
+        .with_var("OTS_GATEWAY__SERVER__LISTEN", "127.0.0.1:2222")
+        .with_var("OTS_GATEWAY__UPSTREAM__READ_RETRIES", "1");
+    let from_env = load_text(file, &env).expect("valid");
+    assert_eq!(from_env.listen.port(), 2222, "env beats file");
+    assert_eq!(
+        from_env.upstream.read_retries, 1,
+        "env beats file, typed as a number"
+    );
+    assert_eq!(from_env.max_concurrent_requests, 7, "file beats default");
+    assert_eq!(
+        from_env.request_timeout,
+        Duration::from_secs(30),
+        "default kept"
+    );
+
+    let cli = CommandLineOverrides {
+        listen: Some("127.0.0.1:3333".into()),
+        upstream: Some("http://127.0.0.1:9".into()),
+    };
+    let from_cli = load(Some(("test.toml", file)), &env, &cli).expect("valid");
+    assert_eq!(from_cli.listen.port(), 3333, "command line beats env");
+    assert_eq!(from_cli.upstream.url.as_str(), "http://127.0.0.1:9/");
+}
+
+#[test]
+fn env_overrides_reject_malformed_names() {
+    let env = MapEnvironment::default().with_var("OTS_GATEWAY__LISTEN", "127.0.0.1:1");
+    let error = load_text("", &env).expect_err("needs a section");
+    assert_eq!(keys_of(&error), ["OTS_GATEWAY__LISTEN"]);
+}
+
+#[test]
+fn credentials_come_from_env_or_file_and_must_be_complete() {
+    let env = MapEnvironment::default()
+        .with_var(ENV_USERNAME, "team@example.com")
+        .with_var(ENV_API_KEY, "key-from-env");
+    let config = load_text("", &env).expect("valid");
+    let creds = config.upstream.credentials.expect("credentials set");
+    assert_eq!(creds.username, "team@example.com");
+
+    let env = MapEnvironment::default()
+        .with_var(ENV_USERNAME, "team@example.com")
+        .with_file("/run/key", "key-from-file\n");
+    let config = load_text("[upstream]\napi_key_file = \"/run/key\"\n", &env).expect("valid");
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        config
+            .upstream
+            .credentials
+            .expect("set")
+            .api_key
+            .expose_secret(),
+        "key-from-file",
+        "trailing newline trimmed"
+    );
+
+    let env = MapEnvironment::default().with_var(ENV_USERNAME, "team@example.com");
+    let error = load_text("", &env).expect_err("username without key");
+    assert_eq!(keys_of(&error), ["upstream.api_key_file"]);
+
+    let env = MapEnvironment::default().with_var(ENV_API_KEY, "canary-lonely-key");
+    let error = load_text("", &env).expect_err("key without username");
+    assert_eq!(keys_of(&error), ["upstream.username"]);
+    assert!(!error.to_string().contains("canary-lonely-key"));
+}
+
+#[test]
+fn unreadable_secret_files_are_reported_by_key() {
+    let error = load_text(
+        "[server]\nbearer_token_file = \"/missing\"\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("missing file");
+    assert_eq!(keys_of(&error), ["server.bearer_token_file"]);
+}
+
+#[test]
+fn non_loopback_bind_needs_a_bearer_token() {
+    let error = load_text(
+        "[server]\nlisten = \"0.0.0.0:7143\"\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("public bind without token");
+    assert_eq!(keys_of(&error), ["server.listen"]);
+    assert!(error.to_string().contains(ENV_BEARER_TOKEN));
+
+    let env = MapEnvironment::default().with_var(ENV_BEARER_TOKEN, "t0ken");
+    let config = load_text("[server]\nlisten = \"0.0.0.0:7143\"\n", &env).expect("token given");
+    assert!(config.bearer_token.is_some());
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = "[server]\nlisten = \"nowhere\"\nmax_body_bytes = 10\n[upstream]\nurl = \"ftp://x\"\n[log]\nformat = \"xml\"\n";
+    let error = load_text(text, &MapEnvironment::default()).expect_err("four problems");
+    assert_eq!(
+        keys_of(&error),
+        [
+            "server.listen",
+            "upstream.url",
+            "server.max_body_bytes",
+            "log.format"
+        ]
+    );
+}
