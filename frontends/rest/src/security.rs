@@ -264,6 +264,32 @@ mod tests {
         policy.check(path, &headers(pairs), None)
     }
 
+    #[tokio::test]
+    async fn a_request_that_runs_too_long_gets_a_json_504() {
+        use axum::routing::get;
+        use tower::ServiceExt;
+
+        let router = axum::Router::new()
+            .route("/", get(std::future::pending::<&'static str>))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(1),
+                time_limit,
+            ));
+        let response = router
+            .oneshot(Request::builder().uri("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), http::StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/json; charset=utf-8"
+        );
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(body.starts_with(br#"{"message":"#));
+    }
+
     #[test]
     fn loopback_hosts_are_allowed_with_or_without_port() {
         let p = policy(None);

@@ -1,0 +1,5 @@
+//! The REST frontend over real sockets: `serve` on 127.0.0.1 port 0, driven by reqwest.
+
+mod local;
+mod security;
+mod support;
