@@ -13,6 +13,7 @@
 pub mod config;
 pub mod error;
 pub mod gateway;
+pub mod limits;
 pub mod model;
 pub mod ots;
 pub mod simulator;

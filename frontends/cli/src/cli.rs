@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "ots-gateway", version, about = "A local gateway in front of the OneTimeSecret API")]
+#[command(
+    name = "ots-gateway",
+    version,
+    about = "A local gateway in front of the OneTimeSecret API"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -19,6 +23,19 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Validate the configuration and explain what it sets. Exits non-zero on error.
     CheckConfig(ConfigArgs),
+    /// Probe a running gateway's /healthz (or /readyz); exit 0 when it answers 200. For
+    /// container health checks, where no curl is installed.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Base URL of the running gateway.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:7143")]
+    pub url: String,
+    /// Probe /readyz instead: also require that the upstream OTS server answers.
+    #[arg(long)]
+    pub ready: bool,
 }
 
 #[derive(Debug, Args)]
@@ -58,4 +75,7 @@ pub struct SimulateArgs {
         hide_env_values = true
     )]
     pub accounts: Vec<String>,
+    /// Most receipts held in memory at once; new secrets are refused beyond it.
+    #[arg(long, value_name = "N", default_value_t = ots_gateway_core::simulator::DEFAULT_MAX_ENTRIES)]
+    pub max_entries: usize,
 }

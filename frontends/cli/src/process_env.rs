@@ -10,7 +10,9 @@ impl Environment for ProcessEnvironment {
     }
 
     fn vars_with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
-        std::env::vars().filter(|(name, _)| name.starts_with(prefix)).collect()
+        std::env::vars()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .collect()
     }
 
     fn read_secret_file(&self, path: &str) -> Result<String, String> {

@@ -16,10 +16,16 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
     println!("configuration OK ({source})");
     println!("  listen                   {}", config.listen);
     println!("  allowed extra hosts      {}", list(&config.allowed_hosts));
-    println!("  bearer token             {}", set(config.bearer_token.is_some()));
+    println!(
+        "  bearer token             {}",
+        set(config.bearer_token.is_some())
+    );
     println!("  max body                 {} bytes", config.max_body_bytes);
     println!("  request timeout          {:?}", config.request_timeout);
-    println!("  max concurrent requests  {}", config.max_concurrent_requests);
+    println!(
+        "  max concurrent requests  {}",
+        config.max_concurrent_requests
+    );
     println!("  shutdown grace           {:?}", config.shutdown_grace);
     println!("  upstream                 {}", config.upstream.url);
     match &config.upstream.credentials {
@@ -41,10 +47,17 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         LogFormat::Text => "text",
         LogFormat::Json => "json",
     };
-    println!("  log                      {} as {format}, to stderr", config.log_level);
+    println!(
+        "  log                      {} as {format}, to stderr",
+        config.log_level
+    );
     Ok(())
 }
 
 fn list(items: &[String]) -> String {
-    if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
 }

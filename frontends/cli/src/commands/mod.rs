@@ -1,6 +1,7 @@
 //! One module per subcommand; this one dispatches and holds what they share.
 
 mod check_config;
+mod health;
 mod serve;
 mod simulate;
 
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Simulate(args) => simulate::run(args).await,
         Command::CheckConfig(args) => check_config::run(args),
+        Command::Health(args) => health::run(args).await,
     }
 }
 
@@ -51,7 +53,8 @@ fn load_config(
         None => None,
     };
     config::load(
-        text.as_ref().map(|(name, text)| (name.as_str(), text.as_str())),
+        text.as_ref()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
         &ProcessEnvironment,
         overrides,
     )
@@ -61,7 +64,9 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr().context("cannot read the bound address")?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     Ok((listener, local))
 }
 
@@ -98,12 +103,17 @@ async fn serve_until_shutdown(
     }
     match tokio::time::timeout(grace, &mut server).await {
         Ok(finished) => {
-            finished.context("the HTTP server task failed")?.context("the HTTP server stopped")?;
+            finished
+                .context("the HTTP server task failed")?
+                .context("the HTTP server stopped")?;
             tracing::info!("stopped cleanly");
         }
         Err(_) => {
             server.abort();
-            tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the grace period were cut off");
+            tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "requests still running after the grace period were cut off"
+            );
         }
     }
     Ok(())

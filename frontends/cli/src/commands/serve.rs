@@ -75,12 +75,14 @@ fn real_upstream(config: &ValidConfig) -> anyhow::Result<Upstream> {
 
 /// The simulator, in this process, with links pointing at the gateway's own address.
 fn dev_upstream(local: SocketAddr) -> anyhow::Result<Upstream> {
-    let base_url = Url::parse(&format!("http://{local}"))
-        .context("the bound address does not form a URL")?;
+    let base_url =
+        Url::parse(&format!("http://{local}")).context("the bound address does not form a URL")?;
     let simulator = Simulator::new(SimulatorConfig::new(base_url));
     // A fresh random token each start: nothing outside this process ever needs it.
     let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
     let credentials = Credentials::new(DEV_ACCOUNT, token);
     simulator.add_account(&credentials);
-    Ok(Upstream::Simulated(simulator.as_caller(Some(credentials), None)))
+    Ok(Upstream::Simulated(
+        simulator.as_caller(Some(credentials), None),
+    ))
 }

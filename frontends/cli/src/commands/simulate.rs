@@ -25,8 +25,12 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
 
     let (listener, local) = bind(addr).await?;
-    let base_url = Url::parse(&format!("http://{local}")).context("the bound address does not form a URL")?;
-    let simulator = Simulator::new(SimulatorConfig::new(base_url));
+    let base_url =
+        Url::parse(&format!("http://{local}")).context("the bound address does not form a URL")?;
+    let simulator = Simulator::new(SimulatorConfig {
+        max_entries: args.max_entries,
+        ..SimulatorConfig::new(base_url)
+    });
     for account in &accounts {
         simulator.add_account(account);
     }

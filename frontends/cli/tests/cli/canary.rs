@@ -15,10 +15,19 @@ const BEARER: &str = "canary-bearer-2e9b55";
 async fn secrets_never_reach_the_logs_at_trace_level() {
     let trace = [("RUST_LOG", "trace")];
     let account = format!("team@example.com:{API_KEY}");
-    let simulator =
-        support::start(&["simulate", "--listen", "127.0.0.1:0", "--account", &account], &trace).await;
+    let simulator = support::start(
+        &["simulate", "--listen", "127.0.0.1:0", "--account", &account],
+        &trace,
+    )
+    .await;
     let gateway = support::start(
-        &["serve", "--listen", "127.0.0.1:0", "--upstream", &simulator.base_url],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &simulator.base_url,
+        ],
         &[
             ("RUST_LOG", "trace"),
             ("OTS_GATEWAY_USERNAME", "team@example.com"),
@@ -30,17 +39,33 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
     let api = format!("{}/api/v1", gateway.base_url);
     let http = reqwest::Client::new();
     let post = |path: String, form: Vec<(&'static str, &'static str)>| {
-        http.post(format!("{api}/{path}")).bearer_auth(BEARER).form(&form).send()
+        http.post(format!("{api}/{path}"))
+            .bearer_auth(BEARER)
+            .form(&form)
+            .send()
     };
 
-    let shared: Value = post("share".into(), vec![("secret", SECRET), ("passphrase", PASSPHRASE), ("ttl", "600")])
-        .await
-        .expect("share")
-        .json()
-        .await
-        .expect("share json");
-    let metadata_key = shared["metadata_key"].as_str().expect("metadata_key").to_owned();
-    let secret_key = shared["secret_key"].as_str().expect("secret_key").to_owned();
+    let shared: Value = post(
+        "share".into(),
+        vec![
+            ("secret", SECRET),
+            ("passphrase", PASSPHRASE),
+            ("ttl", "600"),
+        ],
+    )
+    .await
+    .expect("share")
+    .json()
+    .await
+    .expect("share json");
+    let metadata_key = shared["metadata_key"]
+        .as_str()
+        .expect("metadata_key")
+        .to_owned();
+    let secret_key = shared["secret_key"]
+        .as_str()
+        .expect("secret_key")
+        .to_owned();
 
     let receipt = http
         .get(format!("{api}/private/{metadata_key}"))
@@ -51,16 +76,22 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
     assert_eq!(receipt.status(), 200);
 
     // A wrong passphrase, then the right one: both paths must stay quiet.
-    let wrong = post(format!("secret/{secret_key}"), vec![("passphrase", "canary-wrong-pass-x1")])
-        .await
-        .expect("wrong passphrase");
+    let wrong = post(
+        format!("secret/{secret_key}"),
+        vec![("passphrase", "canary-wrong-pass-x1")],
+    )
+    .await
+    .expect("wrong passphrase");
     assert_eq!(wrong.status(), 404);
-    let revealed: Value = post(format!("secret/{secret_key}"), vec![("passphrase", PASSPHRASE)])
-        .await
-        .expect("retrieve")
-        .json()
-        .await
-        .expect("retrieve json");
+    let revealed: Value = post(
+        format!("secret/{secret_key}"),
+        vec![("passphrase", PASSPHRASE)],
+    )
+    .await
+    .expect("retrieve")
+    .json()
+    .await
+    .expect("retrieve json");
     assert_eq!(revealed["value"], SECRET, "the secret went through");
 
     let generated: Value = post("generate".into(), vec![("passphrase", PASSPHRASE)])
@@ -70,27 +101,60 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
         .await
         .expect("generate json");
     let generated_value = generated["value"].as_str().expect("value").to_owned();
-    let generated_receipt = generated["metadata_key"].as_str().expect("metadata_key").to_owned();
-    let burn_without = post(format!("private/{generated_receipt}/burn"), vec![]).await.expect("burn");
-    assert_eq!(burn_without.status(), 404, "burn needs the passphrase");
-    let burn = post(format!("private/{generated_receipt}/burn"), vec![("passphrase", PASSPHRASE)])
+    let generated_receipt = generated["metadata_key"]
+        .as_str()
+        .expect("metadata_key")
+        .to_owned();
+    let burn_without = post(format!("private/{generated_receipt}/burn"), vec![])
         .await
         .expect("burn");
+    assert_eq!(burn_without.status(), 404, "burn needs the passphrase");
+    let burn = post(
+        format!("private/{generated_receipt}/burn"),
+        vec![("passphrase", PASSPHRASE)],
+    )
+    .await
+    .expect("burn");
     assert_eq!(burn.status(), 200);
-    let recent = http.get(format!("{api}/private/recent")).bearer_auth(BEARER).send().await.expect("recent");
+    let recent = http
+        .get(format!("{api}/private/recent"))
+        .bearer_auth(BEARER)
+        .send()
+        .await
+        .expect("recent");
     assert_eq!(recent.status(), 200);
-    let status = http.get(format!("{api}/status")).bearer_auth(BEARER).send().await.expect("status");
+    let status = http
+        .get(format!("{api}/status"))
+        .bearer_auth(BEARER)
+        .send()
+        .await
+        .expect("status");
     assert_eq!(status.status(), 200);
 
     let gateway_logs = gateway.output();
     let simulator_logs = simulator.output();
-    assert!(gateway_logs.contains("TRACE") || gateway_logs.contains("DEBUG"), "trace logging was on");
+    assert!(
+        gateway_logs.contains("TRACE") || gateway_logs.contains("DEBUG"),
+        "trace logging was on"
+    );
     for (name, logs) in [("gateway", &gateway_logs), ("simulator", &simulator_logs)] {
-        for canary in [SECRET, PASSPHRASE, "canary-wrong-pass-x1", BEARER, generated_value.as_str()] {
+        for canary in [
+            SECRET,
+            PASSPHRASE,
+            "canary-wrong-pass-x1",
+            BEARER,
+            generated_value.as_str(),
+        ] {
             assert!(!logs.contains(canary), "{name} logged a secret ({canary})");
         }
         assert!(!logs.contains(API_KEY), "{name} logged the API key");
-        assert!(!logs.contains(&secret_key), "{name} logged a full secret key");
-        assert!(!logs.contains(&metadata_key), "{name} logged a full metadata key");
+        assert!(
+            !logs.contains(&secret_key),
+            "{name} logged a full secret key"
+        );
+        assert!(
+            !logs.contains(&metadata_key),
+            "{name} logged a full metadata key"
+        );
     }
 }

@@ -30,7 +30,14 @@ fn install_npm_client() -> PathBuf {
         let prefix = dir.to_string_lossy().into_owned();
         run_installer(
             "npm",
-            &["install", "--no-audit", "--no-fund", "--prefix", &prefix, NPM_PACKAGE],
+            &[
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                &prefix,
+                NPM_PACKAGE,
+            ],
         );
     }
     dir.join("node_modules")
@@ -42,7 +49,16 @@ fn install_pypi_client() -> PathBuf {
         let target = dir.to_string_lossy().into_owned();
         run_installer(
             "python3",
-            &["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", &target, PYPI_PACKAGE],
+            &[
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                &target,
+                PYPI_PACKAGE,
+            ],
         );
     }
     dir
@@ -51,9 +67,15 @@ fn install_pypi_client() -> PathBuf {
 fn assert_steps(output: &std::process::Output, steps: &[&str]) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "client failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "client failed:\n{stdout}\n{stderr}"
+    );
     for step in steps {
-        assert!(stdout.lines().any(|l| l == format!("ok {step}")), "step {step} missing:\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l == format!("ok {step}")),
+            "step {step} missing:\n{stdout}"
+        );
     }
 }
 
@@ -71,8 +93,16 @@ async fn npm_onetimesecret_api_works_unchanged_against_the_gateway() {
     assert_steps(
         &output,
         &[
-            "status", "share", "metadata", "retrieve", "retrieve-once", "metadata-received",
-            "generate", "burn", "recent", "not-found",
+            "status",
+            "share",
+            "metadata",
+            "retrieve",
+            "retrieve-once",
+            "metadata-received",
+            "generate",
+            "burn",
+            "recent",
+            "not-found",
         ],
     );
 }

@@ -7,12 +7,18 @@ use tokio::process::Command;
 use crate::support::{self, BIN};
 
 fn shipped_config() -> String {
-    format!("{}/../../config/ots-gateway.toml", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../config/ots-gateway.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 async fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new(BIN);
-    command.args(args).stdin(Stdio::null()).env_remove("OTS_GATEWAY_CONFIG");
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("OTS_GATEWAY_CONFIG");
     for (key, value) in envs {
         command.env(key, value);
     }
@@ -22,7 +28,11 @@ async fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
 #[tokio::test]
 async fn serve_dev_announces_its_address_and_answers_status() {
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
-    assert!(gateway.base_url.starts_with("http://127.0.0.1:"), "{}", gateway.base_url);
+    assert!(
+        gateway.base_url.starts_with("http://127.0.0.1:"),
+        "{}",
+        gateway.base_url
+    );
     let body: serde_json::Value = reqwest::get(format!("{}/api/v1/status", gateway.base_url))
         .await
         .expect("status request")
@@ -30,7 +40,9 @@ async fn serve_dev_announces_its_address_and_answers_status() {
         .await
         .expect("json");
     assert_eq!(body["status"], "nominal");
-    let health = reqwest::get(format!("{}/healthz", gateway.base_url)).await.expect("healthz");
+    let health = reqwest::get(format!("{}/healthz", gateway.base_url))
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
 }
 
@@ -40,13 +52,22 @@ async fn sigterm_stops_the_gateway_cleanly() {
     let base_url = gateway.base_url.clone();
     let status = gateway.terminate().await;
     assert!(status.success(), "exit status {status}");
-    assert!(reqwest::get(format!("{base_url}/healthz")).await.is_err(), "still serving");
+    assert!(
+        reqwest::get(format!("{base_url}/healthz")).await.is_err(),
+        "still serving"
+    );
 }
 
 #[tokio::test]
 async fn simulate_serves_an_ots_v1_api() {
     let simulator = support::start(
-        &["simulate", "--listen", "127.0.0.1:0", "--account", "team@example.com:sim-token"],
+        &[
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--account",
+            "team@example.com:sim-token",
+        ],
         &[],
     )
     .await;
@@ -70,7 +91,11 @@ async fn simulate_serves_an_ots_v1_api() {
 async fn check_config_accepts_the_shipped_file() {
     let output = run(&["check-config", "--config", &shipped_config()], &[]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("configuration OK"), "{stdout}");
     assert!(stdout.contains("127.0.0.1:7143"), "{stdout}");
 }
@@ -88,7 +113,10 @@ async fn check_config_shows_secrets_only_as_set() {
     .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("team@example.com (API key set)"), "{stdout}");
+    assert!(
+        stdout.contains("team@example.com (API key set)"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("canary-api-key-7f3a") && !stdout.contains("canary-bearer-9c1d"));
 }
 
@@ -104,7 +132,11 @@ async fn bad_configuration_exits_with_ex_config_and_names_the_key() {
     assert!(stderr.contains("server.lisen: unknown key"), "{stderr}");
 
     let output = run(&["serve", "--config", &path.to_string_lossy()], &[]).await;
-    assert_eq!(output.status.code(), Some(78), "serve refuses the same file");
+    assert_eq!(
+        output.status.code(),
+        Some(78),
+        "serve refuses the same file"
+    );
 }
 
 #[tokio::test]

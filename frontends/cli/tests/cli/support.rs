@@ -29,7 +29,9 @@ impl Running {
     /// Sends SIGTERM and waits for the exit status.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
         }
         tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
@@ -48,7 +50,12 @@ pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    for key in ["OTS_GATEWAY_CONFIG", "OTS_GATEWAY_USERNAME", "OTS_GATEWAY_API_KEY", "OTS_GATEWAY_BEARER_TOKEN"] {
+    for key in [
+        "OTS_GATEWAY_CONFIG",
+        "OTS_GATEWAY_USERNAME",
+        "OTS_GATEWAY_API_KEY",
+        "OTS_GATEWAY_BEARER_TOKEN",
+    ] {
         command.env_remove(key);
     }
     for (key, value) in envs {
@@ -74,7 +81,11 @@ pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
     collect(lines.into_inner(), output.clone());
-    Running { child, base_url, output }
+    Running {
+        child,
+        base_url,
+        output,
+    }
 }
 
 fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<String>>) {

@@ -1,0 +1,25 @@
+//! `ots-gateway health`: a dependency-free probe for container health checks.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::cli::HealthArgs;
+
+pub async fn run(args: HealthArgs) -> anyhow::Result<()> {
+    let path = if args.ready { "readyz" } else { "healthz" };
+    let url = format!("{}/{path}", args.url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .context("cannot build an HTTP client")?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("{url} is not answering"))?;
+    let status = response.status();
+    anyhow::ensure!(status.is_success(), "{url} answered {status}");
+    println!("{url}: {status}");
+    Ok(())
+}
