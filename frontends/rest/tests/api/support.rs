@@ -62,9 +62,11 @@ pub async fn start(router: Router) -> Server {
 }
 
 pub fn simulator() -> Simulator {
-    Simulator::new(SimulatorConfig {
-        base_url: Url::parse("https://sim.ots.test").unwrap(),
-    })
+    Simulator::new(SimulatorConfig::new(sim_url()))
+}
+
+pub fn sim_url() -> Url {
+    Url::parse("https://sim.ots.test").unwrap()
 }
 
 /// A gateway whose upstream is never reached by the tests using it.

@@ -1,0 +1,175 @@
+//! The gateway router in front of the simulator: what a local script sees.
+
+use ots_gateway_core::Gateway;
+use ots_gateway_core::model::Credentials;
+use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
+use ots_gateway_core::upstream::Upstream;
+use ots_gateway_rest::{RestConfig, gateway_router};
+use serde_json::json;
+
+use crate::flows::{
+    Api, assert_ots_refusal, client_quirks, lifecycle, ots_error_shapes, share, str_of,
+};
+use crate::support::{send, sim_url, simulator, start};
+
+const TEAM: &str = "team@example.com";
+const TEAM_TOKEN: &str = "team-api-token";
+
+fn team_simulator() -> Simulator {
+    let sim = simulator();
+    sim.add_account(&Credentials::new(TEAM, TEAM_TOKEN));
+    sim
+}
+
+fn gateway(sim: &Simulator, credentials: Option<Credentials>) -> Gateway {
+    Gateway::new(Upstream::Simulated(sim.as_caller(credentials, None)))
+}
+
+async fn anonymous_gateway() -> Api {
+    let router = gateway_router(gateway(&simulator(), None), RestConfig::default());
+    Api::new(start(router).await, None, false)
+}
+
+async fn team_gateway() -> Api {
+    let sim = team_simulator();
+    let team = Credentials::new(TEAM, TEAM_TOKEN);
+    let router = gateway_router(gateway(&sim, Some(team)), RestConfig::default());
+    Api::new(start(router).await, None, true)
+}
+
+#[tokio::test]
+async fn anonymous_lifecycle() {
+    lifecycle(&anonymous_gateway().await, "anon").await;
+}
+
+#[tokio::test]
+async fn team_lifecycle() {
+    lifecycle(&team_gateway().await, TEAM).await;
+}
+
+#[tokio::test]
+async fn client_quirks_through_the_gateway() {
+    client_quirks(&anonymous_gateway().await).await;
+    client_quirks(&team_gateway().await).await;
+}
+
+#[tokio::test]
+async fn upstream_errors_are_relayed_as_ots_sends_them() {
+    ots_error_shapes(&anonymous_gateway().await).await;
+    ots_error_shapes(&team_gateway().await).await;
+}
+
+#[tokio::test]
+async fn without_team_credentials_account_routes_are_ots_not_authorized() {
+    let api = anonymous_gateway().await;
+    for request in [
+        api.get("/api/v1/private/recent"),
+        api.get("/api/v1/authcheck"),
+    ] {
+        assert_ots_refusal(&send(request).await, Some("401"), "Not authorized");
+    }
+    let reply = send(
+        api.post("/api/v1/share")
+            .form(&[("secret", "s"), ("recipient", "alice@example.com")]),
+    )
+    .await;
+    assert_ots_refusal(
+        &reply,
+        Some("400"),
+        "An account is required to send emails.",
+    );
+}
+
+#[tokio::test]
+async fn rejected_team_credentials_are_the_operators_problem_not_the_callers() {
+    // The simulator does not know this account, as OTS would not know a revoked key.
+    let sim = simulator();
+    let router = gateway_router(
+        gateway(&sim, Some(Credentials::new(TEAM, "revoked"))),
+        RestConfig::default(),
+    );
+    let api = Api::new(start(router).await, None, true);
+    let reply = send(api.post("/api/v1/share").form(&[("secret", "s")])).await;
+    assert_eq!(reply.status, 502);
+    assert_eq!(reply.header("x-ots-intended-status"), None);
+    assert_eq!(
+        reply.body,
+        json!({"message": "the gateway's OTS credentials were rejected by the upstream"})
+    );
+}
+
+#[tokio::test]
+async fn a_clients_own_authorization_never_reaches_the_upstream() {
+    let api = team_gateway().await;
+    let bogus = [
+        api.post("/api/v1/share")
+            .basic_auth("intruder@example.com", Some("bogus-token")),
+        api.post("/api/v1/share").bearer_auth("bogus-token"),
+        api.post("/api/v1/share").header("authorization", "Garbage"),
+    ];
+    for request in bogus {
+        let created = share(request.form(&[("secret", "s")])).await;
+        // Had the client's Basic auth been forwarded, the simulator would have refused it.
+        assert_eq!(created["custid"], TEAM);
+    }
+    let recent = send(api.get("/api/v1/private/recent").basic_auth("x", Some("y"))).await;
+    assert_eq!(recent.status, 200);
+}
+
+#[tokio::test]
+async fn upstream_rate_limits_are_relayed_as_ots_sends_them() {
+    let sim = Simulator::new(SimulatorConfig {
+        anonymous_create_limit: 1,
+        ..SimulatorConfig::new(sim_url())
+    });
+    let router = gateway_router(gateway(&sim, None), RestConfig::default());
+    let api = Api::new(start(router).await, None, false);
+    share(api.post("/api/v1/share").form(&[("secret", "first")])).await;
+    let reply = send(api.post("/api/v1/share").form(&[("secret", "second")])).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.header("x-ots-intended-status"), Some("400"));
+    assert_eq!(
+        reply.body,
+        json!({"message": "Rate limit exceeded. Please try again later."})
+    );
+}
+
+#[tokio::test]
+async fn client_labels_name_the_caller() {
+    let api = anonymous_gateway().await;
+    let created = share(
+        api.post("/api/v1/share")
+            .header("x-ots-gateway-client", "deploy-bot")
+            .form(&[("secret", "labelled")]),
+    )
+    .await;
+    assert!(!str_of(&created, "metadata_key").is_empty());
+}
+
+#[tokio::test]
+async fn readyz_reflects_the_upstream() {
+    let api = anonymous_gateway().await;
+    let reply = send(api.get("/readyz")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, json!({"status": "ready"}));
+}
+
+#[tokio::test]
+async fn the_bearer_token_works_through_a_client_librarys_basic_auth() {
+    let sim = team_simulator();
+    let config = RestConfig {
+        bearer_token: Some("gw-token".to_owned().into()),
+        ..RestConfig::default()
+    };
+    let router = gateway_router(
+        gateway(&sim, Some(Credentials::new(TEAM, TEAM_TOKEN))),
+        config,
+    );
+    // The library is configured with any username and the gateway token as its API key.
+    let api = Api::new(
+        start(router).await,
+        Some(("me@example.com", "gw-token")),
+        true,
+    );
+    lifecycle(&api, TEAM).await;
+}
