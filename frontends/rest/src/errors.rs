@@ -160,7 +160,10 @@ impl IntoResponse for ApiError {
         let rendered = self.render();
         // Display strings of core errors carry no secret, key or URL (core error.rs contract).
         let status = rendered.status.as_u16();
-        if rendered.status.is_server_error() {
+        if matches!(self.error, Error::NotAuthorized) && rendered.status.is_server_error() {
+            // The team's credentials were refused: nothing works until the operator acts.
+            tracing::error!(route = %self.route, status, error = %self.error, "request failed");
+        } else if rendered.status.is_server_error() {
             tracing::warn!(route = %self.route, status, error = %self.error, "request failed");
         } else {
             tracing::debug!(route = %self.route, status, error = %self.error, "request refused");
