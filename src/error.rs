@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::model::Operation;
+
 /// Who refused a request for being too frequent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateLimitScope {
@@ -70,6 +72,20 @@ pub enum Error {
         scope: RateLimitScope,
         retry_after: Option<Duration>,
     },
+
+    /// This frontend is not allowed to perform this operation (see the frontend's
+    /// `allowed_operations` in the configuration).
+    #[error("{operation} is not enabled for this frontend")]
+    NotAllowed { operation: Operation },
+
+    /// The receipt was not created by this caller through the gateway. Deliberately the same
+    /// answer whether or not the key exists, so it cannot be used to probe for keys.
+    #[error("no receipt of yours matches that key")]
+    NotOwned,
+
+    /// The gateway's own ledger could not be read or written.
+    #[error("the gateway's ledger is unavailable")]
+    Ledger,
 
     /// The upstream could not be reached or answered in a way OTS never does.
     #[error("{}", describe_upstream_failure(.0))]

@@ -7,6 +7,8 @@
 //! - [`simulator`]: OTS v1 semantics in memory, standing in for the upstream in `--dev` and tests.
 //! - [`upstream`]: the seam choosing between those two.
 //! - [`gateway`]: the operations every frontend calls, with who is asking.
+//! - [`limits`]: quotas (governor): the shared upstream budget and per-caller quotas.
+//! - [`ledger`]: the ownership ledger, an embedded store of receipts made through the gateway.
 //! - [`config`]: the validated configuration model. The core reads no files or environment itself;
 //!   the binary hands it text and a view of the environment.
 
@@ -14,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod limits;
+pub mod ledger;
 pub mod model;
 pub mod ots;
 pub mod simulator;

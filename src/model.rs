@@ -38,6 +38,52 @@ impl fmt::Display for Frontend {
     }
 }
 
+/// The operations the gateway offers, in every frontend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    Status,
+    Share,
+    Generate,
+    Retrieve,
+    Receipt,
+    Burn,
+    Recent,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 7] = [
+        Operation::Status,
+        Operation::Share,
+        Operation::Generate,
+        Operation::Retrieve,
+        Operation::Receipt,
+        Operation::Burn,
+        Operation::Recent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Status => "status",
+            Operation::Share => "share",
+            Operation::Generate => "generate",
+            Operation::Retrieve => "retrieve",
+            Operation::Receipt => "receipt",
+            Operation::Burn => "burn",
+            Operation::Recent => "recent",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| op.as_str() == raw)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Who is asking: the frontend plus a caller id that frontend vouches for (a client label, an MCP
 /// client name, a Discord user id). Never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,0 +1,77 @@
+//! Why a ledger operation failed.
+//!
+//! Display strings end up in logs and possibly in front of users, so they never contain a key
+//! (short ids at most). They may name the database path: that is configuration, not a secret.
+
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LedgerError {
+    /// Preparing the database file or its directory failed.
+    #[error("ledger {}: could not {action}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The path exists but is not something the ledger will write to.
+    #[error("ledger {}: {reason}", path.display())]
+    UnusablePath { path: PathBuf, reason: &'static str },
+
+    /// The database file could not be put in WAL mode (some network filesystems refuse it), so a
+    /// commit would not be crash-safe in the way the ledger promises.
+    #[error("ledger {}: journal mode is {mode:?}, WAL is required", path.display())]
+    NoWal { path: PathBuf, mode: String },
+
+    /// The file was written by a newer gateway; writing to a schema we do not know could corrupt it.
+    #[error(
+        "ledger {}: schema version {found} is newer than this gateway supports ({supported})",
+        path.display()
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    /// An entry for this receipt (or with this id) is already recorded.
+    #[error("ledger already has an entry for receipt {metadata_short_id}…")]
+    AlreadyRecorded { metadata_short_id: String },
+
+    /// A stored row cannot be read back as an entry. The value itself is not quoted, as the damaged
+    /// column might hold a key.
+    #[error("ledger entry has an unreadable {column}")]
+    CorruptEntry { column: &'static str },
+
+    /// SQLite reported an error. Its messages name tables and columns, never bound values, and all
+    /// our SQL binds keys as parameters, so no key can reach this text.
+    #[error("ledger database error while {action}: {source}")]
+    Database {
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+impl LedgerError {
+    pub(crate) fn database(action: &'static str) -> impl FnOnce(rusqlite::Error) -> LedgerError {
+        move |source| LedgerError::Database { action, source }
+    }
+
+    pub(crate) fn io(
+        path: &std::path::Path,
+        action: &'static str,
+    ) -> impl FnOnce(io::Error) -> LedgerError {
+        let path = path.to_path_buf();
+        move |source| LedgerError::Io {
+            path,
+            action,
+            source,
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The ownership ledger: a durable record of every receipt created through the gateway.
+//!
+//! It lets each caller list their own recent secrets and lets a frontend refuse to inspect or
+//! burn a receipt someone else created. It never holds a secret value or a passphrase (see
+//! [`LedgerEntry`]).
+//!
+//! Storage sits behind [`LedgerStore`] so that a team running several gateways can later back it
+//! with a shared database; [`SqliteLedger`] is the embedded default.
+
+mod entry;
+mod error;
+mod sqlite;
+
+pub use entry::{EntryId, LedgerEntry};
+pub use error::LedgerError;
+pub use sqlite::{Durability, SqliteLedger};
+
+use crate::model::{Frontend, ReceiptKey, ReceiptState};
+
+/// What [`LedgerStore::update_state`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateUpdate {
+    /// The entry now holds the new state.
+    Applied,
+    /// The entry already holds a state observed later; it was left alone so that a slow response
+    /// cannot roll back what a faster one reported.
+    Stale,
+    /// No entry for that receipt: it was not created through this ledger, or was pruned.
+    Unknown,
+}
+
+/// Where ledger entries live.
+///
+/// Methods block (disk or network I/O); async callers run them on `spawn_blocking`. Once a
+/// method that writes returns `Ok`, the change is committed: a gateway that acknowledged a share
+/// must still know its owner after a crash.
+pub trait LedgerStore: Send + Sync + 'static {
+    /// Stores a new entry. Fails with [`LedgerError::AlreadyRecorded`] if its id or receipt key
+    /// is already present, rather than silently changing who owns a receipt.
+    fn record(&self, entry: &LedgerEntry) -> Result<(), LedgerError>;
+
+    fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError>;
+
+    fn by_id(&self, id: &EntryId) -> Result<Option<LedgerEntry>, LedgerError>;
+
+    /// The caller's entries on that frontend, newest first, at most `limit`. Entries already
+    /// pruned are gone; entries past expiry but not yet pruned are still listed.
+    fn recent(
+        &self,
+        frontend: Frontend,
+        caller: &str,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, LedgerError>;
+
+    /// Records the state observed at unix time `at`, unless a later observation is already
+    /// stored. Once the state says the secret is gone, its key is forgotten: it opens nothing any
+    /// more, and a key not kept cannot leak.
+    fn update_state(
+        &self,
+        key: &ReceiptKey,
+        state: ReceiptState,
+        at: i64,
+    ) -> Result<StateUpdate, LedgerError>;
+
+    /// Deletes entries whose receipt can no longer exist upstream (`receipt_expires <= now`) and
+    /// returns how many.
+    fn prune(&self, now: i64) -> Result<usize, LedgerError>;
+
+    fn count(&self) -> Result<u64, LedgerError>;
+}

@@ -1,0 +1,380 @@
+//! The embedded ledger: one SQLite file in WAL mode, private to the gateway's user.
+
+mod files;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, params};
+
+use super::{EntryId, LedgerEntry, LedgerError, LedgerStore, StateUpdate};
+use crate::model::{Frontend, ReceiptKey, ReceiptState, SecretKey};
+
+/// How hard a commit works to survive failures beyond the gateway's own process.
+///
+/// Both modes run SQLite in WAL mode, where a commit appends to the `-wal` file.
+/// - `Normal` hands that append to the operating system and returns. A killed or crashed gateway
+///   loses nothing it acknowledged, since the kernel still writes the data out; a power cut or
+///   kernel crash may lose the last commits (never corrupting the file). Commits cost no fsync.
+/// - `Full` also fsyncs the WAL on every commit, so acknowledged entries survive power loss, at
+///   the price of one disk flush per recorded share (milliseconds on SSDs, more on slow disks).
+///
+/// `Normal` is the default: losing a few entries on power loss only means their owners cannot list
+/// or burn those secrets through the gateway, and the secrets still expire upstream on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    #[default]
+    Normal,
+    Full,
+}
+
+impl Durability {
+    fn synchronous_pragma(self) -> &'static str {
+        match self {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        }
+    }
+}
+
+/// How long a write waits for another process holding the file (a second gateway on the same
+/// path, a backup tool) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const COLUMNS: &str = "id, frontend, caller, metadata_key, secret_key, created, secret_expires, \
+                       receipt_expires, state, state_updated, has_passphrase";
+
+/// A [`LedgerStore`] in one SQLite database file.
+///
+/// One connection behind a `Mutex`: `rusqlite::Connection` is not `Sync`, SQLite admits a single
+/// writer at a time anyway, and each ledger operation is a short indexed statement, so a pool
+/// would add a dependency and contention on the file lock for no throughput gain.
+pub struct SqliteLedger {
+    conn: Mutex<Connection>,
+    /// `None` for in-memory ledgers. Kept to name the file in `Debug` output.
+    path: Option<PathBuf>,
+}
+
+impl fmt::Debug for SqliteLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteLedger")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteLedger {
+    /// Opens (creating if needed) the ledger at `path` with [`Durability::Normal`].
+    pub fn open(path: &Path) -> Result<SqliteLedger, LedgerError> {
+        Self::open_with_durability(path, Durability::default())
+    }
+
+    /// Opens (creating if needed) the ledger at `path`.
+    ///
+    /// Missing parent directories are created with mode 0700, the file with mode 0600, and an
+    /// existing file (or leftover `-wal`/`-shm`) with looser permissions is tightened to 0600, all
+    /// before SQLite reads it. Symbolic links are refused.
+    pub fn open_with_durability(
+        path: &Path,
+        durability: Durability,
+    ) -> Result<SqliteLedger, LedgerError> {
+        files::prepare_database_file(path)?;
+        // No CREATE flag: the file was just made with the right mode, and if it vanished since,
+        // failing beats SQLite recreating it with the umask's permissions.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let mut conn = Connection::open_with_flags(path, flags)
+            .map_err(LedgerError::database("opening the database"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(LedgerError::database("setting the busy timeout"))?;
+        schema::ensure_supported(&conn, path)?;
+        enable_wal(&conn, path)?;
+        conn.pragma_update(None, "synchronous", durability.synchronous_pragma())
+            .map_err(LedgerError::database("setting the durability level"))?;
+        schema::migrate(&mut conn, path)?;
+        Ok(SqliteLedger {
+            conn: Mutex::new(conn),
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// A ledger that lives and dies with this value, for tests of components that need a store.
+    pub fn open_in_memory() -> Result<SqliteLedger, LedgerError> {
+        let mut conn = Connection::open_in_memory()
+            .map_err(LedgerError::database("opening an in-memory database"))?;
+        schema::migrate(&mut conn, Path::new(":memory:"))?;
+        Ok(SqliteLedger {
+            conn: Mutex::new(conn),
+            path: None,
+        })
+    }
+
+    /// A panic while the lock was held cannot have left the database half-written: SQLite rolls
+    /// back any statement or transaction that did not finish, so the connection is still sound.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn enable_wal(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(LedgerError::database("switching to WAL mode"))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        Ok(())
+    } else {
+        Err(LedgerError::NoWal {
+            path: path.to_path_buf(),
+            mode,
+        })
+    }
+}
+
+impl LedgerStore for SqliteLedger {
+    fn record(&self, entry: &LedgerEntry) -> Result<(), LedgerError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "INSERT INTO receipts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ))
+            .map_err(LedgerError::database("preparing to record an entry"))?;
+        // Outside an explicit transaction each statement commits on its own, so the entry is
+        // on disk (per `Durability`) before this returns: nothing batches acknowledged shares.
+        let inserted = stmt.execute(params![
+            entry.id.as_str(),
+            frontend_to_stored(entry.frontend),
+            entry.caller,
+            entry.metadata_key.as_str(),
+            entry.secret_key.as_ref().map(SecretKey::as_str),
+            entry.created,
+            entry.secret_expires,
+            entry.receipt_expires,
+            entry.state.as_str(),
+            entry.state_updated,
+            entry.has_passphrase,
+        ]);
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(err) if is_uniqueness_violation(&err) => Err(LedgerError::AlreadyRecorded {
+                metadata_short_id: entry.metadata_key.short_id().to_owned(),
+            }),
+            Err(err) => Err(LedgerError::database("recording an entry")(err)),
+        }
+    }
+
+    fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError> {
+        self.find_one(
+            &format!("SELECT {COLUMNS} FROM receipts WHERE metadata_key = ?1"),
+            key.as_str(),
+        )
+    }
+
+    fn by_id(&self, id: &EntryId) -> Result<Option<LedgerEntry>, LedgerError> {
+        self.find_one(
+            &format!("SELECT {COLUMNS} FROM receipts WHERE id = ?1"),
+            id.as_str(),
+        )
+    }
+
+    fn recent(
+        &self,
+        frontend: Frontend,
+        caller: &str,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, LedgerError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM receipts WHERE frontend = ?1 AND caller = ?2 \
+                 ORDER BY created DESC, rowid DESC LIMIT ?3"
+            ))
+            .map_err(LedgerError::database("preparing to list recent entries"))?;
+        let rows = stmt
+            .query_map(
+                params![frontend_to_stored(frontend), caller, limit],
+                StoredRow::read,
+            )
+            .map_err(LedgerError::database("listing recent entries"))?;
+        rows.map(|row| {
+            row.map_err(LedgerError::database("reading a recent entry"))?
+                .into_entry()
+        })
+        .collect()
+    }
+
+    fn update_state(
+        &self,
+        key: &ReceiptKey,
+        state: ReceiptState,
+        at: i64,
+    ) -> Result<StateUpdate, LedgerError> {
+        let conn = self.conn();
+        let changed = conn
+            .prepare_cached(
+                "UPDATE receipts SET state = ?1, state_updated = ?2, \
+                 secret_key = CASE WHEN ?3 THEN NULL ELSE secret_key END \
+                 WHERE metadata_key = ?4 AND state_updated <= ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    state.as_str(),
+                    at,
+                    secret_is_gone(&state),
+                    key.as_str()
+                ])
+            })
+            .map_err(LedgerError::database("updating an entry's state"))?;
+        if changed > 0 {
+            return Ok(StateUpdate::Applied);
+        }
+        let exists = conn
+            .prepare_cached("SELECT 1 FROM receipts WHERE metadata_key = ?1")
+            .and_then(|mut stmt| stmt.exists([key.as_str()]))
+            .map_err(LedgerError::database("looking up an entry"))?;
+        Ok(if exists {
+            StateUpdate::Stale
+        } else {
+            StateUpdate::Unknown
+        })
+    }
+
+    fn prune(&self, now: i64) -> Result<usize, LedgerError> {
+        self.conn()
+            .prepare_cached("DELETE FROM receipts WHERE receipt_expires <= ?1")
+            .and_then(|mut stmt| stmt.execute([now]))
+            .map_err(LedgerError::database("pruning expired entries"))
+    }
+
+    fn count(&self) -> Result<u64, LedgerError> {
+        let count: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM receipts", [], |row| row.get(0))
+            .map_err(LedgerError::database("counting entries"))?;
+        // COUNT(*) is never negative; the fallback only satisfies the type.
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}
+
+impl SqliteLedger {
+    fn find_one(&self, sql: &str, key: &str) -> Result<Option<LedgerEntry>, LedgerError> {
+        let conn = self.conn();
+        let row = conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.query_row([key], StoredRow::read).optional())
+            .map_err(LedgerError::database("looking up an entry"))?;
+        row.map(StoredRow::into_entry).transpose()
+    }
+}
+
+/// States in which the secret can no longer be revealed, so its key is worth nothing to keep.
+/// Unknown states are not in the list: a server's new state might still be a live one.
+fn secret_is_gone(state: &ReceiptState) -> bool {
+    matches!(
+        state,
+        ReceiptState::Received
+            | ReceiptState::Burned
+            | ReceiptState::Expired
+            | ReceiptState::Orphaned
+    )
+}
+
+fn is_uniqueness_violation(err: &rusqlite::Error) -> bool {
+    match err {
+        rusqlite::Error::SqliteFailure(failure, _) => {
+            failure.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    failure.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                )
+        }
+        _ => false,
+    }
+}
+
+/// The stored name of a frontend. Spelled out here rather than taken from `Display` so that a
+/// change of display name cannot orphan stored entries. A new variant fails to compile here;
+/// add it to [`frontend_from_stored`] too.
+fn frontend_to_stored(frontend: Frontend) -> &'static str {
+    match frontend {
+        Frontend::Rest => "rest",
+        Frontend::Mcp => "mcp",
+        Frontend::Discord => "discord",
+        Frontend::Cli => "cli",
+    }
+}
+
+fn frontend_from_stored(stored: &str) -> Option<Frontend> {
+    match stored {
+        "rest" => Some(Frontend::Rest),
+        "mcp" => Some(Frontend::Mcp),
+        "discord" => Some(Frontend::Discord),
+        "cli" => Some(Frontend::Cli),
+        _ => None,
+    }
+}
+
+/// A row as SQLite returns it, before validation. Reading and validating are separate so that a
+/// damaged row becomes a [`LedgerError::CorruptEntry`] naming the column, not an SQLite error.
+struct StoredRow {
+    id: String,
+    frontend: String,
+    caller: String,
+    metadata_key: String,
+    secret_key: Option<String>,
+    created: i64,
+    secret_expires: i64,
+    receipt_expires: i64,
+    state: String,
+    state_updated: i64,
+    has_passphrase: bool,
+}
+
+impl StoredRow {
+    /// Column order follows [`COLUMNS`].
+    fn read(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
+        Ok(StoredRow {
+            id: row.get(0)?,
+            frontend: row.get(1)?,
+            caller: row.get(2)?,
+            metadata_key: row.get(3)?,
+            secret_key: row.get(4)?,
+            created: row.get(5)?,
+            secret_expires: row.get(6)?,
+            receipt_expires: row.get(7)?,
+            state: row.get(8)?,
+            state_updated: row.get(9)?,
+            has_passphrase: row.get(10)?,
+        })
+    }
+
+    fn into_entry(self) -> Result<LedgerEntry, LedgerError> {
+        let corrupt = |column| LedgerError::CorruptEntry { column };
+        Ok(LedgerEntry {
+            id: EntryId::parse(&self.id).map_err(|_| corrupt("id"))?,
+            frontend: frontend_from_stored(&self.frontend).ok_or_else(|| corrupt("frontend"))?,
+            caller: self.caller,
+            metadata_key: ReceiptKey::parse(&self.metadata_key)
+                .map_err(|_| corrupt("metadata_key"))?,
+            secret_key: self
+                .secret_key
+                .as_deref()
+                .map(SecretKey::parse)
+                .transpose()
+                .map_err(|_| corrupt("secret_key"))?,
+            created: self.created,
+            secret_expires: self.secret_expires,
+            receipt_expires: self.receipt_expires,
+            state: ReceiptState::parse(&self.state),
+            state_updated: self.state_updated,
+            has_passphrase: self.has_passphrase,
+        })
+    }
+}

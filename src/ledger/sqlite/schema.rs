@@ -1,0 +1,81 @@
+//! The ledger's tables and how a database gets from any older version to the current one.
+//!
+//! `PRAGMA user_version` holds the version. Each migration runs in the same transaction as the
+//! version bump, so a crash mid-migration leaves the old schema intact rather than half of a new
+//! one. Migrations are append-only: a released one is never edited, only followed by another.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::ledger::LedgerError;
+
+/// `MIGRATIONS[n]` takes a database from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[
+    // Version 1. STRICT makes SQLite reject a value of the wrong type instead of storing it, so a
+    // bug cannot quietly write something the reader then fails on. The owner index serves
+    // `recent` (its implicit rowid suffix breaks ties between entries of the same second); the
+    // expiry index keeps pruning from scanning the table.
+    "CREATE TABLE receipts (
+        id              TEXT    NOT NULL PRIMARY KEY,
+        frontend        TEXT    NOT NULL,
+        caller          TEXT    NOT NULL,
+        metadata_key    TEXT    NOT NULL UNIQUE,
+        secret_key      TEXT,
+        created         INTEGER NOT NULL,
+        secret_expires  INTEGER NOT NULL,
+        receipt_expires INTEGER NOT NULL,
+        state           TEXT    NOT NULL,
+        state_updated   INTEGER NOT NULL,
+        has_passphrase  INTEGER NOT NULL CHECK (has_passphrase IN (0, 1))
+    ) STRICT;
+    CREATE INDEX receipts_by_owner ON receipts (frontend, caller, created);
+    CREATE INDEX receipts_by_expiry ON receipts (receipt_expires);",
+];
+
+/// The version this build reads and writes.
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Fails unless this build can read the file's schema. Run before changing anything in the file
+/// (even its journal mode), so a ledger from a newer release is left as it was found.
+pub(super) fn ensure_supported(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    supported_version(conn, path).map(|_| ())
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`]. `path` only labels errors.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
+    // IMMEDIATE takes the write lock before reading the version, so two gateways opening the same
+    // new file cannot both decide to create the tables.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(LedgerError::database("starting the schema migration"))?;
+    let found = supported_version(&tx, path)?;
+    for sql in MIGRATIONS.iter().skip(found) {
+        tx.execute_batch(sql)
+            .map_err(LedgerError::database("migrating the schema"))?;
+    }
+    if found != MIGRATIONS.len() {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(LedgerError::database("recording the schema version"))?;
+    }
+    tx.commit()
+        .map_err(LedgerError::database("committing the schema migration"))
+}
+
+/// The file's schema version, if this build knows how to handle it.
+fn supported_version(conn: &Connection, path: &Path) -> Result<usize, LedgerError> {
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(LedgerError::database("reading the schema version"))?;
+    if found > SCHEMA_VERSION {
+        return Err(LedgerError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    usize::try_from(found).map_err(|_| LedgerError::UnusablePath {
+        path: path.to_path_buf(),
+        reason: "negative schema version: not a ledger database",
+    })
+}

@@ -1,0 +1,555 @@
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+use crate::model::Caller;
+
+/// A directory under the system temp dir, unique to one test, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "ots-ledger-{label}-{}-{}",
+            std::process::id(),
+            EntryId::generate()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("ledger.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn mode_of(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A receipt key no other test or entry uses, long like a real one.
+fn unique_receipt_key() -> ReceiptKey {
+    ReceiptKey::parse(&format!("rk{}", EntryId::generate())).unwrap()
+}
+
+fn unique_secret_key() -> SecretKey {
+    SecretKey::parse(&format!("sk{}", EntryId::generate())).unwrap()
+}
+
+fn entry(frontend: Frontend, caller: &str, created: i64, ttl: u64) -> LedgerEntry {
+    LedgerEntry::new_receipt(
+        &Caller::new(frontend, caller),
+        unique_receipt_key(),
+        Some(unique_secret_key()),
+        created,
+        ttl,
+        false,
+    )
+}
+
+fn created_times(entries: &[LedgerEntry]) -> Vec<i64> {
+    entries.iter().map(|e| e.created).collect()
+}
+
+#[test]
+fn a_recorded_entry_reads_back_unchanged_by_key_and_by_id() {
+    let dir = TempDir::new("roundtrip");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    let mut recorded = entry(Frontend::Discord, "user-1", 1_000, 3_600);
+    recorded.has_passphrase = true;
+    recorded.state = ReceiptState::Other("previewed".into());
+    ledger.record(&recorded).unwrap();
+
+    let by_key = ledger.by_metadata_key(&recorded.metadata_key).unwrap();
+    assert_eq!(by_key.as_ref(), Some(&recorded));
+    assert_eq!(ledger.by_id(&recorded.id).unwrap(), Some(recorded));
+    assert_eq!(ledger.by_metadata_key(&unique_receipt_key()).unwrap(), None);
+    assert_eq!(ledger.by_id(&EntryId::generate()).unwrap(), None);
+}
+
+#[test]
+fn an_entry_without_a_secret_key_round_trips() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let mut recorded = entry(Frontend::Cli, "local", 5, 60);
+    recorded.secret_key = None;
+    ledger.record(&recorded).unwrap();
+    assert_eq!(ledger.by_id(&recorded.id).unwrap(), Some(recorded));
+}
+
+#[test]
+fn recording_the_same_receipt_twice_is_refused_without_quoting_its_key() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let first = entry(Frontend::Mcp, "agent", 10, 60);
+    ledger.record(&first).unwrap();
+
+    let mut same_receipt = entry(Frontend::Discord, "someone-else", 20, 60);
+    same_receipt.metadata_key = first.metadata_key.clone();
+    let err = ledger.record(&same_receipt).unwrap_err();
+    assert!(
+        matches!(err, LedgerError::AlreadyRecorded { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(!text.contains(first.metadata_key.as_str()), "{text}");
+    assert!(text.contains(first.metadata_key.short_id()), "{text}");
+
+    let mut same_id = entry(Frontend::Mcp, "agent", 30, 60);
+    same_id.id = first.id.clone();
+    assert!(matches!(
+        ledger.record(&same_id),
+        Err(LedgerError::AlreadyRecorded { .. })
+    ));
+
+    let owner = ledger
+        .by_metadata_key(&first.metadata_key)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        owner.caller, "agent",
+        "a duplicate must not change the owner"
+    );
+    assert_eq!(ledger.count().unwrap(), 1);
+}
+
+#[test]
+fn recent_lists_one_callers_entries_on_one_frontend_newest_first_up_to_the_limit() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    for created in [200, 100, 300] {
+        ledger
+            .record(&entry(Frontend::Discord, "alice", created, 600))
+            .unwrap();
+    }
+    ledger
+        .record(&entry(Frontend::Discord, "bob", 400, 600))
+        .unwrap();
+    ledger
+        .record(&entry(Frontend::Mcp, "alice", 500, 600))
+        .unwrap();
+
+    let alice = ledger.recent(Frontend::Discord, "alice", 10).unwrap();
+    assert_eq!(created_times(&alice), [300, 200, 100]);
+    assert!(alice.iter().all(|e| e.caller == "alice"));
+    assert!(alice.iter().all(|e| e.frontend == Frontend::Discord));
+
+    let limited = ledger.recent(Frontend::Discord, "alice", 2).unwrap();
+    assert_eq!(created_times(&limited), [300, 200]);
+
+    let on_mcp = ledger.recent(Frontend::Mcp, "alice", 10).unwrap();
+    assert_eq!(created_times(&on_mcp), [500]);
+
+    assert!(
+        ledger
+            .recent(Frontend::Discord, "alice", 0)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        ledger
+            .recent(Frontend::Rest, "alice", 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ledger
+            .recent(Frontend::Discord, "alice", usize::MAX)
+            .unwrap(),
+        alice
+    );
+}
+
+#[test]
+fn recent_puts_the_later_recorded_of_two_same_second_entries_first() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let earlier = entry(Frontend::Discord, "alice", 100, 600);
+    let later = entry(Frontend::Discord, "alice", 100, 600);
+    ledger.record(&earlier).unwrap();
+    ledger.record(&later).unwrap();
+    let listed = ledger.recent(Frontend::Discord, "alice", 10).unwrap();
+    assert_eq!(listed, [later, earlier]);
+}
+
+#[test]
+fn recent_and_prune_are_served_by_indexes() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let conn = ledger.conn();
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let details = stmt
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        details.join("; ")
+    };
+    let recent = plan(
+        "SELECT * FROM receipts WHERE frontend = 'discord' AND caller = 'a' \
+         ORDER BY created DESC, rowid DESC LIMIT 5",
+    );
+    assert!(recent.contains("receipts_by_owner"), "{recent}");
+    assert!(!recent.contains("TEMP B-TREE"), "{recent}");
+    let prune = plan("DELETE FROM receipts WHERE receipt_expires <= 5");
+    assert!(prune.contains("receipts_by_expiry"), "{prune}");
+}
+
+#[test]
+fn update_state_applies_newer_observations_and_ignores_older_ones() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let recorded = entry(Frontend::Discord, "alice", 100, 600);
+    ledger.record(&recorded).unwrap();
+    let key = &recorded.metadata_key;
+
+    let viewed = ledger.update_state(key, ReceiptState::Viewed, 150).unwrap();
+    assert_eq!(viewed, StateUpdate::Applied);
+    let stored = ledger.by_metadata_key(key).unwrap().unwrap();
+    assert_eq!(stored.state, ReceiptState::Viewed);
+    assert_eq!(stored.state_updated, 150);
+    assert_eq!(stored.secret_key, recorded.secret_key, "secret still live");
+
+    let late_answer = ledger.update_state(key, ReceiptState::New, 120).unwrap();
+    assert_eq!(late_answer, StateUpdate::Stale);
+    let stored = ledger.by_metadata_key(key).unwrap().unwrap();
+    assert_eq!(stored.state, ReceiptState::Viewed);
+
+    let unknown = ledger
+        .update_state(&unique_receipt_key(), ReceiptState::Burned, 200)
+        .unwrap();
+    assert_eq!(unknown, StateUpdate::Unknown);
+}
+
+#[test]
+fn once_the_secret_is_gone_its_key_is_forgotten_but_not_for_unknown_states() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let received = entry(Frontend::Mcp, "agent", 100, 600);
+    let odd = entry(Frontend::Mcp, "agent", 100, 600);
+    ledger.record(&received).unwrap();
+    ledger.record(&odd).unwrap();
+
+    ledger
+        .update_state(&received.metadata_key, ReceiptState::Received, 200)
+        .unwrap();
+    ledger
+        .update_state(
+            &odd.metadata_key,
+            ReceiptState::Other("previewed".into()),
+            200,
+        )
+        .unwrap();
+
+    let received = ledger.by_id(&received.id).unwrap().unwrap();
+    assert_eq!(received.state, ReceiptState::Received);
+    assert_eq!(received.secret_key, None);
+    let odd_now = ledger.by_id(&odd.id).unwrap().unwrap();
+    assert_eq!(odd_now.state, ReceiptState::Other("previewed".into()));
+    assert_eq!(odd_now.secret_key, odd.secret_key);
+}
+
+#[test]
+fn prune_removes_exactly_the_entries_whose_receipt_has_expired() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    // TTL 50 puts receipt expiry at created + 100: 100, 200, 300.
+    let entries: Vec<_> = [0, 100, 200]
+        .into_iter()
+        .map(|created| entry(Frontend::Discord, "alice", created, 50))
+        .collect();
+    for e in &entries {
+        ledger.record(e).unwrap();
+    }
+    assert_eq!(ledger.count().unwrap(), 3);
+
+    assert_eq!(ledger.prune(199).unwrap(), 1);
+    assert_eq!(ledger.count().unwrap(), 2);
+    assert_eq!(ledger.prune(200).unwrap(), 1, "expiry is inclusive");
+    assert_eq!(ledger.count().unwrap(), 1);
+    assert_eq!(ledger.prune(200).unwrap(), 0);
+
+    assert_eq!(ledger.by_id(&entries[0].id).unwrap(), None);
+    assert_eq!(ledger.by_id(&entries[1].id).unwrap(), None);
+    assert_eq!(
+        ledger.by_id(&entries[2].id).unwrap().as_ref(),
+        Some(&entries[2])
+    );
+    let left = ledger.recent(Frontend::Discord, "alice", 10).unwrap();
+    assert_eq!(left, [entries[2].clone()]);
+}
+
+#[test]
+fn entries_survive_closing_and_reopening_the_file() {
+    let dir = TempDir::new("reopen");
+    let recorded = entry(Frontend::Discord, "alice", 100, 600);
+    {
+        let ledger = SqliteLedger::open(&dir.db()).unwrap();
+        ledger.record(&recorded).unwrap();
+        ledger
+            .update_state(&recorded.metadata_key, ReceiptState::Viewed, 110)
+            .unwrap();
+    }
+    let reopened = SqliteLedger::open(&dir.db()).unwrap();
+    let stored = reopened.by_id(&recorded.id).unwrap().unwrap();
+    assert_eq!(stored.metadata_key, recorded.metadata_key);
+    assert_eq!(stored.state, ReceiptState::Viewed);
+    assert_eq!(reopened.count().unwrap(), 1);
+}
+
+#[test]
+fn a_record_is_committed_before_it_returns() {
+    // Another connection only sees committed data, so this shows nothing waits in a batch: a
+    // process killed right after `record` returns has the entry in its WAL.
+    let dir = TempDir::new("committed");
+    let writer = SqliteLedger::open(&dir.db()).unwrap();
+    let recorded = entry(Frontend::Rest, "script", 100, 600);
+    writer.record(&recorded).unwrap();
+    let reader = SqliteLedger::open(&dir.db()).unwrap();
+    assert_eq!(reader.by_id(&recorded.id).unwrap(), Some(recorded));
+}
+
+#[test]
+fn the_database_its_wal_and_new_directories_are_private() {
+    let dir = TempDir::new("modes");
+    let nested = dir.0.join("state").join("ots");
+    let path = nested.join("ledger.db");
+    let ledger = SqliteLedger::open(&path).unwrap();
+    ledger
+        .record(&entry(Frontend::Discord, "alice", 1, 60))
+        .unwrap();
+
+    assert_eq!(mode_of(&path), 0o600);
+    let wal = files::companion_path(&path, "-wal");
+    assert!(wal.exists(), "a write in WAL mode leaves a -wal file");
+    assert_eq!(mode_of(&wal), 0o600);
+    let shm = files::companion_path(&path, "-shm");
+    if shm.exists() {
+        assert_eq!(mode_of(&shm), 0o600);
+    }
+    assert_eq!(mode_of(&nested), 0o700);
+    assert_eq!(mode_of(&dir.0.join("state")), 0o700);
+}
+
+#[test]
+fn an_existing_world_readable_database_and_wal_are_tightened() {
+    let dir = TempDir::new("tighten");
+    {
+        let ledger = SqliteLedger::open(&dir.db()).unwrap();
+        ledger
+            .record(&entry(Frontend::Discord, "alice", 1, 60))
+            .unwrap();
+    }
+    let wal = files::companion_path(&dir.db(), "-wal");
+    fs::write(&wal, b"").unwrap();
+    for path in [dir.db(), wal.clone()] {
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    assert_eq!(mode_of(&dir.db()), 0o600);
+    assert_eq!(mode_of(&wal), 0o600);
+    assert_eq!(ledger.count().unwrap(), 1, "tightening keeps the data");
+}
+
+#[test]
+fn an_empty_file_left_by_someone_else_becomes_a_private_ledger() {
+    let dir = TempDir::new("empty");
+    fs::write(dir.db(), b"").unwrap();
+    fs::set_permissions(dir.db(), fs::Permissions::from_mode(0o644)).unwrap();
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    assert_eq!(mode_of(&dir.db()), 0o600);
+    assert_eq!(ledger.count().unwrap(), 0);
+}
+
+#[test]
+fn a_symlinked_database_path_is_refused_and_its_target_left_alone() {
+    let dir = TempDir::new("symlink");
+    let target = dir.0.join("elsewhere.db");
+    fs::write(&target, b"").unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::symlink(&target, dir.db()).unwrap();
+
+    let err = SqliteLedger::open(&dir.db()).unwrap_err();
+    assert!(matches!(err, LedgerError::UnusablePath { .. }), "{err:?}");
+    assert_eq!(mode_of(&target), 0o644);
+}
+
+#[test]
+fn the_file_is_in_wal_mode_with_the_chosen_durability() {
+    let dir = TempDir::new("pragmas");
+    let read_pragmas = |ledger: &SqliteLedger| -> (String, i64) {
+        let conn = ledger.conn();
+        let mode = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        let sync = conn
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
+            .unwrap();
+        (mode, sync)
+    };
+    // SQLite numbers its synchronous levels OFF=0, NORMAL=1, FULL=2.
+    let normal = SqliteLedger::open(&dir.db()).unwrap();
+    assert_eq!(read_pragmas(&normal), ("wal".to_owned(), 1));
+    drop(normal);
+    let full = SqliteLedger::open_with_durability(&dir.db(), Durability::Full).unwrap();
+    assert_eq!(read_pragmas(&full), ("wal".to_owned(), 2));
+}
+
+fn user_version(path: &Path) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_new_file_gets_the_current_schema_version_and_reopening_keeps_it() {
+    let dir = TempDir::new("schema");
+    drop(SqliteLedger::open(&dir.db()).unwrap());
+    assert_eq!(user_version(&dir.db()), schema::SCHEMA_VERSION);
+    assert_eq!(schema::SCHEMA_VERSION, 1);
+    drop(SqliteLedger::open(&dir.db()).unwrap());
+    assert_eq!(user_version(&dir.db()), schema::SCHEMA_VERSION);
+}
+
+#[test]
+fn a_file_from_a_newer_gateway_is_refused_untouched() {
+    let dir = TempDir::new("newer");
+    drop(SqliteLedger::open(&dir.db()).unwrap());
+    let newer = schema::SCHEMA_VERSION + 1;
+    Connection::open(dir.db())
+        .unwrap()
+        .pragma_update(None, "user_version", newer)
+        .unwrap();
+
+    let err = SqliteLedger::open(&dir.db()).unwrap_err();
+    match &err {
+        LedgerError::SchemaTooNew {
+            found, supported, ..
+        } => {
+            assert_eq!((*found, *supported), (newer, schema::SCHEMA_VERSION));
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert!(err.to_string().contains("ledger.db"), "{err}");
+    assert_eq!(user_version(&dir.db()), newer);
+}
+
+#[test]
+fn a_newer_file_keeps_its_journal_mode() {
+    let dir = TempDir::new("newer-journal");
+    let conn = Connection::open(dir.db()).unwrap();
+    conn.pragma_update(None, "user_version", schema::SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    assert!(SqliteLedger::open(&dir.db()).is_err());
+    let mode: String = Connection::open(dir.db())
+        .unwrap()
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "refusal must not switch the file to WAL");
+}
+
+#[test]
+fn the_schema_has_no_column_that_could_hold_secret_material() {
+    // A deliberate tripwire: adding a column means revisiting this list and the promise in
+    // `LedgerEntry`'s documentation that no secret value or passphrase is ever stored.
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let conn = ledger.conn();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('receipts')")
+        .unwrap();
+    let columns = stmt
+        .query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let expected = [
+        "id",
+        "frontend",
+        "caller",
+        "metadata_key",
+        "secret_key",
+        "created",
+        "secret_expires",
+        "receipt_expires",
+        "state",
+        "state_updated",
+        "has_passphrase",
+    ];
+    assert_eq!(columns, expected);
+    assert_eq!(
+        COLUMNS,
+        expected.join(", "),
+        "reads and writes cover every column"
+    );
+}
+
+#[test]
+fn keys_are_stored_but_debug_output_shows_only_their_short_ids() {
+    let dir = TempDir::new("canary");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    let entries: Vec<_> = (0..3)
+        .map(|i| entry(Frontend::Discord, "alice", i, 600))
+        .collect();
+    for e in &entries {
+        ledger.record(e).unwrap();
+    }
+
+    let mut on_disk = fs::read(dir.db()).unwrap();
+    on_disk.extend(fs::read(files::companion_path(&dir.db(), "-wal")).unwrap());
+    let contains = |needle: &str| {
+        on_disk
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    };
+
+    for e in &entries {
+        let metadata_key = e.metadata_key.as_str();
+        let secret_key = e.secret_key.as_ref().unwrap().as_str();
+        assert!(contains(metadata_key), "receipt key not stored");
+        assert!(contains(secret_key), "secret key not stored");
+
+        let printed = format!("{e:?}");
+        assert!(!printed.contains(metadata_key), "{printed}");
+        assert!(!printed.contains(secret_key), "{printed}");
+        assert!(printed.contains(e.metadata_key.short_id()), "{printed}");
+        assert!(printed.contains(e.secret_key.as_ref().unwrap().short_id()));
+        assert!(printed.contains(e.id.as_str()), "ids are safe to show");
+    }
+}
+
+#[test]
+fn debug_of_the_store_names_only_its_path() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    assert_eq!(format!("{ledger:?}"), "SqliteLedger { path: None, .. }");
+}
+
+#[test]
+fn the_store_can_be_shared_as_a_trait_object_across_threads() {
+    let ledger: std::sync::Arc<dyn LedgerStore> =
+        std::sync::Arc::new(SqliteLedger::open_in_memory().unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let ledger = ledger.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    ledger
+                        .record(&entry(Frontend::Discord, &format!("user-{t}"), i, 60))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    assert_eq!(ledger.count().unwrap(), 100);
+    assert_eq!(
+        ledger
+            .recent(Frontend::Discord, "user-2", 100)
+            .unwrap()
+            .len(),
+        25
+    );
+}
