@@ -137,6 +137,23 @@ impl ApiError {
                     ..rendered
                 }
             }
+            // A policy refusal, not an OTS one: the honest status. Nothing OTS-shaped fits, so
+            // the simulator (which never says this) would fall back to OTS's 404 convention.
+            Error::NotAllowed { .. } => match gateway {
+                Some(_) => Rendered::new(StatusCode::FORBIDDEN, self.error.to_string()),
+                None => Rendered::ots(Some(403), self.error.to_string()),
+            },
+            // The core gives this answer whether or not the receipt exists, so that foreign keys
+            // cannot be probed. To a v1 client the receipt is simply not there, and its library
+            // only recognises that as OTS's "Unknown secret".
+            Error::NotOwned => Rendered {
+                secret_key: self.key.as_deref(),
+                ..Rendered::ots(None, "Unknown secret")
+            },
+            Error::Ledger => match gateway {
+                Some(_) => Rendered::new(StatusCode::INTERNAL_SERVER_ERROR, self.error.to_string()),
+                None => Rendered::ots(Some(400), "An unexpected error occurred :["),
+            },
             Error::Upstream(failure) => match gateway {
                 Some(_) => {
                     let status = match failure {
@@ -160,8 +177,9 @@ impl IntoResponse for ApiError {
         let rendered = self.render();
         // Display strings of core errors carry no secret, key or URL (core error.rs contract).
         let status = rendered.status.as_u16();
-        if matches!(self.error, Error::NotAuthorized) && rendered.status.is_server_error() {
-            // The team's credentials were refused: nothing works until the operator acts.
+        let needs_operator = matches!(self.error, Error::NotAuthorized | Error::Ledger);
+        if needs_operator && rendered.status.is_server_error() {
+            // Refused team credentials or a broken ledger: nothing works until the operator acts.
             tracing::error!(route = %self.route, status, error = %self.error, "request failed");
         } else if rendered.status.is_server_error() {
             tracing::warn!(route = %self.route, status, error = %self.error, "request failed");
@@ -470,6 +488,29 @@ mod tests {
             let (s, _, _, _) = render(Error::Upstream(failure), GW_TEAM, None).await;
             assert_eq!(s, 502);
         }
+    }
+
+    #[tokio::test]
+    async fn gateway_policy_refusals() {
+        let err = Error::NotAllowed {
+            operation: ots_gateway_core::model::Operation::Retrieve,
+        };
+        let (s, i, _, b) = render(err, GW, None).await;
+        assert_eq!((s, i), (403, None));
+        assert_eq!(
+            b,
+            r#"{"message":"retrieve is not enabled for this frontend"}"#
+        );
+        let key = "mmmmmmmmmmmmmmmmmmmmmmmm";
+        let (s, i, _, b) = render(Error::NotOwned, GW_TEAM, Some(key)).await;
+        assert_eq!((s, i), (404, None));
+        assert_eq!(
+            b,
+            format!(r#"{{"secret_key":"{key}","message":"Unknown secret"}}"#)
+        );
+        let (s, _, _, b) = render(Error::Ledger, GW, None).await;
+        assert_eq!(s, 500);
+        assert_eq!(b, r#"{"message":"the gateway's ledger is unavailable"}"#);
     }
 
     #[tokio::test]
