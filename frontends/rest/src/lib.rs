@@ -88,7 +88,9 @@ impl Default for RestConfig {
             // Longer than the OTS client's own timeout, so an upstream timeout is reported as
             // such (504 with the upstream's reason) rather than cut short here.
             request_timeout: Duration::from_secs(30),
-            max_concurrent_requests: 64,
+            // Matches the shipped config's default, so `simulate` (which uses this) and `serve`
+            // shed load at the same point.
+            max_concurrent_requests: 256,
         }
     }
 }

@@ -95,12 +95,20 @@ async fn rate_limits_are_ots_shaped_never_429() {
 }
 
 #[tokio::test]
-async fn the_gateway_bearer_setting_does_not_apply_to_the_simulator() {
+async fn the_gateway_local_only_checks_do_not_apply_to_the_simulator() {
     let config = RestConfig {
         bearer_token: Some("gw-token".to_owned().into()),
         ..RestConfig::default()
     };
     let server = start(simulator_router(simulator(), config)).await;
     let reply = send(reqwest::Client::new().get(server.url("/api/v1/status"))).await;
+    assert_eq!(reply.status, 200);
+    // Nor do the Host checks: a simulator answers whatever name it is reached by.
+    let reply = send(
+        reqwest::Client::new()
+            .get(server.url("/api/v1/status"))
+            .header("host", "ots-simulator:7144"),
+    )
+    .await;
     assert_eq!(reply.status, 200);
 }
