@@ -103,6 +103,27 @@ fn describe_upstream_failure(failure: &UpstreamFailure) -> String {
     }
 }
 
+impl Error {
+    /// A stable, machine-readable name for the condition: metric labels, MCP error codes, audit
+    /// outcomes. Never contains anything caller-supplied.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::UnknownSecret => "unknown_secret",
+            Error::IncorrectPassphrase => "incorrect_passphrase",
+            Error::NotAuthorized => "not_authorized",
+            Error::SecretTooLarge { .. } => "secret_too_large",
+            Error::Refused { .. } => "refused",
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::NotAllowed { .. } => "not_allowed",
+            Error::NotOwned => "not_owned",
+            Error::Ledger => "ledger_unavailable",
+            Error::Upstream(UpstreamFailure::Timeout) => "upstream_timeout",
+            Error::Upstream(_) => "upstream_unavailable",
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -1,74 +1,203 @@
-//! The operations every frontend calls. Each takes who is asking first, so policy (quotas,
-//! ownership, allowed operations, audit) has one place to live, and frontends hold none of it.
+//! The operations every frontend calls, and the policy around them.
+//!
+//! Each operation takes who is asking first and runs the same steps: is the operation allowed for
+//! this frontend; does the caller's quota and the shared upstream budget admit it; for a frontend
+//! that enforces ownership, did this caller create the receipt; then the upstream call, the
+//! ledger update, one audit event and the metrics. Frontends hold none of this.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::task::JoinSet;
 use tracing::{Instrument, info_span};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ledger::{EntryId, LedgerEntry, LedgerError, LedgerStore};
+use crate::limits::{Limits, OperationClass, QuotaSettings};
+use crate::metrics::Metrics;
 use crate::model::{
-    Burned, Caller, GenerateRequest, Passphrase, Receipt, ReceiptKey, Revealed, SecretKey,
-    ShareRequest, UpstreamStatus,
+    Burned, Caller, GenerateRequest, Operation, Passphrase, Receipt, ReceiptKey, ReceiptState,
+    Revealed, SecretKey, ShareRequest, UpstreamStatus,
 };
+use crate::policy::{FrontendPolicy, Policy, RecentSource};
 use crate::upstream::Upstream;
+
+/// Audit events go to this `tracing` target, so they can be routed to their own file.
+pub const AUDIT_TARGET: &str = "ots_gateway::audit";
+
+/// Most entries a ledger-backed `recent` returns.
+pub const RECENT_LIMIT: usize = 50;
+
+/// Most live entries refreshed from upstream per `recent` call: enough for a person's screen,
+/// few enough that one call cannot spend much of the shared upstream budget.
+const RECENT_REFRESH_LIMIT: usize = 10;
+
+/// A receipt from the ledger, with the freshest state the gateway could get.
+#[derive(Debug, Clone)]
+pub struct OwnedReceipt {
+    pub entry: LedgerEntry,
+    /// The upstream's current view, when it was refreshed for this answer.
+    pub receipt: Option<Receipt>,
+}
+
+/// What `gateway_status` and `ots-gateway status` report.
+#[derive(Debug, Clone)]
+pub struct GatewayOverview {
+    pub upstream_origin: String,
+    pub upstream: std::result::Result<UpstreamStatus, String>,
+    pub team_account: bool,
+    pub quotas: QuotaSettings,
+    pub tracked_callers: usize,
+    pub ledger_entries: Option<u64>,
+}
 
 /// A cheap-to-clone handle on the gateway core.
 #[derive(Clone)]
 pub struct Gateway {
-    upstream: Upstream,
+    inner: Arc<Inner>,
 }
 
-/// Spans carry the frontend, caller and operation, and at most a key's short id: never a value,
-/// passphrase or whole key. Built in one place so a new operation cannot forget the rule.
-macro_rules! operation_span {
-    ($caller:expr, $op:literal) => {
-        info_span!("operation", op = $op, frontend = %$caller.frontend, caller = %$caller.id)
-    };
-    ($caller:expr, $op:literal, $key:expr) => {
-        info_span!("operation", op = $op, frontend = %$caller.frontend, caller = %$caller.id,
-            key = %$key.short_id())
-    };
+struct Inner {
+    upstream: Upstream,
+    policy: Policy,
+    limits: Limits,
+    ledger: Arc<dyn LedgerStore>,
+    metrics: Metrics,
+}
+
+/// Assembles a [`Gateway`]; policy and quotas default to [`Policy::default`] and no quotas.
+pub struct GatewayBuilder {
+    upstream: Upstream,
+    ledger: Arc<dyn LedgerStore>,
+    policy: Policy,
+    quotas: QuotaSettings,
+}
+
+impl GatewayBuilder {
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn quotas(mut self, quotas: QuotaSettings) -> Self {
+        self.quotas = quotas;
+        self
+    }
+
+    pub fn build(self) -> Gateway {
+        let metrics = Metrics::new();
+        if let Ok(count) = self.ledger.count() {
+            metrics.set_ledger_entries(count);
+        }
+        Gateway {
+            inner: Arc::new(Inner {
+                upstream: self.upstream,
+                policy: self.policy,
+                limits: Limits::new(self.quotas),
+                ledger: self.ledger,
+                metrics,
+            }),
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn class_of(operation: Operation) -> OperationClass {
+    match operation {
+        Operation::Share | Operation::Generate => OperationClass::Create,
+        Operation::Retrieve => OperationClass::Reveal,
+        Operation::Status | Operation::Receipt | Operation::Burn | Operation::Recent => {
+            OperationClass::Manage
+        }
+    }
 }
 
 impl Gateway {
-    pub fn new(upstream: Upstream) -> Self {
-        Gateway { upstream }
+    pub fn builder(upstream: Upstream, ledger: Arc<dyn LedgerStore>) -> GatewayBuilder {
+        GatewayBuilder {
+            upstream,
+            ledger,
+            policy: Policy::default(),
+            quotas: QuotaSettings::default(),
+        }
+    }
+
+    /// A gateway with the default policy and no quotas.
+    pub fn new(upstream: Upstream, ledger: Arc<dyn LedgerStore>) -> Self {
+        Gateway::builder(upstream, ledger).build()
     }
 
     /// Whether upstream calls use the team's account (as opposed to anonymous OTS use).
     pub fn has_team_credentials(&self) -> bool {
-        self.upstream.has_credentials()
+        self.inner.upstream.has_credentials()
     }
 
     /// Scheme and host of the upstream, for humans.
     pub fn upstream_origin(&self) -> String {
-        self.upstream.origin()
+        self.inner.upstream.origin()
+    }
+
+    pub fn policy_for(&self, caller: &Caller) -> FrontendPolicy {
+        self.inner.policy.for_frontend(caller.frontend)
+    }
+
+    /// The Prometheus exposition of the gateway's metrics.
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.encode()
     }
 
     pub async fn status(&self, caller: &Caller) -> Result<UpstreamStatus> {
-        self.upstream
-            .status()
-            .instrument(operation_span!(caller, "status"))
-            .await
+        let op = Operation::Status;
+        let result = async {
+            self.admit(caller, op)?;
+            self.timed(op, self.inner.upstream.status()).await
+        }
+        .await;
+        self.finish(caller, op, None, result)
     }
 
     pub async fn authcheck(&self, caller: &Caller) -> Result<UpstreamStatus> {
-        self.upstream
-            .authcheck()
-            .instrument(operation_span!(caller, "authcheck"))
-            .await
+        let op = Operation::Status;
+        let result = async {
+            self.admit(caller, op)?;
+            self.timed(op, self.inner.upstream.authcheck()).await
+        }
+        .await;
+        self.finish(caller, op, None, result)
     }
 
     pub async fn share(&self, caller: &Caller, request: ShareRequest) -> Result<Receipt> {
-        self.upstream
-            .share(&request)
-            .instrument(operation_span!(caller, "share"))
-            .await
+        let op = Operation::Share;
+        let has_passphrase = request.passphrase.is_some();
+        let result = async {
+            self.admit(caller, op)?;
+            let receipt = self.timed(op, self.inner.upstream.share(&request)).await?;
+            self.record_created(caller, &receipt, has_passphrase).await;
+            Ok(receipt)
+        }
+        .await;
+        let short = result.as_ref().ok().map(|r| r.metadata_key.short_id().to_owned());
+        self.finish(caller, op, short.as_deref(), result)
     }
 
     pub async fn generate(&self, caller: &Caller, request: GenerateRequest) -> Result<Receipt> {
-        self.upstream
-            .generate(&request)
-            .instrument(operation_span!(caller, "generate"))
-            .await
+        let op = Operation::Generate;
+        let has_passphrase = request.passphrase.is_some();
+        let result = async {
+            self.admit(caller, op)?;
+            let receipt = self.timed(op, self.inner.upstream.generate(&request)).await?;
+            self.record_created(caller, &receipt, has_passphrase).await;
+            Ok(receipt)
+        }
+        .await;
+        let short = result.as_ref().ok().map(|r| r.metadata_key.short_id().to_owned());
+        self.finish(caller, op, short.as_deref(), result)
     }
 
     pub async fn retrieve(
@@ -77,17 +206,26 @@ impl Gateway {
         key: &SecretKey,
         passphrase: Option<&Passphrase>,
     ) -> Result<Revealed> {
-        self.upstream
-            .retrieve(key, passphrase)
-            .instrument(operation_span!(caller, "retrieve", key))
-            .await
+        let op = Operation::Retrieve;
+        let result = async {
+            self.admit(caller, op)?;
+            self.timed(op, self.inner.upstream.retrieve(key, passphrase)).await
+        }
+        .await;
+        self.finish(caller, op, Some(key.short_id()), result)
     }
 
     pub async fn receipt(&self, caller: &Caller, key: &ReceiptKey) -> Result<Receipt> {
-        self.upstream
-            .receipt(key)
-            .instrument(operation_span!(caller, "receipt", key))
-            .await
+        let op = Operation::Receipt;
+        let result = async {
+            self.admit(caller, op)?;
+            self.check_ownership(caller, key).await?;
+            let receipt = self.timed(op, self.inner.upstream.receipt(key)).await?;
+            self.note_state(key, receipt.state.clone()).await;
+            Ok(receipt)
+        }
+        .await;
+        self.finish(caller, op, Some(key.short_id()), result)
     }
 
     pub async fn burn(
@@ -96,16 +234,296 @@ impl Gateway {
         key: &ReceiptKey,
         passphrase: Option<&Passphrase>,
     ) -> Result<Burned> {
-        self.upstream
-            .burn(key, passphrase)
-            .instrument(operation_span!(caller, "burn", key))
-            .await
+        let op = Operation::Burn;
+        let result = async {
+            self.admit(caller, op)?;
+            self.check_ownership(caller, key).await?;
+            let burned = self.timed(op, self.inner.upstream.burn(key, passphrase)).await?;
+            self.note_state(key, ReceiptState::Burned).await;
+            Ok(burned)
+        }
+        .await;
+        self.finish(caller, op, Some(key.short_id()), result)
     }
 
+    /// OTS's `recent`, per the frontend's [`RecentSource`]: the team account's list from
+    /// upstream, or the caller's own receipts from the ledger, rendered as receipts.
     pub async fn recent(&self, caller: &Caller) -> Result<Vec<Receipt>> {
-        self.upstream
-            .recent()
-            .instrument(operation_span!(caller, "recent"))
-            .await
+        let op = Operation::Recent;
+        let from_upstream = self.policy_for(caller).recent_source == RecentSource::UpstreamAccount
+            && self.has_team_credentials();
+        let result = async {
+            self.admit(caller, op)?;
+            if from_upstream {
+                return self.timed(op, self.inner.upstream.recent()).await;
+            }
+            let now = unix_now();
+            let entries = self.caller_entries(caller).await?;
+            Ok(entries.iter().map(|entry| entry_as_receipt(entry, now)).collect())
+        }
+        .await;
+        self.finish(caller, op, None, result)
+    }
+
+    /// The caller's own receipts from the ledger, newest first, the live ones refreshed from
+    /// upstream (as far as the upstream budget allows).
+    pub async fn owned_recent(&self, caller: &Caller) -> Result<Vec<OwnedReceipt>> {
+        let op = Operation::Recent;
+        let result = async {
+            self.admit(caller, op)?;
+            let entries = self.caller_entries(caller).await?;
+            Ok(self.refresh(entries).await)
+        }
+        .await;
+        self.finish(caller, op, None, result)
+    }
+
+    /// One of the caller's receipts by its ledger id, refreshed from upstream.
+    pub async fn owned_entry(&self, caller: &Caller, id: &EntryId) -> Result<OwnedReceipt> {
+        let op = Operation::Receipt;
+        let result = async {
+            self.admit(caller, op)?;
+            let entry = self.owned_by_id(caller, id).await?;
+            let mut refreshed = self.refresh(vec![entry]).await;
+            refreshed.pop().ok_or(Error::NotOwned)
+        }
+        .await;
+        self.finish(caller, op, None, result)
+    }
+
+    /// Burns one of the caller's receipts, named by its ledger id (frontends that never show
+    /// metadata keys, such as Discord buttons).
+    pub async fn burn_entry(
+        &self,
+        caller: &Caller,
+        id: &EntryId,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Burned> {
+        let op = Operation::Burn;
+        let result = async {
+            self.admit(caller, op)?;
+            let entry = self.owned_by_id(caller, id).await?;
+            let key = entry.metadata_key;
+            let burned = self.timed(op, self.inner.upstream.burn(&key, passphrase)).await?;
+            self.note_state(&key, ReceiptState::Burned).await;
+            Ok(burned)
+        }
+        .await;
+        self.finish(caller, op, None, result)
+    }
+
+    /// Reachability, account mode and quota settings, for status displays. Not subject to the
+    /// caller's quota, but the upstream probe spends the shared budget like any other call.
+    pub async fn overview(&self) -> GatewayOverview {
+        let upstream = match self.inner.limits.admit_upstream_call() {
+            Ok(()) => self
+                .timed(Operation::Status, self.inner.upstream.status())
+                .await
+                .map_err(|error| error.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        let ledger_entries = self.with_ledger(|ledger| ledger.count()).await.ok();
+        GatewayOverview {
+            upstream_origin: self.upstream_origin(),
+            upstream,
+            team_account: self.has_team_credentials(),
+            quotas: self.inner.limits.settings().clone(),
+            tracked_callers: self.inner.limits.tracked_callers(),
+            ledger_entries,
+        }
+    }
+
+    /// Periodic upkeep: forgets idle quota state and prunes ledger entries whose receipts can no
+    /// longer exist upstream. Runs until the task is dropped or aborted.
+    pub async fn run_maintenance(&self, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            ticker.tick().await;
+            self.inner.limits.forget_idle_callers();
+            let now = unix_now();
+            match self.with_ledger(move |ledger| ledger.prune(now)).await {
+                Ok(pruned) if pruned > 0 => tracing::info!(pruned, "pruned expired ledger entries"),
+                Ok(_) => {}
+                Err(_) => {}
+            }
+            if let Ok(count) = self.with_ledger(|ledger| ledger.count()).await {
+                self.inner.metrics.set_ledger_entries(count);
+            }
+        }
+    }
+
+    fn admit(&self, caller: &Caller, operation: Operation) -> Result<()> {
+        if !self.policy_for(caller).allows(operation) {
+            return Err(Error::NotAllowed { operation });
+        }
+        self.inner.limits.admit(caller, class_of(operation))
+    }
+
+    async fn timed<T>(&self, operation: Operation, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let started = Instant::now();
+        let result = call.instrument(info_span!("upstream", op = %operation)).await;
+        self.inner.metrics.observe_upstream(operation, started.elapsed());
+        result
+    }
+
+    /// Records the outcome once: metrics and one audit event. Keys appear as short ids only.
+    fn finish<T>(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        short_id: Option<&str>,
+        result: Result<T>,
+    ) -> Result<T> {
+        let outcome = result.as_ref().map(|_| ()).map_err(|error| error);
+        self.inner.metrics.record_outcome(caller.frontend, operation, outcome);
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => error.kind(),
+        };
+        tracing::info!(
+            target: AUDIT_TARGET,
+            frontend = %caller.frontend,
+            caller = %caller.id,
+            operation = %operation,
+            outcome,
+            key = short_id.unwrap_or(""),
+            "audit"
+        );
+        result
+    }
+
+    /// Runs a blocking ledger call off the async threads. Failures are logged here, with their
+    /// cause, because [`Error::Ledger`] deliberately carries none.
+    async fn with_ledger<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn LedgerStore) -> std::result::Result<T, LedgerError> + Send + 'static,
+    ) -> Result<T> {
+        let ledger = Arc::clone(&self.inner.ledger);
+        match tokio::task::spawn_blocking(move || call(ledger.as_ref())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "ledger operation failed");
+                Err(Error::Ledger)
+            }
+            Err(join_error) => {
+                tracing::error!(%join_error, "ledger task did not finish");
+                Err(Error::Ledger)
+            }
+        }
+    }
+
+    /// A secret that exists upstream must not be lost because the ledger failed: the caller
+    /// still gets the receipt, and the failure is logged (by `with_ledger`).
+    async fn record_created(&self, caller: &Caller, receipt: &Receipt, has_passphrase: bool) {
+        let entry = LedgerEntry::new_receipt(
+            caller,
+            receipt.metadata_key.clone(),
+            receipt.secret_key.clone(),
+            receipt.created,
+            receipt.ttl,
+            has_passphrase,
+        );
+        if self.with_ledger(move |ledger| ledger.record(&entry)).await.is_ok() {
+            self.inner.metrics.ledger_entry_added();
+        }
+    }
+
+    async fn note_state(&self, key: &ReceiptKey, state: ReceiptState) {
+        let key = key.clone();
+        let now = unix_now();
+        // A stale or unknown entry is normal (receipts made elsewhere); failures are logged.
+        let _ = self.with_ledger(move |ledger| ledger.update_state(&key, state, now)).await;
+    }
+
+    async fn check_ownership(&self, caller: &Caller, key: &ReceiptKey) -> Result<()> {
+        if !self.policy_for(caller).enforce_ownership {
+            return Ok(());
+        }
+        let lookup = key.clone();
+        match self.with_ledger(move |ledger| ledger.by_metadata_key(&lookup)).await? {
+            Some(entry) if entry.is_owned_by(caller) => Ok(()),
+            _ => Err(Error::NotOwned),
+        }
+    }
+
+    async fn owned_by_id(&self, caller: &Caller, id: &EntryId) -> Result<LedgerEntry> {
+        let lookup = id.clone();
+        match self.with_ledger(move |ledger| ledger.by_id(&lookup)).await? {
+            Some(entry) if entry.is_owned_by(caller) => Ok(entry),
+            _ => Err(Error::NotOwned),
+        }
+    }
+
+    async fn caller_entries(&self, caller: &Caller) -> Result<Vec<LedgerEntry>> {
+        let frontend = caller.frontend;
+        let id = caller.id.clone();
+        self.with_ledger(move |ledger| ledger.recent(frontend, &id, RECENT_LIMIT)).await
+    }
+
+    /// Asks upstream for the current state of up to [`RECENT_REFRESH_LIMIT`] live entries, in
+    /// parallel, and records what it learns. Entries it cannot refresh keep their last state.
+    async fn refresh(&self, entries: Vec<LedgerEntry>) -> Vec<OwnedReceipt> {
+        let now = unix_now();
+        let mut lookups = JoinSet::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let live = entry.state.is_live() && entry.receipt_expires > now;
+            if !live || lookups.len() >= RECENT_REFRESH_LIMIT {
+                continue;
+            }
+            if self.inner.limits.admit_upstream_call().is_err() {
+                break;
+            }
+            let gateway = self.clone();
+            let key = entry.metadata_key.clone();
+            lookups.spawn(async move {
+                let fresh = gateway.timed(Operation::Receipt, gateway.inner.upstream.receipt(&key)).await;
+                (index, fresh)
+            });
+        }
+        let mut owned: Vec<OwnedReceipt> = entries
+            .into_iter()
+            .map(|entry| OwnedReceipt { entry, receipt: None })
+            .collect();
+        while let Some(joined) = lookups.join_next().await {
+            let Ok((index, fresh)) = joined else { continue };
+            let Some(item) = owned.get_mut(index) else { continue };
+            match fresh {
+                Ok(receipt) => {
+                    item.entry.state = receipt.state.clone();
+                    self.note_state(&item.entry.metadata_key, receipt.state.clone()).await;
+                    item.receipt = Some(receipt);
+                }
+                // Gone upstream: its receipt expired or was never there under these credentials.
+                Err(Error::UnknownSecret) => {
+                    item.entry.state = ReceiptState::Expired;
+                    self.note_state(&item.entry.metadata_key, ReceiptState::Expired).await;
+                }
+                Err(_) => {}
+            }
+        }
+        owned
+    }
+}
+
+/// A ledger entry in the shape of an OTS `recent` item (which carries no secret key or value).
+fn entry_as_receipt(entry: &LedgerEntry, now: i64) -> Receipt {
+    let secs = |value: i64| u64::try_from(value.max(0)).unwrap_or(0);
+    Receipt {
+        custid: "anon".to_owned(),
+        metadata_key: entry.metadata_key.clone(),
+        secret_key: None,
+        ttl: secs(entry.secret_expires - entry.created),
+        metadata_ttl: secs(entry.receipt_expires - now),
+        secret_ttl: None,
+        metadata_url: None,
+        state: entry.state.clone(),
+        created: entry.created,
+        updated: entry.state_updated,
+        received: None,
+        recipients: Vec::new(),
+        share_domain: String::new(),
+        passphrase_required: None,
+        value: None,
+        share_url: None,
     }
 }

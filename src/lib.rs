@@ -8,6 +8,8 @@
 //! - [`upstream`]: the seam choosing between those two.
 //! - [`gateway`]: the operations every frontend calls, with who is asking.
 //! - [`limits`]: quotas (governor): the shared upstream budget and per-caller quotas.
+//! - [`policy`]: per-frontend allowed operations, ownership and where `recent` comes from.
+//! - [`metrics`]: Prometheus metrics with closed label sets.
 //! - [`ledger`]: the ownership ledger, an embedded store of receipts made through the gateway.
 //! - [`config`]: the validated configuration model. The core reads no files or environment itself;
 //!   the binary hands it text and a view of the environment.
@@ -16,9 +18,11 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod limits;
+pub mod metrics;
 pub mod ledger;
 pub mod model;
 pub mod ots;
+pub mod policy;
 pub mod simulator;
 pub mod upstream;
 

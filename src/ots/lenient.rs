@@ -1,0 +1,109 @@
+//! Field readers that accept every shape OTS releases have been seen to send.
+//!
+//! v1 is meant to emit native JSON types, but v2 sends strings, proxies re-encode, and older
+//! releases omit or null fields. A field we cannot interpret becomes `None` instead of failing the
+//! whole response: losing one optional field is better than losing a receipt whose secret was
+//! already created upstream. Whether a `None` is acceptable is decided where DTOs are converted.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+pub(super) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(int_from(Value::deserialize(d)?))
+}
+
+pub(super) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+pub(super) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => Some(b),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Some(true),
+            "false" | "0" | "no" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_i64().map(|v| v != 0),
+        _ => None,
+    })
+}
+
+/// OTS sends recipients as an array; a lone string is accepted as a one-element list.
+pub(super) fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => Some(
+            items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Value::String(s) if !s.is_empty() => Some(vec![s]),
+        _ => None,
+    })
+}
+
+fn int_from(value: Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| whole_float(n.as_f64()?)),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+}
+
+/// Some JSON encoders write integers as `3600.0`.
+fn whole_float(f: f64) -> Option<i64> {
+    let in_range = f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15;
+    // The range check makes the cast exact.
+    in_range.then_some(f as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default, deserialize_with = "int")]
+        n: Option<i64>,
+        #[serde(default, deserialize_with = "boolean")]
+        b: Option<bool>,
+        #[serde(default, deserialize_with = "string")]
+        s: Option<String>,
+        #[serde(default, deserialize_with = "strings")]
+        list: Option<Vec<String>>,
+    }
+
+    fn probe(json: &str) -> Probe {
+        serde_json::from_str(json).expect("lenient probe never fails on valid JSON")
+    }
+
+    #[test]
+    fn integers_arrive_as_numbers_strings_or_whole_floats() {
+        assert_eq!(probe(r#"{"n":3600}"#).n, Some(3600));
+        assert_eq!(probe(r#"{"n":"3600"}"#).n, Some(3600));
+        assert_eq!(probe(r#"{"n":3600.0}"#).n, Some(3600));
+        assert_eq!(probe(r#"{"n":-1}"#).n, Some(-1));
+        assert_eq!(probe(r#"{"n":null}"#).n, None);
+        assert_eq!(probe(r#"{"n":"soon"}"#).n, None);
+        assert_eq!(probe(r#"{"n":1.5}"#).n, None);
+        assert_eq!(probe(r#"{}"#).n, None);
+    }
+
+    #[test]
+    fn odd_shapes_become_none_instead_of_failing() {
+        let p = probe(r#"{"b":"false","s":42,"list":"a@b.c"}"#);
+        assert_eq!(p.b, Some(false));
+        assert_eq!(p.s.as_deref(), Some("42"));
+        assert_eq!(p.list, Some(vec!["a@b.c".to_owned()]));
+        let p = probe(r#"{"b":{},"s":[],"list":null}"#);
+        assert_eq!((p.b, p.s, p.list), (None, None, None));
+    }
+}

@@ -1,0 +1,210 @@
+//! Request bodies for the operations that take parameters.
+//!
+//! Form encoding is the default because every OTS release parses it; JSON bodies only arrived in
+//! v0.24 (v0.23 silently reads them as "no params"). Empty values are left out: OTS treats a
+//! present-but-empty passphrase or recipient inconsistently across releases, and absent is what
+//! the caller meant.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::{CharacterSets, GenerateRequest, Passphrase, Receipt, ShareRequest};
+
+/// A request body. Form values borrow from the caller's request, so the common path makes no
+/// extra copy of a secret; the rare JSON body owns its values.
+pub(super) enum Payload<'a> {
+    None,
+    Form(Vec<(&'static str, Cow<'a, str>)>),
+    Json(Value),
+}
+
+pub(super) fn share(request: &ShareRequest) -> Payload<'_> {
+    let mut form = FormBuilder::default();
+    form.text("secret", request.secret.expose());
+    form.common(
+        request.ttl,
+        request.passphrase.as_ref(),
+        request.recipient.as_deref(),
+        request.share_domain.as_deref(),
+    );
+    Payload::Form(form.fields)
+}
+
+pub(super) fn generate(request: &GenerateRequest) -> Payload<'_> {
+    if turns_a_character_set_off(&request.character_sets) {
+        return generate_as_json(request);
+    }
+    let mut form = FormBuilder::default();
+    if let Some(length) = request.length {
+        form.owned("length", length.to_string());
+    }
+    if explicit_character_sets(&request.character_sets) {
+        for (name, _) in character_set_flags(&request.character_sets) {
+            form.fields.push((name, Cow::Borrowed("true")));
+        }
+    }
+    form.common(
+        request.ttl,
+        request.passphrase.as_ref(),
+        request.recipient.as_deref(),
+        request.share_domain.as_deref(),
+    );
+    Payload::Form(form.fields)
+}
+
+/// retrieve and burn take nothing but the passphrase.
+pub(super) fn passphrase_only(passphrase: Option<&Passphrase>) -> Payload<'_> {
+    let mut form = FormBuilder::default();
+    form.common(None, passphrase, None, None);
+    Payload::Form(form.fields)
+}
+
+// Why JSON here: OTS reads `character_sets` flags with Ruby truthiness, and in a form every value
+// is a non-empty string, so `character_sets[symbols]=false` means "symbols on". Only a JSON
+// `false` turns a set off. JSON bodies need v0.24+; a v0.23 server would ignore this body
+// entirely and generate with its defaults, so turning sets off is not supported there.
+fn generate_as_json(request: &GenerateRequest) -> Payload<'_> {
+    let mut body = Map::new();
+    if let Some(length) = request.length {
+        body.insert("length".into(), json!(length));
+    }
+    let sets: Map<String, Value> = character_set_flags(&request.character_sets)
+        .into_iter()
+        .map(|(form_name, on)| (json_set_name(form_name).to_owned(), Value::Bool(on)))
+        .collect();
+    body.insert("character_sets".into(), Value::Object(sets));
+    if let Some(ttl) = request.ttl {
+        body.insert("ttl".into(), json!(ttl));
+    }
+    let optional_texts = [
+        (
+            "passphrase",
+            request.passphrase.as_ref().map(Passphrase::expose),
+        ),
+        ("recipient", request.recipient.as_deref()),
+        ("share_domain", request.share_domain.as_deref()),
+    ];
+    for (name, value) in optional_texts {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            body.insert(name.into(), json!(value));
+        }
+    }
+    Payload::Json(Value::Object(body))
+}
+
+/// A v0.23 server reads a JSON body as "no params": it would generate with its defaults and,
+/// worse, without the passphrase. Such a result is refused rather than handed out; its keys are
+/// dropped here, so nobody can reach that secret and it expires on its own.
+pub(super) fn check_json_generate_was_understood(
+    request: &GenerateRequest,
+    receipt: &Receipt,
+) -> Result<()> {
+    let passphrase_sent = request
+        .passphrase
+        .as_ref()
+        .is_some_and(|passphrase| !passphrase.expose().is_empty());
+    let passphrase_dropped = passphrase_sent && receipt.passphrase_required == Some(false);
+    let value_has_excluded_characters = receipt.value.as_ref().is_some_and(|value| {
+        value
+            .expose()
+            .chars()
+            .any(|c| excluded_by(&request.character_sets, c))
+    });
+    if passphrase_dropped || value_has_excluded_characters {
+        return Err(Error::InvalidInput {
+            field: "character_sets",
+            reason: "the OTS server ignored the request; turning a character set off needs OTS v0.24 or later"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn excluded_by(sets: &CharacterSets, c: char) -> bool {
+    let off = |flag: Option<bool>| flag == Some(false);
+    (off(sets.uppercase) && c.is_ascii_uppercase())
+        || (off(sets.lowercase) && c.is_ascii_lowercase())
+        || (off(sets.numbers) && c.is_ascii_digit())
+        || (off(sets.symbols) && c.is_ascii_punctuation())
+}
+
+fn turns_a_character_set_off(sets: &CharacterSets) -> bool {
+    all_flags(sets).contains(&Some(false))
+}
+
+fn explicit_character_sets(sets: &CharacterSets) -> bool {
+    all_flags(sets).iter().any(Option::is_some)
+}
+
+fn all_flags(sets: &CharacterSets) -> [Option<bool>; 5] {
+    [
+        sets.uppercase,
+        sets.lowercase,
+        sets.numbers,
+        sets.symbols,
+        sets.exclude_ambiguous,
+    ]
+}
+
+/// Every flag, with the unset ones at the server default (all on). All five are always sent
+/// once any is: a `character_sets` hash replaces the server's configured one wholesale, and a
+/// missing key there reads as off.
+fn character_set_flags(sets: &CharacterSets) -> [(&'static str, bool); 5] {
+    [
+        ("character_sets[uppercase]", sets.uppercase.unwrap_or(true)),
+        ("character_sets[lowercase]", sets.lowercase.unwrap_or(true)),
+        ("character_sets[numbers]", sets.numbers.unwrap_or(true)),
+        ("character_sets[symbols]", sets.symbols.unwrap_or(true)),
+        (
+            "character_sets[exclude_ambiguous]",
+            sets.exclude_ambiguous.unwrap_or(true),
+        ),
+    ]
+}
+
+fn json_set_name(form_name: &'static str) -> &'static str {
+    form_name
+        .strip_prefix("character_sets[")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(form_name)
+}
+
+#[derive(Default)]
+struct FormBuilder<'a> {
+    fields: Vec<(&'static str, Cow<'a, str>)>,
+}
+
+impl<'a> FormBuilder<'a> {
+    fn text(&mut self, name: &'static str, value: &'a str) {
+        if !value.is_empty() {
+            self.fields.push((name, Cow::Borrowed(value)));
+        }
+    }
+
+    fn owned(&mut self, name: &'static str, value: String) {
+        self.fields.push((name, Cow::Owned(value)));
+    }
+
+    fn common(
+        &mut self,
+        ttl: Option<i64>,
+        passphrase: Option<&'a Passphrase>,
+        recipient: Option<&'a str>,
+        share_domain: Option<&'a str>,
+    ) {
+        if let Some(ttl) = ttl {
+            self.owned("ttl", ttl.to_string());
+        }
+        if let Some(passphrase) = passphrase {
+            self.text("passphrase", passphrase.expose());
+        }
+        if let Some(recipient) = recipient {
+            self.text("recipient", recipient);
+        }
+        if let Some(share_domain) = share_domain {
+            self.text("share_domain", share_domain);
+        }
+    }
+}

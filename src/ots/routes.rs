@@ -1,0 +1,243 @@
+//! Where each operation lives on an OTS server, and how share links are built.
+//!
+//! Paths carry keys, which are bearer capabilities, so nothing here is ever logged; log lines name
+//! the operation instead (see [`Route::operation`]).
+
+use reqwest::Method;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::model::{ReceiptKey, SecretKey};
+
+/// One v1 route. Keys are already limited to `[A-Za-z0-9_-]` by their `parse`, so they can be put
+/// into a path without escaping.
+#[derive(Clone, Copy)]
+pub(super) enum Route<'a> {
+    Status,
+    Authcheck,
+    Share,
+    Generate,
+    Reveal(&'a SecretKey),
+    Receipt(&'a ReceiptKey),
+    Burn(&'a ReceiptKey),
+    Recent,
+}
+
+impl Route<'_> {
+    pub(super) fn method(self) -> Method {
+        match self {
+            Route::Status | Route::Authcheck | Route::Receipt(_) | Route::Recent => Method::GET,
+            Route::Share | Route::Generate | Route::Reveal(_) | Route::Burn(_) => Method::POST,
+        }
+    }
+
+    /// A name that is safe to log, unlike the path.
+    pub(super) fn operation(self) -> &'static str {
+        match self {
+            Route::Status => "status",
+            Route::Authcheck => "authcheck",
+            Route::Share => "share",
+            Route::Generate => "generate",
+            Route::Reveal(_) => "retrieve",
+            Route::Receipt(_) => "receipt",
+            Route::Burn(_) => "burn",
+            Route::Recent => "recent",
+        }
+    }
+
+    fn path_below_api_root(self) -> String {
+        match self {
+            Route::Status => "status".to_owned(),
+            Route::Authcheck => "authcheck".to_owned(),
+            Route::Share => "share".to_owned(),
+            Route::Generate => "generate".to_owned(),
+            Route::Reveal(key) => format!("secret/{}", key.as_str()),
+            Route::Receipt(key) => format!("private/{}", key.as_str()),
+            Route::Burn(key) => format!("private/{}/burn", key.as_str()),
+            Route::Recent => "private/recent".to_owned(),
+        }
+    }
+}
+
+/// The configured base URL, normalised once so every request and link is joined the same way.
+#[derive(Debug)]
+pub(super) struct Endpoints {
+    /// The base URL with its path ending in `/`: self-hosted servers may live under a sub-path,
+    /// and a missing trailing slash would make a relative join drop that sub-path.
+    site_root: Url,
+}
+
+impl Endpoints {
+    pub(super) fn new(base_url: &Url) -> Result<Self> {
+        check_base_url(base_url)?;
+        let mut site_root = base_url.clone();
+        if !site_root.path().ends_with('/') {
+            let with_slash = format!("{}/", site_root.path());
+            site_root.set_path(&with_slash);
+        }
+        Ok(Endpoints { site_root })
+    }
+
+    pub(super) fn url(&self, route: Route<'_>) -> Url {
+        self.below_site_root(&format!("api/v1/{}", route.path_below_api_root()))
+    }
+
+    /// Scheme, host and port: what may be shown to humans and written to logs.
+    pub(super) fn origin(&self) -> String {
+        self.site_root.origin().ascii_serialization()
+    }
+
+    /// The link a recipient opens. A secret made for a custom domain is served from that domain;
+    /// anything else from the server we talk to.
+    pub(super) fn share_link(&self, share_domain: &str, key: &SecretKey) -> String {
+        let path = format!("secret/{}", key.as_str());
+        match custom_domain_root(share_domain) {
+            Some(root) => join_below(&root, &path).to_string(),
+            None => self.below_site_root(&path).to_string(),
+        }
+    }
+
+    fn below_site_root(&self, relative: &str) -> Url {
+        join_below(&self.site_root, relative)
+    }
+}
+
+/// `root` must have a path ending in `/`. `set_path` cannot fail, unlike `Url::join`, and keeps
+/// the query-free, fragment-free shape the base was checked for.
+fn join_below(root: &Url, relative: &str) -> Url {
+    let mut url = root.clone();
+    let path = format!("{}{relative}", root.path());
+    url.set_path(&path);
+    url
+}
+
+/// Only a bare host (optionally with a port) counts as a custom domain. OTS reports `""` for
+/// none; the reveal response uses `https://host`, so that form is accepted too.
+fn custom_domain_root(share_domain: &str) -> Option<Url> {
+    let host = share_domain.trim();
+    let host = host.strip_prefix("https://").unwrap_or(host);
+    let host = host.strip_suffix('/').unwrap_or(host);
+    let looks_like_host = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !looks_like_host {
+        return None;
+    }
+    let root = Url::parse(&format!("https://{host}/")).ok()?;
+    root.host_str().is_some().then_some(root)
+}
+
+/// Rejects base URLs that would make requests go somewhere surprising or put secrets in places
+/// that get logged: credentials belong in `credentials`, not in the URL.
+fn check_base_url(base_url: &Url) -> Result<()> {
+    let problem = if !matches!(base_url.scheme(), "http" | "https") {
+        Some("must use http or https")
+    } else if base_url.cannot_be_a_base() || base_url.host_str().is_none() {
+        Some("must have a host")
+    } else if !base_url.username().is_empty() || base_url.password().is_some() {
+        Some("must not contain credentials; configure them separately")
+    } else if base_url.query().is_some() || base_url.fragment().is_some() {
+        Some("must not have a query or fragment")
+    } else {
+        None
+    };
+    match problem {
+        Some(reason) => Err(Error::InvalidInput {
+            field: "base_url",
+            reason: reason.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoints(base: &str) -> Endpoints {
+        let url = Url::parse(base).expect("test base URL parses");
+        Endpoints::new(&url).expect("test base URL is accepted")
+    }
+
+    fn secret_key() -> SecretKey {
+        SecretKey::parse("abc123").expect("valid key")
+    }
+
+    #[test]
+    fn api_urls_keep_a_sub_path_with_or_without_trailing_slash() {
+        for base in ["https://ots.example/team", "https://ots.example/team/"] {
+            let url = endpoints(base).url(Route::Status);
+            assert_eq!(url.as_str(), "https://ots.example/team/api/v1/status");
+        }
+        for base in ["http://127.0.0.1:3000", "http://127.0.0.1:3000/"] {
+            let url = endpoints(base).url(Route::Recent);
+            assert_eq!(url.as_str(), "http://127.0.0.1:3000/api/v1/private/recent");
+        }
+    }
+
+    #[test]
+    fn every_route_has_its_v1_method_and_path() {
+        let secret = secret_key();
+        let receipt = ReceiptKey::parse("def456").expect("valid key");
+        let e = endpoints("https://ots.example");
+        let cases = [
+            (Route::Status, "GET", "/api/v1/status"),
+            (Route::Authcheck, "GET", "/api/v1/authcheck"),
+            (Route::Share, "POST", "/api/v1/share"),
+            (Route::Generate, "POST", "/api/v1/generate"),
+            (Route::Reveal(&secret), "POST", "/api/v1/secret/abc123"),
+            (Route::Receipt(&receipt), "GET", "/api/v1/private/def456"),
+            (Route::Burn(&receipt), "POST", "/api/v1/private/def456/burn"),
+            (Route::Recent, "GET", "/api/v1/private/recent"),
+        ];
+        for (route, method, path) in cases {
+            assert_eq!(route.method().as_str(), method);
+            assert_eq!(e.url(route).path(), path);
+        }
+    }
+
+    #[test]
+    fn share_links_prefer_a_custom_domain_and_fall_back_to_the_base() {
+        let e = endpoints("https://ots.example/team");
+        let key = secret_key();
+        assert_eq!(
+            e.share_link("", &key),
+            "https://ots.example/team/secret/abc123"
+        );
+        assert_eq!(
+            e.share_link("secrets.acme.test", &key),
+            "https://secrets.acme.test/secret/abc123"
+        );
+        assert_eq!(
+            e.share_link("https://secrets.acme.test", &key),
+            "https://secrets.acme.test/secret/abc123"
+        );
+        assert_eq!(
+            e.share_link("evil.test/x?y", &key),
+            "https://ots.example/team/secret/abc123"
+        );
+    }
+
+    #[test]
+    fn base_urls_that_would_leak_or_misroute_are_rejected() {
+        for base in [
+            "ftp://ots.example",
+            "https://user:pw@ots.example",
+            "https://ots.example/?x=1",
+            "https://ots.example/#frag",
+            "mailto:team@example.com",
+        ] {
+            let url = Url::parse(base).expect("test URL parses");
+            assert!(Endpoints::new(&url).is_err(), "{base} accepted");
+        }
+    }
+
+    #[test]
+    fn origin_has_no_path() {
+        assert_eq!(
+            endpoints("https://ots.example:8443/team/").origin(),
+            "https://ots.example:8443"
+        );
+    }
+}
