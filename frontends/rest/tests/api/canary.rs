@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use ots_gateway_core::Gateway;
 use ots_gateway_core::model::Credentials;
 use ots_gateway_core::upstream::Upstream;
 use ots_gateway_rest::{RestConfig, gateway_router, simulator_router};
@@ -12,7 +11,7 @@ use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::flows::{Api, str_of};
-use crate::support::{send, simulator, start};
+use crate::support::{gateway_over, send, simulator, start};
 
 const SECRET: &str = "canary-secret-value-7f3a";
 const PASSPHRASE: &str = "canary-passphrase-91bc";
@@ -121,7 +120,7 @@ async fn no_secret_material_reaches_the_logs() {
         bearer_token: Some(BEARER.to_owned().into()),
         ..RestConfig::default()
     };
-    let gateway = Gateway::new(Upstream::Simulated(sim.as_caller(Some(team), None)));
+    let gateway = gateway_over(Upstream::Simulated(sim.as_caller(Some(team), None)));
     let through_gateway = Api::new(
         start(gateway_router(gateway, config)).await,
         Some(("someone", BEARER)),

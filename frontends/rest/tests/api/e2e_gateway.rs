@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::flows::{
     Api, assert_ots_refusal, client_quirks, lifecycle, ots_error_shapes, share, str_of,
 };
-use crate::support::{send, sim_url, simulator, start};
+use crate::support::{gateway_over, send, sim_url, simulator, start};
 
 const TEAM: &str = "team@example.com";
 const TEAM_TOKEN: &str = "team-api-token";
@@ -22,7 +22,7 @@ fn team_simulator() -> Simulator {
 }
 
 fn gateway(sim: &Simulator, credentials: Option<Credentials>) -> Gateway {
-    Gateway::new(Upstream::Simulated(sim.as_caller(credentials, None)))
+    gateway_over(Upstream::Simulated(sim.as_caller(credentials, None)))
 }
 
 async fn anonymous_gateway() -> Api {
@@ -60,14 +60,13 @@ async fn upstream_errors_are_relayed_as_ots_sends_them() {
 }
 
 #[tokio::test]
-async fn without_team_credentials_account_routes_are_ots_not_authorized() {
+async fn without_team_credentials_authcheck_and_recipients_are_ots_not_authorized() {
     let api = anonymous_gateway().await;
-    for request in [
-        api.get("/api/v1/private/recent"),
-        api.get("/api/v1/authcheck"),
-    ] {
-        assert_ots_refusal(&send(request).await, Some("401"), "Not authorized");
-    }
+    assert_ots_refusal(
+        &send(api.get("/api/v1/authcheck")).await,
+        Some("401"),
+        "Not authorized",
+    );
     let reply = send(
         api.post("/api/v1/share")
             .form(&[("secret", "s"), ("recipient", "alice@example.com")]),
@@ -172,4 +171,33 @@ async fn the_bearer_token_works_through_a_client_librarys_basic_auth() {
         true,
     );
     lifecycle(&api, TEAM).await;
+}
+
+/// Without team credentials there is no account list upstream, so `recent` lists what this
+/// client label created through the gateway: the label is the caller's identity.
+#[tokio::test]
+async fn without_team_credentials_recent_is_per_client_label() {
+    let api = anonymous_gateway().await;
+    let created = share(
+        api.post("/api/v1/share")
+            .header("x-ots-gateway-client", "alice")
+            .form(&[("secret", "for-alice")]),
+    )
+    .await;
+    let mkey = str_of(&created, "metadata_key").to_owned();
+    for (label, expected) in [(Some("alice"), true), (Some("bob"), false), (None, false)] {
+        let request = api.post("/api/v1/private/recent");
+        let request = match label {
+            Some(label) => request.header("x-ots-gateway-client", label),
+            None => request,
+        };
+        let reply = send(request).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let items = reply.body.as_array().expect("recent is an array");
+        let listed = items
+            .iter()
+            .any(|item| item["metadata_key"] == mkey.as_str());
+        assert_eq!(listed, expected, "{label:?}: {}", reply.body);
+        assert!(items.iter().all(|item| item.get("secret_key").is_none()));
+    }
 }

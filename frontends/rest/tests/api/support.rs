@@ -1,9 +1,11 @@
 //! Starting a router on a free loopback port and talking to it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use ots_gateway_core::Gateway;
+use ots_gateway_core::ledger::SqliteLedger;
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
 use ots_gateway_rest::serve;
@@ -69,9 +71,15 @@ pub fn sim_url() -> Url {
     Url::parse("https://sim.ots.test").unwrap()
 }
 
+/// A gateway over `upstream` with a fresh in-memory ledger and the default policy.
+pub fn gateway_over(upstream: Upstream) -> Gateway {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    Gateway::new(upstream, Arc::new(ledger))
+}
+
 /// A gateway whose upstream is never reached by the tests using it.
 pub fn idle_gateway() -> Gateway {
-    Gateway::new(Upstream::Simulated(simulator().as_caller(None, None)))
+    gateway_over(Upstream::Simulated(simulator().as_caller(None, None)))
 }
 
 pub struct Reply {
