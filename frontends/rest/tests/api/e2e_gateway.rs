@@ -201,3 +201,35 @@ async fn without_team_credentials_recent_is_per_client_label() {
         assert!(items.iter().all(|item| item.get("secret_key").is_none()));
     }
 }
+
+#[tokio::test]
+async fn metrics_count_operations_behind_the_token() {
+    let config = RestConfig {
+        bearer_token: Some("gw-token".to_owned().into()),
+        ..RestConfig::default()
+    };
+    let router = gateway_router(gateway(&simulator(), None), config);
+    let api = Api::new(start(router).await, Some(("me", "gw-token")), false);
+    share(api.post("/api/v1/share").form(&[("secret", "counted")])).await;
+    let client = reqwest::Client::new();
+    let refused = client.get(api.server.url("/metrics")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let metrics = client
+        .get(api.server.url("/metrics"))
+        .bearer_auth("gw-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let content_type = metrics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("ots_gateway_operations"), "{text}");
+    assert!(!text.contains("counted"));
+}
