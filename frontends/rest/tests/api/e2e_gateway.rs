@@ -233,3 +233,45 @@ async fn metrics_count_operations_behind_the_token() {
     assert!(text.contains("ots_gateway_operations"), "{text}");
     assert!(!text.contains("counted"));
 }
+
+/// The gateway's own quotas are its refusals, not OTS's: an honest 429 with `Retry-After`.
+#[tokio::test]
+async fn gateway_quotas_are_429_with_retry_after() {
+    use std::num::NonZeroU32;
+
+    use ots_gateway_core::ledger::SqliteLedger;
+    use ots_gateway_core::limits::{OperationClass, QuotaSettings, Rate};
+    use ots_gateway_core::model::Frontend;
+
+    let one = NonZeroU32::MIN;
+    let mut quotas = QuotaSettings::default();
+    quotas.callers.insert(
+        (Frontend::Rest, OperationClass::Create),
+        Rate {
+            per_minute: one,
+            burst: one,
+        },
+    );
+    let ledger = std::sync::Arc::new(SqliteLedger::open_in_memory().unwrap());
+    let upstream = Upstream::Simulated(simulator().as_caller(None, None));
+    let gateway = Gateway::builder(upstream, ledger).quotas(quotas).build();
+    let api = Api::new(
+        start(gateway_router(gateway, RestConfig::default())).await,
+        None,
+        false,
+    );
+    share(api.post("/api/v1/share").form(&[("secret", "first")])).await;
+    let reply = send(api.post("/api/v1/share").form(&[("secret", "second")])).await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    assert_eq!(reply.header("x-ots-intended-status"), None);
+    let retry_after: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after));
+    assert!(reply.body["message"].is_string());
+    // Quotas are per caller: another client label still has its own.
+    share(
+        api.post("/api/v1/share")
+            .header("x-ots-gateway-client", "other")
+            .form(&[("secret", "third")]),
+    )
+    .await;
+}
