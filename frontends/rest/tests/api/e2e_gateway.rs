@@ -275,3 +275,32 @@ async fn gateway_quotas_are_429_with_retry_after() {
     )
     .await;
 }
+
+/// An operation the operator switched off for REST is the gateway's policy: an honest 403.
+#[tokio::test]
+async fn operations_switched_off_by_policy_are_403() {
+    use ots_gateway_core::ledger::SqliteLedger;
+    use ots_gateway_core::model::{Frontend, Operation};
+    use ots_gateway_core::policy::{FrontendPolicy, Policy};
+
+    let mut rest = FrontendPolicy::default_for(Frontend::Rest);
+    rest.allowed_operations.remove(&Operation::Retrieve);
+    let mut policy = Policy::default();
+    policy.frontends.insert(Frontend::Rest, rest);
+    let ledger = std::sync::Arc::new(SqliteLedger::open_in_memory().unwrap());
+    let upstream = Upstream::Simulated(simulator().as_caller(None, None));
+    let gateway = Gateway::builder(upstream, ledger).policy(policy).build();
+    let api = Api::new(
+        start(gateway_router(gateway, RestConfig::default())).await,
+        None,
+        false,
+    );
+    let created = share(api.post("/api/v1/share").form(&[("secret", "kept")])).await;
+    let skey = str_of(&created, "secret_key");
+    let reply = send(api.post(&format!("/api/v1/secret/{skey}"))).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(
+        reply.body,
+        json!({"message": "retrieve is not enabled for this frontend"})
+    );
+}
