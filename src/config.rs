@@ -14,7 +14,10 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::model::Credentials;
+use crate::ledger::Durability;
+use crate::limits::{OperationClass, QuotaSettings, Rate};
+use crate::model::{Credentials, Frontend, Operation};
+use crate::policy::{FrontendPolicy, Policy, RecentSource};
 
 /// Prefix of the generic override scheme: `OTS_GATEWAY__<SECTION>__<KEY>=value`.
 pub const ENV_OVERRIDE_PREFIX: &str = "OTS_GATEWAY__";
@@ -37,12 +40,114 @@ pub trait Environment {
 }
 
 /// The file's shape. Unknown keys are errors: a typo must not silently fall back to a default.
-#[derive(Debug, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 struct FileConfig {
     server: ServerSection,
     upstream: UpstreamSection,
+    ledger: LedgerSection,
+    audit: AuditSection,
     log: LogSection,
+    rest: FrontendSection,
+    mcp: McpSection,
+}
+
+impl Default for FileConfig {
+    fn default() -> Self {
+        FileConfig {
+            server: ServerSection::default(),
+            upstream: UpstreamSection::default(),
+            ledger: LedgerSection::default(),
+            audit: AuditSection::default(),
+            log: LogSection::default(),
+            rest: FrontendSection::defaults_for(Frontend::Rest),
+            mcp: McpSection {
+                policy: FrontendSection::defaults_for(Frontend::Mcp),
+                return_generated_value: false,
+            },
+        }
+    }
+}
+
+/// A rate as written in the file: `{ per_minute = 60, burst = 10 }`; `per_minute = 0` means
+/// unlimited.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RateSection {
+    per_minute: u32,
+    burst: u32,
+}
+
+impl RateSection {
+    const fn new(per_minute: u32, burst: u32) -> Self {
+        RateSection { per_minute, burst }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerSection {
+    path: String,
+    durability: String,
+    #[serde(with = "humantime_serde")]
+    maintenance_interval: Duration,
+}
+
+impl Default for LedgerSection {
+    fn default() -> Self {
+        LedgerSection {
+            path: String::new(),
+            durability: "normal".to_owned(),
+            maintenance_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct AuditSection {
+    file: String,
+}
+
+/// Policy keys every frontend section has.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct FrontendSection {
+    allowed_operations: Vec<String>,
+    enforce_ownership: bool,
+    recent_source: String,
+    quota_create: RateSection,
+    quota_reveal: RateSection,
+    quota_manage: RateSection,
+}
+
+impl FrontendSection {
+    fn defaults_for(frontend: Frontend) -> Self {
+        let policy = FrontendPolicy::default_for(frontend);
+        FrontendSection {
+            allowed_operations: policy
+                .allowed_operations
+                .iter()
+                .map(|op| op.as_str().to_owned())
+                .collect(),
+            enforce_ownership: policy.enforce_ownership,
+            recent_source: match policy.recent_source {
+                RecentSource::UpstreamAccount => "upstream".to_owned(),
+                RecentSource::CallerLedger => "ledger".to_owned(),
+            },
+            quota_create: RateSection::new(60, 20),
+            quota_reveal: RateSection::new(60, 20),
+            quota_manage: RateSection::new(300, 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct McpSection {
+    #[serde(flatten)]
+    policy: FrontendSection,
+    return_generated_value: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -86,6 +191,7 @@ struct UpstreamSection {
     read_retries: u32,
     #[serde(with = "humantime_serde")]
     retry_backoff: Duration,
+    budget: RateSection,
 }
 
 impl Default for UpstreamSection {
@@ -98,6 +204,7 @@ impl Default for UpstreamSection {
             request_timeout: Duration::from_secs(20),
             read_retries: 2,
             retry_backoff: Duration::from_millis(200),
+            budget: RateSection::new(600, 60),
         }
     }
 }
@@ -148,6 +255,16 @@ pub struct ValidConfig {
     pub upstream: UpstreamSettings,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// Where the ledger lives; `None` means the binary's default (the user's data directory).
+    pub ledger_path: Option<std::path::PathBuf>,
+    pub ledger_durability: Durability,
+    pub maintenance_interval: Duration,
+    /// JSON-lines file for audit events; `None` sends them to the main log.
+    pub audit_file: Option<std::path::PathBuf>,
+    pub policy: Policy,
+    pub quotas: QuotaSettings,
+    /// Whether MCP's `generate_secret` returns the generated value to the agent.
+    pub mcp_return_generated_value: bool,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -206,7 +323,7 @@ pub fn load(
     let mut problems = Vec::new();
     let (file_name, text) = file.unwrap_or(("defaults", ""));
 
-    let mut table = match text.parse::<toml::Table>() {
+    let table = match text.parse::<toml::Table>() {
         Ok(table) => table,
         Err(error) => {
             problems.push(ConfigProblem {
@@ -238,10 +355,15 @@ pub fn load(
     if !problems.is_empty() {
         return Err(ConfigError { problems });
     }
-    merge_tables(&mut table, env_table);
-    apply_command_line(&mut table, overrides);
+    // Each section's defaults come from `FileConfig::default()`, so frontends can have
+    // different defaults for the same key; the file, then the environment, then the command
+    // line are laid over them.
+    let mut merged = schema;
+    merge_tables(&mut merged, table);
+    merge_tables(&mut merged, env_table);
+    apply_command_line(&mut merged, overrides);
 
-    let parsed: FileConfig = match FileConfig::deserialize(toml::Value::Table(table)) {
+    let parsed: FileConfig = match FileConfig::deserialize(toml::Value::Table(merged)) {
         Ok(parsed) => parsed,
         Err(error) => {
             problems.push(ConfigProblem {
@@ -563,7 +685,57 @@ fn validate(
         });
     }
 
+    let ledger_durability = match file.ledger.durability.as_str() {
+        "normal" => Some(Durability::Normal),
+        "full" => Some(Durability::Full),
+        _ => {
+            problems.push(ConfigProblem {
+                source: file_name.to_owned(),
+                key: "ledger.durability".to_owned(),
+                reason: "expected \"normal\" or \"full\"".to_owned(),
+            });
+            None
+        }
+    };
+    if file.ledger.maintenance_interval.is_zero() {
+        problems.push(ConfigProblem {
+            source: file_name.to_owned(),
+            key: "ledger.maintenance_interval".to_owned(),
+            reason: "must be longer than zero".to_owned(),
+        });
+    }
+    let mut quotas = QuotaSettings {
+        upstream: rate_of(file.upstream.budget, "upstream.budget", file_name, problems),
+        ..QuotaSettings::default()
+    };
+    let mut policy = Policy::default();
+    for (frontend, section) in [
+        (Frontend::Rest, &file.rest),
+        (Frontend::Mcp, &file.mcp.policy),
+    ] {
+        let name = frontend.as_str();
+        let frontend_policy = frontend_policy_of(section, name, file_name, problems);
+        policy.frontends.insert(frontend, frontend_policy);
+        for (class, rate, key) in [
+            (OperationClass::Create, section.quota_create, "quota_create"),
+            (OperationClass::Reveal, section.quota_reveal, "quota_reveal"),
+            (OperationClass::Manage, section.quota_manage, "quota_manage"),
+        ] {
+            if let Some(rate) = rate_of(rate, &format!("{name}.{key}"), file_name, problems) {
+                quotas.callers.insert((frontend, class), rate);
+            }
+        }
+    }
+    let non_empty_path = |path: &str| (!path.is_empty()).then(|| std::path::PathBuf::from(path));
+
     Some(ValidConfig {
+        ledger_path: non_empty_path(&file.ledger.path),
+        ledger_durability: ledger_durability?,
+        maintenance_interval: file.ledger.maintenance_interval,
+        audit_file: non_empty_path(&file.audit.file),
+        policy,
+        quotas,
+        mcp_return_generated_value: file.mcp.return_generated_value,
         listen: listen?,
         allowed_hosts: file.server.allowed_hosts,
         bearer_token,
@@ -582,6 +754,69 @@ fn validate(
         log_level: file.log.level,
         log_format: log_format?,
     })
+}
+
+/// `per_minute = 0` switches a quota off; otherwise the burst must be at least 1.
+fn rate_of(
+    rate: RateSection,
+    key: &str,
+    file_name: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Rate> {
+    let per_minute = std::num::NonZeroU32::new(rate.per_minute)?;
+    match std::num::NonZeroU32::new(rate.burst) {
+        Some(burst) => Some(Rate { per_minute, burst }),
+        None => {
+            problems.push(ConfigProblem {
+                source: file_name.to_owned(),
+                key: format!("{key}.burst"),
+                reason: "must be at least 1 (set per_minute = 0 to switch the quota off)"
+                    .to_owned(),
+            });
+            None
+        }
+    }
+}
+
+fn frontend_policy_of(
+    section: &FrontendSection,
+    name: &str,
+    file_name: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> FrontendPolicy {
+    let mut allowed = std::collections::BTreeSet::new();
+    for raw in &section.allowed_operations {
+        match Operation::parse(raw) {
+            Some(op) => {
+                allowed.insert(op);
+            }
+            None => problems.push(ConfigProblem {
+                source: file_name.to_owned(),
+                key: format!("{name}.allowed_operations"),
+                reason: format!(
+                    "unknown operation {raw:?}; expected some of: {}",
+                    Operation::ALL.map(Operation::as_str).join(", ")
+                ),
+            }),
+        }
+    }
+    let recent_source = match section.recent_source.as_str() {
+        "upstream" => RecentSource::UpstreamAccount,
+        "ledger" => RecentSource::CallerLedger,
+        _ => {
+            problems.push(ConfigProblem {
+                source: file_name.to_owned(),
+                key: format!("{name}.recent_source"),
+                reason: "expected \"upstream\" or \"ledger\"".to_owned(),
+            });
+            RecentSource::CallerLedger
+        }
+    };
+    FrontendPolicy {
+        allowed_operations: allowed,
+        enforce_ownership: section.enforce_ownership,
+        recent_source,
+    }
 }
 
 /// An [`Environment`] backed by a map, for tests and for callers that have no process env.

@@ -105,7 +105,9 @@ impl GatewayBuilder {
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 fn class_of(operation: Operation) -> OperationClass {
@@ -182,7 +184,10 @@ impl Gateway {
             Ok(receipt)
         }
         .await;
-        let short = result.as_ref().ok().map(|r| r.metadata_key.short_id().to_owned());
+        let short = result
+            .as_ref()
+            .ok()
+            .map(|r| r.metadata_key.short_id().to_owned());
         self.finish(caller, op, short.as_deref(), result)
     }
 
@@ -191,12 +196,17 @@ impl Gateway {
         let has_passphrase = request.passphrase.is_some();
         let result = async {
             self.admit(caller, op)?;
-            let receipt = self.timed(op, self.inner.upstream.generate(&request)).await?;
+            let receipt = self
+                .timed(op, self.inner.upstream.generate(&request))
+                .await?;
             self.record_created(caller, &receipt, has_passphrase).await;
             Ok(receipt)
         }
         .await;
-        let short = result.as_ref().ok().map(|r| r.metadata_key.short_id().to_owned());
+        let short = result
+            .as_ref()
+            .ok()
+            .map(|r| r.metadata_key.short_id().to_owned());
         self.finish(caller, op, short.as_deref(), result)
     }
 
@@ -209,7 +219,8 @@ impl Gateway {
         let op = Operation::Retrieve;
         let result = async {
             self.admit(caller, op)?;
-            self.timed(op, self.inner.upstream.retrieve(key, passphrase)).await
+            self.timed(op, self.inner.upstream.retrieve(key, passphrase))
+                .await
         }
         .await;
         self.finish(caller, op, Some(key.short_id()), result)
@@ -238,7 +249,9 @@ impl Gateway {
         let result = async {
             self.admit(caller, op)?;
             self.check_ownership(caller, key).await?;
-            let burned = self.timed(op, self.inner.upstream.burn(key, passphrase)).await?;
+            let burned = self
+                .timed(op, self.inner.upstream.burn(key, passphrase))
+                .await?;
             self.note_state(key, ReceiptState::Burned).await;
             Ok(burned)
         }
@@ -259,7 +272,10 @@ impl Gateway {
             }
             let now = unix_now();
             let entries = self.caller_entries(caller).await?;
-            Ok(entries.iter().map(|entry| entry_as_receipt(entry, now)).collect())
+            Ok(entries
+                .iter()
+                .map(|entry| entry_as_receipt(entry, now))
+                .collect())
         }
         .await;
         self.finish(caller, op, None, result)
@@ -304,7 +320,9 @@ impl Gateway {
             self.admit(caller, op)?;
             let entry = self.owned_by_id(caller, id).await?;
             let key = entry.metadata_key;
-            let burned = self.timed(op, self.inner.upstream.burn(&key, passphrase)).await?;
+            let burned = self
+                .timed(op, self.inner.upstream.burn(&key, passphrase))
+                .await?;
             self.note_state(&key, ReceiptState::Burned).await;
             Ok(burned)
         }
@@ -359,10 +377,18 @@ impl Gateway {
         self.inner.limits.admit(caller, class_of(operation))
     }
 
-    async fn timed<T>(&self, operation: Operation, call: impl Future<Output = Result<T>>) -> Result<T> {
+    async fn timed<T>(
+        &self,
+        operation: Operation,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         let started = Instant::now();
-        let result = call.instrument(info_span!("upstream", op = %operation)).await;
-        self.inner.metrics.observe_upstream(operation, started.elapsed());
+        let result = call
+            .instrument(info_span!("upstream", op = %operation))
+            .await;
+        self.inner
+            .metrics
+            .observe_upstream(operation, started.elapsed());
         result
     }
 
@@ -374,8 +400,10 @@ impl Gateway {
         short_id: Option<&str>,
         result: Result<T>,
     ) -> Result<T> {
-        let outcome = result.as_ref().map(|_| ()).map_err(|error| error);
-        self.inner.metrics.record_outcome(caller.frontend, operation, outcome);
+        let outcome = result.as_ref().map(|_| ());
+        self.inner
+            .metrics
+            .record_outcome(caller.frontend, operation, outcome);
         let outcome = match &result {
             Ok(_) => "ok",
             Err(error) => error.kind(),
@@ -423,7 +451,11 @@ impl Gateway {
             receipt.ttl,
             has_passphrase,
         );
-        if self.with_ledger(move |ledger| ledger.record(&entry)).await.is_ok() {
+        if self
+            .with_ledger(move |ledger| ledger.record(&entry))
+            .await
+            .is_ok()
+        {
             self.inner.metrics.ledger_entry_added();
         }
     }
@@ -432,7 +464,9 @@ impl Gateway {
         let key = key.clone();
         let now = unix_now();
         // A stale or unknown entry is normal (receipts made elsewhere); failures are logged.
-        let _ = self.with_ledger(move |ledger| ledger.update_state(&key, state, now)).await;
+        let _ = self
+            .with_ledger(move |ledger| ledger.update_state(&key, state, now))
+            .await;
     }
 
     async fn check_ownership(&self, caller: &Caller, key: &ReceiptKey) -> Result<()> {
@@ -440,7 +474,10 @@ impl Gateway {
             return Ok(());
         }
         let lookup = key.clone();
-        match self.with_ledger(move |ledger| ledger.by_metadata_key(&lookup)).await? {
+        match self
+            .with_ledger(move |ledger| ledger.by_metadata_key(&lookup))
+            .await?
+        {
             Some(entry) if entry.is_owned_by(caller) => Ok(()),
             _ => Err(Error::NotOwned),
         }
@@ -448,7 +485,10 @@ impl Gateway {
 
     async fn owned_by_id(&self, caller: &Caller, id: &EntryId) -> Result<LedgerEntry> {
         let lookup = id.clone();
-        match self.with_ledger(move |ledger| ledger.by_id(&lookup)).await? {
+        match self
+            .with_ledger(move |ledger| ledger.by_id(&lookup))
+            .await?
+        {
             Some(entry) if entry.is_owned_by(caller) => Ok(entry),
             _ => Err(Error::NotOwned),
         }
@@ -457,7 +497,8 @@ impl Gateway {
     async fn caller_entries(&self, caller: &Caller) -> Result<Vec<LedgerEntry>> {
         let frontend = caller.frontend;
         let id = caller.id.clone();
-        self.with_ledger(move |ledger| ledger.recent(frontend, &id, RECENT_LIMIT)).await
+        self.with_ledger(move |ledger| ledger.recent(frontend, &id, RECENT_LIMIT))
+            .await
     }
 
     /// Asks upstream for the current state of up to [`RECENT_REFRESH_LIMIT`] live entries, in
@@ -476,27 +517,36 @@ impl Gateway {
             let gateway = self.clone();
             let key = entry.metadata_key.clone();
             lookups.spawn(async move {
-                let fresh = gateway.timed(Operation::Receipt, gateway.inner.upstream.receipt(&key)).await;
+                let fresh = gateway
+                    .timed(Operation::Receipt, gateway.inner.upstream.receipt(&key))
+                    .await;
                 (index, fresh)
             });
         }
         let mut owned: Vec<OwnedReceipt> = entries
             .into_iter()
-            .map(|entry| OwnedReceipt { entry, receipt: None })
+            .map(|entry| OwnedReceipt {
+                entry,
+                receipt: None,
+            })
             .collect();
         while let Some(joined) = lookups.join_next().await {
             let Ok((index, fresh)) = joined else { continue };
-            let Some(item) = owned.get_mut(index) else { continue };
+            let Some(item) = owned.get_mut(index) else {
+                continue;
+            };
             match fresh {
                 Ok(receipt) => {
                     item.entry.state = receipt.state.clone();
-                    self.note_state(&item.entry.metadata_key, receipt.state.clone()).await;
+                    self.note_state(&item.entry.metadata_key, receipt.state.clone())
+                        .await;
                     item.receipt = Some(receipt);
                 }
                 // Gone upstream: its receipt expired or was never there under these credentials.
                 Err(Error::UnknownSecret) => {
                     item.entry.state = ReceiptState::Expired;
-                    self.note_state(&item.entry.metadata_key, ReceiptState::Expired).await;
+                    self.note_state(&item.entry.metadata_key, ReceiptState::Expired)
+                        .await;
                 }
                 Err(_) => {}
             }

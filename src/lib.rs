@@ -17,9 +17,9 @@
 pub mod config;
 pub mod error;
 pub mod gateway;
+pub mod ledger;
 pub mod limits;
 pub mod metrics;
-pub mod ledger;
 pub mod model;
 pub mod ots;
 pub mod policy;

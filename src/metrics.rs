@@ -136,7 +136,8 @@ impl Metrics {
     }
 
     pub fn set_ledger_entries(&self, count: u64) {
-        self.ledger_entries.set(i64::try_from(count).unwrap_or(i64::MAX));
+        self.ledger_entries
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// The OpenMetrics text exposition of every metric.
@@ -158,7 +159,11 @@ mod tests {
     fn outcomes_latency_refusals_and_ledger_size_are_exported() {
         let metrics = Metrics::new();
         metrics.record_outcome(Frontend::Rest, Operation::Share, Ok(()));
-        metrics.record_outcome(Frontend::Rest, Operation::Retrieve, Err(&Error::UnknownSecret));
+        metrics.record_outcome(
+            Frontend::Rest,
+            Operation::Retrieve,
+            Err(&Error::UnknownSecret),
+        );
         metrics.record_outcome(
             Frontend::Mcp,
             Operation::Share,
@@ -170,14 +175,23 @@ mod tests {
         metrics.observe_upstream(Operation::Share, Duration::from_millis(3));
         metrics.set_ledger_entries(42);
         let text = metrics.encode();
-        assert!(text.contains(
-            r#"ots_gateway_operations_total{frontend="rest",operation="share",outcome="ok"} 1"#
-        ), "{text}");
+        assert!(
+            text.contains(
+                r#"ots_gateway_operations_total{frontend="rest",operation="share",outcome="ok"} 1"#
+            ),
+            "{text}"
+        );
         assert!(text.contains(r#"outcome="unknown_secret"} 1"#), "{text}");
-        assert!(text.contains(
-            r#"ots_gateway_quota_refusals_total{frontend="mcp",scope="caller"} 1"#
-        ), "{text}");
-        assert!(text.contains(r#"ots_gateway_upstream_request_duration_seconds_count{operation="share"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"ots_gateway_quota_refusals_total{frontend="mcp",scope="caller"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"ots_gateway_upstream_request_duration_seconds_count{operation="share"} 1"#
+            ),
+            "{text}"
+        );
         assert!(text.contains("ots_gateway_ledger_entries 42"), "{text}");
     }
 }

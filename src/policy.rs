@@ -75,8 +75,16 @@ mod tests {
     #[test]
     fn agents_may_not_retrieve_by_default_but_rest_may() {
         let policy = Policy::default();
-        assert!(policy.for_frontend(Frontend::Rest).allows(Operation::Retrieve));
-        assert!(!policy.for_frontend(Frontend::Mcp).allows(Operation::Retrieve));
+        assert!(
+            policy
+                .for_frontend(Frontend::Rest)
+                .allows(Operation::Retrieve)
+        );
+        assert!(
+            !policy
+                .for_frontend(Frontend::Mcp)
+                .allows(Operation::Retrieve)
+        );
         assert!(policy.for_frontend(Frontend::Mcp).allows(Operation::Share));
         assert!(policy.for_frontend(Frontend::Discord).enforce_ownership);
         assert!(!policy.for_frontend(Frontend::Rest).enforce_ownership);

@@ -199,3 +199,82 @@ fn every_problem_is_reported_at_once() {
         ]
     );
 }
+
+#[test]
+fn frontend_sections_have_their_own_defaults_and_quotas() {
+    let config = load_text("", &MapEnvironment::default()).expect("defaults");
+    assert!(
+        config
+            .policy
+            .for_frontend(Frontend::Rest)
+            .allows(Operation::Retrieve)
+    );
+    assert!(
+        !config
+            .policy
+            .for_frontend(Frontend::Mcp)
+            .allows(Operation::Retrieve)
+    );
+    assert!(config.policy.for_frontend(Frontend::Mcp).enforce_ownership);
+    let rate = config.quotas.callers[&(Frontend::Rest, OperationClass::Create)];
+    assert_eq!((rate.per_minute.get(), rate.burst.get()), (60, 20));
+    assert_eq!(
+        config.quotas.upstream.map(|r| r.per_minute.get()),
+        Some(600)
+    );
+
+    // Setting one key of [mcp] keeps the other mcp defaults, not rest's.
+    let config = load_text(
+        "[mcp]\nreturn_generated_value = true\n",
+        &MapEnvironment::default(),
+    )
+    .expect("valid");
+    assert!(config.mcp_return_generated_value);
+    assert!(
+        !config
+            .policy
+            .for_frontend(Frontend::Mcp)
+            .allows(Operation::Retrieve)
+    );
+}
+
+#[test]
+fn quotas_can_be_tuned_from_the_environment_or_switched_off() {
+    let env = MapEnvironment::default()
+        .with_var(
+            "OTS_GATEWAY__REST__QUOTA_CREATE",
+            "{ per_minute = 2, burst = 1 }",
+        )
+        .with_var(
+            "OTS_GATEWAY__UPSTREAM__BUDGET",
+            "{ per_minute = 0, burst = 0 }",
+        );
+    let config = load_text("", &env).expect("valid");
+    let rate = config.quotas.callers[&(Frontend::Rest, OperationClass::Create)];
+    assert_eq!((rate.per_minute.get(), rate.burst.get()), (2, 1));
+    assert_eq!(
+        config.quotas.upstream, None,
+        "per_minute = 0 switches the budget off"
+    );
+
+    let error = load_text(
+        "[rest]\nquota_reveal = { per_minute = 5, burst = 0 }\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("burst 0 with a rate");
+    assert_eq!(keys_of(&error), ["rest.quota_reveal.burst"]);
+}
+
+#[test]
+fn policy_values_are_checked() {
+    let text = "[rest]\nallowed_operations = [\"share\", \"teleport\"]\nrecent_source = \"mailbox\"\n[ledger]\ndurability = \"maybe\"\n";
+    let error = load_text(text, &MapEnvironment::default()).expect_err("three problems");
+    assert_eq!(
+        keys_of(&error),
+        [
+            "ledger.durability",
+            "rest.allowed_operations",
+            "rest.recent_source"
+        ]
+    );
+}
