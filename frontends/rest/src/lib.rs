@@ -3,7 +3,7 @@
 //! simulator for `ots-gateway simulate`.
 //!
 //! Layout, one job per module:
-//! - [`params`](crate::params): query + body params the way Rack merges them, with OTS's coercions;
+//! - `params`: query + body params the way Rack merges them, with OTS's coercions;
 //! - `backend`: what answers a request (gateway with a caller, or simulator with the request's
 //!   own Basic auth), and the `Call` extractor handlers take;
 //! - `routes`: the v1 route table and handlers, shared by both routers;
@@ -16,8 +16,9 @@
 //! # Client label
 //!
 //! A local client may name itself with `X-OTS-Gateway-Client: <label>` (1–64 characters from
-//! `A-Z a-z 0-9 . _ -`). The label keys the gateway's per-caller quotas and audit events; it is
-//! not authentication. Without it the caller is `local`. Anything else is refused with 400.
+//! `A-Z a-z 0-9 . _ -`). The label keys the gateway's per-caller quotas, its audit events and,
+//! when the gateway has no team credentials, the receipts `recent` lists. It is not
+//! authentication. Without it the caller is `local`. Anything else is refused with 400.
 //!
 //! # Authentication
 //!
@@ -102,8 +103,9 @@ pub fn gateway_router(gateway: Gateway, config: RestConfig) -> Router {
     local_only(gateway_routes(gateway, &config), &config)
 }
 
-/// The gateway's v1 routes, `/healthz`, `/readyz` and `/metrics`, with the REST request timeout, but without
-/// the local-only defences: for composing with sibling services before [`local_only`].
+/// The gateway's v1 routes, `/healthz`, `/readyz` and `/metrics`, with the REST request timeout,
+/// but without the local-only defences: for composing with sibling services before
+/// [`local_only`].
 pub fn gateway_routes(gateway: Gateway, config: &RestConfig) -> Router {
     let metrics = metrics::routes(gateway.clone());
     bounded_in_time(
