@@ -126,8 +126,10 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         let query = req.uri().query().map(str::to_owned);
 
         if BodyKind::of(&method, content_type.as_deref()) == BodyKind::Multipart {
-            let mut params = Params::from_parts(&method, None, query.as_deref(), b"")
-                .map_err(IntoResponse::into_response)?;
+            let mut params = Params::default();
+            if let Some(query) = &query {
+                merge_form(&mut params.0, query.as_bytes());
+            }
             read_multipart(req, state, &mut params).await?;
             return Ok(params);
         }
