@@ -1,1 +1,166 @@
-//! The OTS v1 API surface, served by axum (work in progress).
+//! The OTS v1 API on localhost, so scripts and every existing OTS client library work against
+//! the gateway unchanged (ots-api.md §13), plus the same surface served straight from the
+//! simulator for `ots-gateway simulate`.
+//!
+//! Layout, one job per module:
+//! - `params`: query + body params the way Rack merges them, with OTS's coercions;
+//! - `backend`: what answers a request (gateway with a caller, or simulator with the request's
+//!   own Basic auth), and the `Call` extractor handlers take;
+//! - `routes`: the v1 route table and handlers, shared by both routers;
+//! - `render`: the v1 wire types; `errors`: error responses, logged once;
+//! - `caller`: the `X-OTS-Gateway-Client` label; `simulate`: OTS-style Basic auth parsing;
+//! - `security`: Host/Origin/token checks and the body, time and concurrency bounds;
+//! - `metrics`: `GET /metrics` for the gateway router;
+//! - `serve`: running a router with graceful shutdown.
+//!
+//! # Client label
+//!
+//! A local client may name itself with `X-OTS-Gateway-Client: <label>` (1–64 characters from
+//! `A-Z a-z 0-9 . _ -`). The label keys the gateway's per-caller quotas, its audit events and,
+//! when the gateway has no team credentials, the receipts `recent` lists. It is not
+//! authentication. Without it the caller is `local`. Anything else is refused with 400.
+//!
+//! # Authentication
+//!
+//! The gateway never forwards a client's `Authorization` header: it calls OTS with the team's
+//! credentials, or anonymously. When [`RestConfig::bearer_token`] is set, every route except
+//! `/healthz` requires it, as `Authorization: Bearer <token>` or as the password of Basic auth
+//! (any username), so OTS client libraries can send it through their API-key setting.
+//!
+//! # Mounting more services
+//!
+//! [`gateway_router`] is [`gateway_routes`] wrapped in [`local_only`]. To serve another service
+//! (e.g. MCP at `/mcp`) under the same defences, nest it into [`gateway_routes`] first and wrap
+//! the result with [`local_only`]; it then gets the Host, Origin, token, body-size and
+//! concurrency checks but not the REST request timeout, which would cut streams.
+
+mod backend;
+mod caller;
+mod errors;
+mod metrics;
+mod params;
+mod render;
+mod routes;
+mod security;
+mod serve;
+mod simulate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::Response;
+use ots_gateway_core::Gateway;
+use ots_gateway_core::simulator::Simulator;
+use secrecy::SecretString;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+pub use caller::{CLIENT_LABEL_HEADER, MAX_CLIENT_LABEL_LEN};
+pub use serve::serve;
+
+use backend::Backend;
+use security::LocalPolicy;
+
+/// How the REST frontend protects and bounds itself.
+#[derive(Debug, Clone)]
+pub struct RestConfig {
+    /// When set, required on every route except `/healthz` (see the crate docs for the forms
+    /// accepted). Needed before the gateway may listen beyond loopback.
+    pub bearer_token: Option<SecretString>,
+    /// Extra `Host` names (optionally `name:port`) accepted besides loopback names and
+    /// addresses, e.g. a container's service name. Browsers on these origins are trusted too.
+    pub allowed_hosts: Vec<String>,
+    /// Largest request body accepted. A v1 secret is at most 10 000 bytes, so 64 KiB leaves room
+    /// for form or JSON encoding overhead and still stops a memory-filling upload.
+    pub max_body_bytes: usize,
+    /// How long a REST request may take in total, upstream call included.
+    pub request_timeout: Duration,
+    /// Requests handled at once; beyond this they get 503 + `Retry-After` at once.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        RestConfig {
+            bearer_token: None,
+            allowed_hosts: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            // Longer than the OTS client's own timeout, so an upstream timeout is reported as
+            // such (504 with the upstream's reason) rather than cut short here.
+            request_timeout: Duration::from_secs(30),
+            // Matches the shipped config's default, so `simulate` (which uses this) and `serve`
+            // shed load at the same point.
+            max_concurrent_requests: 256,
+        }
+    }
+}
+
+/// The gateway's v1 surface with every local-only defence applied.
+pub fn gateway_router(gateway: Gateway, config: RestConfig) -> Router {
+    local_only(gateway_routes(gateway, &config), &config)
+}
+
+/// The gateway's v1 routes, `/healthz`, `/readyz` and `/metrics`, with the REST request timeout,
+/// but without the local-only defences: for composing with sibling services before
+/// [`local_only`].
+pub fn gateway_routes(gateway: Gateway, config: &RestConfig) -> Router {
+    let metrics = metrics::routes(gateway.clone());
+    bounded_in_time(
+        routes::v1_routes(Backend::Gateway(gateway)).merge(metrics),
+        config,
+    )
+}
+
+/// The same v1 surface answered by the simulator, behaving as an OTS server would: it reads each
+/// request's own Basic auth and renders errors exactly as OTS does.
+///
+/// It gets the size, time and concurrency bounds but not the Host, Origin and token checks: it
+/// holds no one's credentials, and like a real OTS server it must answer whatever name it is
+/// reached by (a container name, a test host). `config.bearer_token` and `allowed_hosts` are
+/// therefore unused here; the `Authorization` header belongs to the OTS protocol.
+pub fn simulator_router(simulator: Simulator, config: RestConfig) -> Router {
+    let router = bounded_in_time(routes::v1_routes(Backend::Simulator(simulator)), &config);
+    bounded_in_size_and_load(router, &config)
+}
+
+/// Wraps `router` (REST routes and any nested services) in the local endpoint's defences:
+/// Host allowlist, cross-site refusal, bearer token, body size and concurrency bounds.
+pub fn local_only(router: Router, config: &RestConfig) -> Router {
+    let policy = LocalPolicy::new(&config.allowed_hosts, config.bearer_token.clone());
+    // Layers added later run first: cheap header checks before taking a concurrency slot.
+    bounded_in_size_and_load(router, config)
+        .layer(from_fn_with_state(policy, security::guard_local))
+}
+
+fn bounded_in_size_and_load(router: Router, config: &RestConfig) -> Router {
+    let slots = Arc::new(Semaphore::new(config.max_concurrent_requests.max(1)));
+    router
+        .layer(from_fn_with_state(
+            config.max_body_bytes,
+            security::limit_body,
+        ))
+        .layer(from_fn_with_state(slots, security::shed_load))
+}
+
+fn bounded_in_time(router: Router, config: &RestConfig) -> Router {
+    router
+        .layer(from_fn_with_state(
+            config.request_timeout,
+            security::time_limit,
+        ))
+        .layer(from_fn(request_span))
+}
+
+/// One span per request, naming the route pattern only: v1 keys live in paths, so the URI must
+/// never reach a log line.
+async fn request_span(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
+    let span = tracing::info_span!("request", method = %req.method(), route = %route);
+    next.run(req).instrument(span).await
+}

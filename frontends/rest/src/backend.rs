@@ -1,0 +1,148 @@
+//! What answers a v1 request: the gateway (with the caller it is acting for) or the simulator
+//! (as the account the request's own Basic auth names). One route table and one set of handlers
+//! serve both; only this module and the error dialect know the difference.
+//!
+//! An enum rather than a trait, like the core's `Upstream`: there are exactly two, and a `match`
+//! keeps each handler honest about both without boxing futures.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request};
+use axum::response::{IntoResponse, Response};
+use ots_gateway_core::model::{
+    Burned, Caller, GenerateRequest, Passphrase, Receipt, ReceiptKey, Revealed, SecretKey,
+    ShareRequest, UpstreamStatus,
+};
+use ots_gateway_core::simulator::{SimulatedUpstream, Simulator};
+use ots_gateway_core::{Error, Gateway};
+
+use crate::caller::caller_from_headers;
+use crate::errors::{ApiError, Dialect};
+use crate::params::Params;
+use crate::simulate::credentials_from_headers;
+
+/// Router state.
+#[derive(Clone)]
+pub enum Backend {
+    Gateway(Gateway),
+    Simulator(Simulator),
+}
+
+/// A backend bound to whoever is asking, ready for one operation.
+pub enum Ops {
+    Gateway { gateway: Gateway, caller: Caller },
+    Simulated(SimulatedUpstream),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Ops::Gateway { gateway, caller } => gateway.$method(caller $(, $arg)*).await,
+            Ops::Simulated(upstream) => upstream.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Ops {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Ops::Gateway { gateway, .. } => Dialect::Gateway {
+                team_credentials: gateway.has_team_credentials(),
+            },
+            Ops::Simulated(_) => Dialect::Ots,
+        }
+    }
+
+    pub async fn status(&self) -> Result<UpstreamStatus, Error> {
+        dispatch!(self, status())
+    }
+    pub async fn authcheck(&self) -> Result<UpstreamStatus, Error> {
+        dispatch!(self, authcheck())
+    }
+    pub async fn share(&self, request: ShareRequest) -> Result<Receipt, Error> {
+        match self {
+            Ops::Gateway { gateway, caller } => gateway.share(caller, request).await,
+            Ops::Simulated(upstream) => upstream.share(&request).await,
+        }
+    }
+    pub async fn generate(&self, request: GenerateRequest) -> Result<Receipt, Error> {
+        match self {
+            Ops::Gateway { gateway, caller } => gateway.generate(caller, request).await,
+            Ops::Simulated(upstream) => upstream.generate(&request).await,
+        }
+    }
+    pub async fn retrieve(
+        &self,
+        key: &SecretKey,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Revealed, Error> {
+        dispatch!(self, retrieve(key, passphrase))
+    }
+    pub async fn receipt(&self, key: &ReceiptKey) -> Result<Receipt, Error> {
+        dispatch!(self, receipt(key))
+    }
+    pub async fn burn(
+        &self,
+        key: &ReceiptKey,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Burned, Error> {
+        dispatch!(self, burn(key, passphrase))
+    }
+    pub async fn recent(&self) -> Result<Vec<Receipt>, Error> {
+        dispatch!(self, recent())
+    }
+}
+
+/// Everything a v1 handler needs: the bound backend, the merged params, and the route pattern
+/// for logs.
+pub struct Call {
+    pub ops: Ops,
+    pub params: Params,
+    route: String,
+}
+
+impl Call {
+    /// Turns a core error into its response, logged once with the route pattern.
+    pub fn fail(&self, error: Error, key: Option<&str>) -> Response {
+        ApiError::new(error, self.ops.dialect(), &self.route, key).into_response()
+    }
+}
+
+impl FromRequest<Backend> for Call {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, backend: &Backend) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let route = MatchedPath::from_request_parts(&mut parts, backend)
+            .await
+            .map_or_else(|_| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
+        let ops = bind(backend, &parts);
+        // OTS's JSON body parser runs before authentication, so a malformed body is reported
+        // even when the credentials are bad too.
+        let params = Params::from_request(Request::from_parts(parts, body), backend).await?;
+        let ops = ops.map_err(IntoResponse::into_response)?;
+        Ok(Call { ops, params, route })
+    }
+}
+
+fn bind(
+    backend: &Backend,
+    parts: &http::request::Parts,
+) -> Result<Ops, crate::errors::LocalRefusal> {
+    match backend {
+        Backend::Gateway(gateway) => Ok(Ops::Gateway {
+            gateway: gateway.clone(),
+            // The client's own `Authorization` is deliberately not read here: the gateway calls
+            // OTS with the team's credentials, never with whatever a local client sent.
+            caller: caller_from_headers(&parts.headers)?,
+        }),
+        Backend::Simulator(simulator) => {
+            let credentials = credentials_from_headers(&parts.headers)?;
+            let peer = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip());
+            Ok(Ops::Simulated(simulator.as_caller(credentials, peer)))
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The v1 wire types: core values rendered with exactly OTS's field names and JSON types.
+//!
+//! These mirror OTS's `receipt_hsh` output (ots-api.md §5–§6) but are ours: the core model stays
+//! free of v1 naming, and strict clients (C#'s DataContractJsonSerializer wants integers and a
+//! real boolean) see what a real server sends.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use ots_gateway_core::model::{Burned, Receipt, ReceiptState, Revealed, UpstreamStatus};
+use serde::Serialize;
+
+/// What OTS itself sends as the Content-Type of every v1 answer. npm's client only reads error
+/// messages when it sees `application/json`.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// A compact JSON response with OTS's Content-Type.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let (status, body) = match serde_json::to_vec(value) {
+        Ok(body) => (status, body),
+        // Our wire types are plain structs of strings and numbers; this is unreachable in
+        // practice, and the client still gets JSON if it happens.
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            br#"{"message":"the response could not be encoded"}"#.to_vec(),
+        ),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    response
+}
+
+/// Success is exactly 200: pypi's and otsgo's clients treat anything else as failure.
+pub fn ok<T: Serialize>(value: &T) -> Response {
+    json(StatusCode::OK, value)
+}
+
+/// Which response a receipt appears in; OTS shows slightly different fields in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptView {
+    /// Share and generate: adds the gateway's `share_url`.
+    Created,
+    /// Receipt views and the nested `state` of a burn.
+    Plain,
+    /// Items of `recent`, which OTS strips of `secret_key`.
+    Recent,
+}
+
+/// The v1 receipt ("metadata") object, aliases included.
+#[derive(Serialize)]
+pub struct ReceiptBody<'a> {
+    custid: &'a str,
+    metadata_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_key: Option<&'a str>,
+    ttl: u64,
+    metadata_ttl: u64,
+    /// Absent once received, `null` once the secret is otherwise gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_ttl: Option<Option<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata_url: Option<&'a str>,
+    state: &'a str,
+    updated: i64,
+    created: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received: Option<i64>,
+    recipient: &'a [String],
+    share_domain: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passphrase_required: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_value: Option<&'a str>,
+    // The v0.24+ additive aliases (`V1_ADDITIVE_FIELD_MAP`).
+    identifier: &'a str,
+    secret_identifier: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_passphrase: Option<bool>,
+    recipients: &'a [String],
+    receipt_ttl: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt_url: Option<&'a str>,
+    /// Not an OTS field: the full link for the recipient, so scripts need not build it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share_url: Option<&'a str>,
+}
+
+impl<'a> ReceiptBody<'a> {
+    pub fn new(receipt: &'a Receipt, view: ReceiptView) -> Self {
+        let received = receipt.state == ReceiptState::Received;
+        // `""` once the secret is burned, expired or orphaned, as OTS reports it.
+        let secret_key = receipt.secret_key.as_ref().map_or("", |k| k.as_str());
+        let value = receipt.value.as_ref().map(|v| v.expose());
+        ReceiptBody {
+            custid: &receipt.custid,
+            metadata_key: receipt.metadata_key.as_str(),
+            secret_key: (!received && view != ReceiptView::Recent).then_some(secret_key),
+            ttl: receipt.ttl,
+            metadata_ttl: receipt.metadata_ttl,
+            secret_ttl: (!received).then_some(receipt.secret_ttl),
+            metadata_url: receipt.metadata_url.as_deref(),
+            state: receipt.state.as_str(),
+            updated: receipt.updated,
+            created: receipt.created,
+            received: received.then(|| receipt.received.unwrap_or(0)),
+            recipient: &receipt.recipients,
+            share_domain: &receipt.share_domain,
+            passphrase_required: receipt.passphrase_required,
+            value,
+            secret_value: value,
+            identifier: receipt.metadata_key.as_str(),
+            secret_identifier: secret_key,
+            has_passphrase: receipt.passphrase_required,
+            recipients: &receipt.recipients,
+            receipt_ttl: receipt.metadata_ttl,
+            receipt_url: receipt.metadata_url.as_deref(),
+            share_url: match view {
+                ReceiptView::Created => receipt.share_url.as_deref(),
+                ReceiptView::Plain | ReceiptView::Recent => None,
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct BurnBody<'a> {
+    state: ReceiptBody<'a>,
+    secret_shortkey: &'a str,
+}
+
+impl<'a> BurnBody<'a> {
+    pub fn new(burned: &'a Burned) -> Self {
+        BurnBody {
+            state: ReceiptBody::new(&burned.receipt, ReceiptView::Plain),
+            secret_shortkey: &burned.secret_shortkey,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RevealBody<'a> {
+    value: &'a str,
+    secret_key: &'a str,
+    share_domain: &'a str,
+}
+
+impl<'a> RevealBody<'a> {
+    pub fn new(revealed: &'a Revealed) -> Self {
+        RevealBody {
+            value: revealed.value.expose(),
+            secret_key: revealed.secret_key.as_str(),
+            share_domain: &revealed.share_domain,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct StatusBody<'a> {
+    status: &'a str,
+    locale: &'a str,
+}
+
+impl<'a> StatusBody<'a> {
+    pub fn new(status: &'a UpstreamStatus) -> Self {
+        StatusBody {
+            status: &status.status,
+            locale: &status.locale,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ots_gateway_core::model::{ReceiptKey, SecretKey, SecretText};
+    use serde_json::{Value, json};
+
+    const MKEY: &str = "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmm";
+    const SKEY: &str = "ssssssssssssssssssssssssssssss";
+
+    fn receipt(state: ReceiptState) -> Receipt {
+        Receipt {
+            custid: "anon".into(),
+            metadata_key: ReceiptKey::parse(MKEY).unwrap(),
+            secret_key: Some(SecretKey::parse(SKEY).unwrap()),
+            ttl: 3600,
+            metadata_ttl: 7200,
+            secret_ttl: Some(3600),
+            metadata_url: Some(format!("https://ots.example/receipt/{MKEY}")),
+            state,
+            created: 1_780_000_000,
+            updated: 1_780_000_001,
+            received: None,
+            recipients: vec![],
+            share_domain: String::new(),
+            passphrase_required: Some(false),
+            value: None,
+            share_url: Some(format!("https://ots.example/secret/{SKEY}")),
+        }
+    }
+
+    fn to_value<T: Serialize>(t: &T) -> Value {
+        serde_json::to_value(t).unwrap()
+    }
+
+    #[test]
+    fn a_new_receipt_has_ots_fields_types_and_aliases() {
+        let r = receipt(ReceiptState::New);
+        let v = to_value(&ReceiptBody::new(&r, ReceiptView::Created));
+        let url = format!("https://ots.example/receipt/{MKEY}");
+        assert_eq!(
+            v,
+            json!({
+                "custid": "anon", "metadata_key": MKEY, "secret_key": SKEY, "ttl": 3600,
+                "metadata_ttl": 7200, "secret_ttl": 3600, "metadata_url": url, "state": "new",
+                "updated": 1_780_000_001, "created": 1_780_000_000, "recipient": [],
+                "share_domain": "", "passphrase_required": false, "identifier": MKEY,
+                "secret_identifier": SKEY, "has_passphrase": false, "recipients": [],
+                "receipt_ttl": 7200, "receipt_url": url,
+                "share_url": format!("https://ots.example/secret/{SKEY}"),
+            })
+        );
+    }
+
+    #[test]
+    fn share_url_only_on_created_views() {
+        let r = receipt(ReceiptState::New);
+        let v = to_value(&ReceiptBody::new(&r, ReceiptView::Plain));
+        assert!(v.get("share_url").is_none());
+    }
+
+    #[test]
+    fn a_received_receipt_drops_secret_key_and_ttl_and_gains_received() {
+        let mut r = receipt(ReceiptState::Received);
+        r.secret_key = None;
+        r.secret_ttl = None;
+        r.received = Some(1_780_000_100);
+        let v = to_value(&ReceiptBody::new(&r, ReceiptView::Plain));
+        assert!(v.get("secret_key").is_none());
+        assert!(v.get("secret_ttl").is_none());
+        assert_eq!(v["received"], 1_780_000_100);
+        assert_eq!(v["state"], "received");
+    }
+
+    #[test]
+    fn a_gone_secret_has_empty_key_and_null_ttl() {
+        let mut r = receipt(ReceiptState::Burned);
+        r.secret_key = None;
+        r.secret_ttl = None;
+        r.passphrase_required = None;
+        let v = to_value(&ReceiptBody::new(&r, ReceiptView::Plain));
+        assert_eq!(v["secret_key"], "");
+        assert_eq!(v["secret_ttl"], Value::Null);
+        assert!(v.get("received").is_none());
+        assert!(v.get("passphrase_required").is_none());
+        assert!(v.get("has_passphrase").is_none());
+    }
+
+    #[test]
+    fn values_appear_with_their_alias() {
+        let mut r = receipt(ReceiptState::New);
+        r.value = Some(SecretText::new("generated"));
+        let v = to_value(&ReceiptBody::new(&r, ReceiptView::Created));
+        assert_eq!(v["value"], "generated");
+        assert_eq!(v["secret_value"], "generated");
+    }
+
+    #[test]
+    fn recent_items_have_no_secret_key() {
+        let mut r = receipt(ReceiptState::New);
+        r.passphrase_required = None;
+        r.secret_ttl = None;
+        let v = to_value(&ReceiptBody::new(&r, ReceiptView::Recent));
+        assert!(v.get("secret_key").is_none());
+        assert_eq!(v["secret_identifier"], SKEY);
+        assert_eq!(v["metadata_key"], MKEY);
+    }
+
+    #[test]
+    fn burn_nests_the_receipt_under_state() {
+        let burned = Burned {
+            receipt: receipt(ReceiptState::New),
+            secret_shortkey: "ssssssss".into(),
+        };
+        let v = to_value(&BurnBody::new(&burned));
+        assert_eq!(v["secret_shortkey"], "ssssssss");
+        assert_eq!(v["state"]["metadata_key"], MKEY);
+    }
+
+    #[test]
+    fn reveal_and_status_shapes() {
+        let revealed = Revealed {
+            value: SecretText::new("v"),
+            secret_key: SecretKey::parse(SKEY).unwrap(),
+            share_domain: "https://ots.example".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&RevealBody::new(&revealed)).unwrap(),
+            format!(
+                r#"{{"value":"v","secret_key":"{SKEY}","share_domain":"https://ots.example"}}"#
+            )
+        );
+        let status = UpstreamStatus {
+            status: "nominal".into(),
+            locale: "en".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&StatusBody::new(&status)).unwrap(),
+            r#"{"status":"nominal","locale":"en"}"#
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! The v1 route table (ots-api.md §5) and its handlers, shared by the gateway and the simulator
+//! router. Handlers only translate: params in, one backend call, a rendered body out.
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use ots_gateway_core::Error;
+use ots_gateway_core::model::{
+    Caller, Frontend, GenerateRequest, ReceiptKey, SecretKey, SecretText, ShareRequest,
+};
+use serde::Serialize;
+
+use crate::backend::{Backend, Call, Ops};
+use crate::errors::LocalRefusal;
+use crate::params::Params;
+use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, StatusBody, ok};
+
+/// OTS's `V1_MIN_IDENTIFIER_LENGTH`: shorter keys get a bare "Not Found" before any lookup.
+const MIN_KEY_CHARS: usize = 20;
+
+/// v1 has three names for the receipt routes: `private` (classic), `metadata` (the onetime-ruby
+/// CLI uses it) and `receipt` (v0.24+).
+const RECEIPT_PREFIXES: [&str; 3] = ["private", "metadata", "receipt"];
+
+/// The v1 surface plus `/healthz` and `/readyz`, with OTS's 404 for everything else.
+pub fn v1_routes(backend: Backend) -> Router {
+    let mut router = Router::new();
+    router = both_slashes(router, "/api/v1/status", get(status));
+    router = both_slashes(router, "/api/v1/authcheck", get(authcheck));
+    router = both_slashes(router, "/api/v1/share", post(share));
+    router = both_slashes(router, "/api/v1/create", post(share));
+    router = both_slashes(router, "/api/v1/generate", post(generate));
+    router = both_slashes(router, "/api/v1/secret/{key}", post(retrieve));
+    for prefix in RECEIPT_PREFIXES {
+        // chelnak's client asks for recent with POST; accepting it is harmless. The static
+        // segment wins over `{key}`, which keeps issue #62's shadowing from coming back.
+        router = both_slashes(
+            router,
+            &format!("/api/v1/{prefix}/recent"),
+            get(recent).post(recent),
+        );
+        router = both_slashes(
+            router,
+            &format!("/api/v1/{prefix}/{{key}}"),
+            get(receipt).post(receipt),
+        );
+        router = both_slashes(
+            router,
+            &format!("/api/v1/{prefix}/{{key}}/burn"),
+            post(burn),
+        );
+    }
+    router
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(backend)
+}
+
+/// OTS's router strips one trailing slash, and clients that build URLs by concatenation rely on it.
+fn both_slashes(
+    router: Router<Backend>,
+    path: &str,
+    method_router: MethodRouter<Backend>,
+) -> Router<Backend> {
+    router
+        .route(path, method_router.clone())
+        .route(&format!("{path}/"), method_router)
+}
+
+async fn not_found() -> Response {
+    LocalRefusal::RouteNotFound.into_response()
+}
+
+async fn status(call: Call) -> Response {
+    match call.ops.status().await {
+        Ok(status) => ok(&StatusBody::new(&status)),
+        Err(err) => call.fail(err, None),
+    }
+}
+
+async fn authcheck(call: Call) -> Response {
+    match call.ops.authcheck().await {
+        Ok(status) => ok(&StatusBody::new(&status)),
+        Err(err) => call.fail(err, None),
+    }
+}
+
+async fn share(call: Call) -> Response {
+    let request = match share_request(&call.params) {
+        Ok(request) => request,
+        Err(err) => return call.fail(err, None),
+    };
+    match call.ops.share(request).await {
+        Ok(receipt) => ok(&ReceiptBody::new(&receipt, ReceiptView::Created)),
+        Err(err) => call.fail(err, None),
+    }
+}
+
+fn share_request(params: &Params) -> Result<ShareRequest, Error> {
+    Ok(ShareRequest {
+        // A missing secret is passed on empty, so the upstream reports it in its own order of
+        // checks (size, recipient, domain, passphrase, then "nothing to share").
+        secret: SecretText::new(params.text("secret")?.unwrap_or_default()),
+        ttl: params.integer("ttl")?,
+        passphrase: params.passphrase()?,
+        recipient: params.recipient()?,
+        share_domain: params.text("share_domain")?,
+    })
+}
+
+async fn generate(call: Call) -> Response {
+    let request = match generate_request(&call.params) {
+        Ok(request) => request,
+        Err(err) => return call.fail(err, None),
+    };
+    match call.ops.generate(request).await {
+        Ok(receipt) => ok(&ReceiptBody::new(&receipt, ReceiptView::Created)),
+        Err(err) => call.fail(err, None),
+    }
+}
+
+fn generate_request(params: &Params) -> Result<GenerateRequest, Error> {
+    // `secret` is ignored here, as OTS ignores it (issue #169; otsgo sends an empty one).
+    Ok(GenerateRequest {
+        length: params.integer("length")?,
+        character_sets: params.character_sets(),
+        ttl: params.integer("ttl")?,
+        passphrase: params.passphrase()?,
+        recipient: params.recipient()?,
+        share_domain: params.text("share_domain")?,
+    })
+}
+
+async fn retrieve(key: Result<Path<String>, PathRejection>, call: Call) -> Response {
+    let raw = match raw_key(key) {
+        Ok(raw) => raw,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Ok(key) = SecretKey::parse(&sanitize_key(&raw)) else {
+        return call.fail(Error::UnknownSecret, Some(&raw));
+    };
+    let passphrase = match call.params.passphrase() {
+        Ok(passphrase) => passphrase,
+        Err(err) => return call.fail(err, Some(&raw)),
+    };
+    match call.ops.retrieve(&key, passphrase.as_ref()).await {
+        Ok(revealed) => ok(&RevealBody::new(&revealed)),
+        Err(err) => call.fail(err, Some(&raw)),
+    }
+}
+
+async fn receipt(key: Result<Path<String>, PathRejection>, call: Call) -> Response {
+    let raw = match raw_key(key) {
+        Ok(raw) => raw,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Ok(key) = ReceiptKey::parse(&sanitize_key(&raw)) else {
+        return call.fail(Error::UnknownSecret, Some(&raw));
+    };
+    match call.ops.receipt(&key).await {
+        Ok(receipt) => ok(&ReceiptBody::new(&receipt, ReceiptView::Plain)),
+        Err(err) => call.fail(err, Some(&raw)),
+    }
+}
+
+async fn burn(key: Result<Path<String>, PathRejection>, call: Call) -> Response {
+    let raw = match raw_key(key) {
+        Ok(raw) => raw,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Ok(key) = ReceiptKey::parse(&sanitize_key(&raw)) else {
+        return call.fail(Error::UnknownSecret, Some(&raw));
+    };
+    let passphrase = match call.params.passphrase() {
+        Ok(passphrase) => passphrase,
+        Err(err) => return call.fail(err, Some(&raw)),
+    };
+    match call.ops.burn(&key, passphrase.as_ref()).await {
+        Ok(burned) => ok(&BurnBody::new(&burned)),
+        Err(err) => call.fail(err, Some(&raw)),
+    }
+}
+
+async fn recent(call: Call) -> Response {
+    match call.ops.recent().await {
+        Ok(receipts) => ok(&receipts
+            .iter()
+            .map(|r| ReceiptBody::new(r, ReceiptView::Recent))
+            .collect::<Vec<_>>()),
+        Err(err) => call.fail(err, None),
+    }
+}
+
+/// The key as the client sent it, once it passes OTS's length guard.
+fn raw_key(key: Result<Path<String>, PathRejection>) -> Result<String, LocalRefusal> {
+    match key {
+        Ok(Path(raw)) if raw.chars().count() >= MIN_KEY_CHARS => Ok(raw),
+        // Too short, or not decodable as UTF-8: OTS cannot get as far as a lookup either.
+        Ok(_) | Err(_) => Err(LocalRefusal::KeyNotFound),
+    }
+}
+
+/// OTS reduces keys to `[a-zA-Z0-9_-]` after the length check.
+fn sanitize_key(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'a str,
+}
+
+/// The process is up and routing. Deliberately does not touch the upstream, so an OTS outage
+/// does not get the gateway restarted.
+async fn healthz() -> Response {
+    ok(&Health { status: "ok" })
+}
+
+/// Ready when the upstream answers `status`.
+async fn readyz(State(backend): State<Backend>) -> Response {
+    let ops = match backend {
+        Backend::Gateway(gateway) => Ops::Gateway {
+            gateway,
+            caller: Caller::new(Frontend::Rest, "readyz"),
+        },
+        Backend::Simulator(simulator) => Ops::Simulated(simulator.as_caller(None, None)),
+    };
+    match ops.status().await {
+        Ok(_) => ok(&Health { status: "ready" }),
+        Err(err) => LocalRefusal::NotReady(format!("not ready: {err}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sanitized_like_ots() {
+        assert_eq!(
+            sanitize_key("abc.def/ghi_jkl-MNO012"),
+            "abcdefghi_jkl-MNO012"
+        );
+    }
+
+    #[test]
+    fn short_keys_are_not_found() {
+        let short = Ok(Path("a".repeat(MIN_KEY_CHARS - 1)));
+        assert_eq!(raw_key(short), Err(LocalRefusal::KeyNotFound));
+        let long_enough = Ok(Path("é".repeat(MIN_KEY_CHARS)));
+        assert!(raw_key(long_enough).is_ok());
+    }
+}
