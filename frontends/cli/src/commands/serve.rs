@@ -1,10 +1,13 @@
 //! `ots-gateway serve`: the REST endpoint in front of a real OTS server, or the simulator.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use ots_gateway_core::Gateway;
 use ots_gateway_core::config::{CommandLineOverrides, ValidConfig};
+use ots_gateway_core::ledger::{LedgerStore, SqliteLedger};
 use ots_gateway_core::model::Credentials;
 use ots_gateway_core::ots::{OtsClient, OtsClientConfig};
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
@@ -27,7 +30,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         upstream: args.upstream.clone(),
     };
     let config = load_config(&args.config, &overrides)?;
-    telemetry::init(&config.log_level, config.log_format);
+    telemetry::init(
+        &config.log_level,
+        config.log_format,
+        config.audit_file.as_deref(),
+    )?;
 
     let (listener, local) = bind(config.listen).await?;
     let upstream = if args.dev {
@@ -35,7 +42,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         real_upstream(&config)?
     };
-    let gateway = Gateway::new(upstream);
+    let ledger = open_ledger(&config, args.dev)?;
+    let gateway = Gateway::builder(upstream, ledger)
+        .policy(config.policy.clone())
+        .quotas(config.quotas.clone())
+        .build();
+    let maintenance = tokio::spawn({
+        let gateway = gateway.clone();
+        let every = config.maintenance_interval;
+        async move { gateway.run_maintenance(every).await }
+    });
     tracing::info!(
         listen = %local,
         upstream = %gateway.upstream_origin(),
@@ -46,7 +62,38 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let router = ots_gateway_rest::gateway_router(gateway, rest_config(&config));
     announce(local);
-    serve_until_shutdown(listener, router, config.shutdown_grace).await
+    let served = serve_until_shutdown(listener, router, config.shutdown_grace).await;
+    maintenance.abort();
+    served
+}
+
+/// The ledger file, created 0600. `serve --dev` keeps it in memory unless a path is configured:
+/// its receipts point at a simulator that is gone when the process ends.
+fn open_ledger(config: &ValidConfig, dev: bool) -> anyhow::Result<Arc<dyn LedgerStore>> {
+    let path = match (&config.ledger_path, dev) {
+        (Some(path), _) => path.clone(),
+        (None, true) => {
+            let ledger =
+                SqliteLedger::open_in_memory().context("cannot create the in-memory ledger")?;
+            return Ok(Arc::new(ledger));
+        }
+        (None, false) => default_ledger_path()?,
+    };
+    let ledger = SqliteLedger::open_with_durability(&path, config.ledger_durability)
+        .with_context(|| format!("cannot open the ledger at {}", path.display()))?;
+    tracing::info!(path = %path.display(), "ledger opened");
+    Ok(Arc::new(ledger))
+}
+
+/// `$XDG_DATA_HOME/ots-gateway/ledger.sqlite3`, falling back to `~/.local/share` as the XDG base
+/// directory specification says.
+fn default_ledger_path() -> anyhow::Result<PathBuf> {
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+        .context("neither XDG_DATA_HOME nor HOME is set: set ledger.path in the configuration")?;
+    Ok(data_home.join("ots-gateway").join("ledger.sqlite3"))
 }
 
 pub fn rest_config(config: &ValidConfig) -> RestConfig {

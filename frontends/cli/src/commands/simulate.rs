@@ -12,7 +12,7 @@ use crate::cli::SimulateArgs;
 use crate::telemetry;
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    telemetry::init("info", ots_gateway_core::config::LogFormat::Text);
+    telemetry::init("info", ots_gateway_core::config::LogFormat::Text, None)?;
     let addr = args
         .listen
         .parse()
