@@ -3,6 +3,7 @@
 //! their own.
 
 use std::fs::OpenOptions;
+use std::io::IsTerminal;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
@@ -46,6 +47,8 @@ pub fn init(level: &str, format: LogFormat, audit_file: Option<&Path>) -> anyhow
     let stderr_layer = match format {
         LogFormat::Text => fmt::layer()
             .with_writer(std::io::stderr)
+            // Colour codes only help a person at a terminal; in files and pipes they are noise.
+            .with_ansi(std::io::stderr().is_terminal())
             .with_filter(filter)
             .boxed(),
         LogFormat::Json => fmt::layer()
