@@ -1,6 +1,5 @@
 //! Servers on 127.0.0.1 port 0 for the end-to-end tests.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +19,6 @@ pub const TEAM_KEY: &str = "team-api-key-e2e";
 
 pub struct Served {
     pub url: Url,
-    pub addr: SocketAddr,
     _server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -35,7 +33,6 @@ pub async fn serve(router: axum::Router) -> Served {
     ));
     Served {
         url: Url::parse(&format!("http://{addr}")).expect("url"),
-        addr,
         _server: server,
     }
 }
