@@ -58,7 +58,6 @@ pub async fn simulator_over_http(
         simulator,
         Served {
             url,
-            addr,
             _server: server,
         },
     )
