@@ -3,5 +3,6 @@
 
 mod canary;
 mod client_libraries;
+mod ledger_crash;
 mod process;
 mod support;
