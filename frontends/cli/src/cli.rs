@@ -23,9 +23,21 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Validate the configuration and explain what it sets. Exits non-zero on error.
     CheckConfig(ConfigArgs),
+    /// Show a running gateway's readiness, upstream status and quotas, for people.
+    Status(StatusArgs),
     /// Probe a running gateway's /healthz (or /readyz); exit 0 when it answers 200. For
     /// container health checks, where no curl is installed.
     Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Base URL of the running gateway.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:7143")]
+    pub url: String,
+    /// The gateway's bearer token, when it requires one.
+    #[arg(long, env = "OTS_GATEWAY_BEARER_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,34 +1,34 @@
 //! Turns SIGINT (Ctrl-C) and SIGTERM (what Docker and systemd send) into one cancellation.
+//!
+//! The handlers are registered by [`install`], synchronously, before the binary announces that
+//! it is listening: a supervisor may send SIGTERM as soon as it sees that line, and an
+//! unregistered SIGTERM would kill the process without draining.
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-/// Cancels `token` on the first SIGINT or SIGTERM.
-pub fn cancel_on_signal(token: CancellationToken) {
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutdown requested");
-        token.cancel();
-    });
+pub struct ShutdownSignals {
+    interrupt: Signal,
+    terminate: Signal,
 }
 
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
+pub fn install() -> std::io::Result<ShutdownSignals> {
+    Ok(ShutdownSignals {
+        interrupt: signal(SignalKind::interrupt())?,
+        terminate: signal(SignalKind::terminate())?,
+    })
+}
+
+impl ShutdownSignals {
+    /// Cancels `token` on the first SIGINT or SIGTERM.
+    pub fn cancel_on_signal(mut self, token: CancellationToken) {
+        tokio::spawn(async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
             }
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C will stop the gateway");
-            let _ = tokio::signal::ctrl_c().await;
-        }
+            tracing::info!("shutdown requested");
+            token.cancel();
+        });
     }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }

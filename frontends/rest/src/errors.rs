@@ -19,6 +19,10 @@ use crate::render::json;
 pub static INTENDED_STATUS: HeaderName = HeaderName::from_static("x-ots-intended-status");
 
 const RATE_LIMIT_MESSAGE: &str = "Rate limit exceeded. Please try again later.";
+/// The gateway's own 429s carry OTS's classic rate-limit wording, because client libraries
+/// match on it: the npm `onetimesecret-api` raises its `RateLimitedError` only for this exact
+/// text. `detail` and `retry_after` say what actually ran out and for how long.
+const CLIENT_RATE_LIMIT_MESSAGE: &str = "Apologies dear citizen! You have been rate limited.";
 
 /// Whose conventions an error is rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +62,22 @@ struct MessageBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     secret_key: Option<&'a str>,
     message: &'a str,
+    /// Extra explanation where `message` must keep a wording clients match on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+}
+
+impl<'a> MessageBody<'a> {
+    fn plain(message: &'a str) -> Self {
+        MessageBody {
+            secret_key: None,
+            message,
+            detail: None,
+            retry_after: None,
+        }
+    }
 }
 
 /// What one error looks like on the wire.
@@ -67,6 +87,7 @@ struct Rendered<'a> {
     retry_after: Option<u64>,
     secret_key: Option<&'a str>,
     message: String,
+    detail: Option<&'static str>,
 }
 
 impl Rendered<'_> {
@@ -77,6 +98,7 @@ impl Rendered<'_> {
             retry_after: None,
             secret_key: None,
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -123,14 +145,14 @@ impl ApiError {
                     (RateLimitScope::Upstream, _) | (_, None) => {
                         Rendered::ots(Some(400), RATE_LIMIT_MESSAGE)
                     }
-                    (RateLimitScope::Caller, Some(_)) => Rendered::new(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "this client's quota at the gateway is used up; try again later",
-                    ),
-                    (RateLimitScope::GatewayUpstreamBudget, Some(_)) => Rendered::new(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "the gateway's budget for calls to OTS is used up; try again later",
-                    ),
+                    (RateLimitScope::Caller, Some(_)) => Rendered {
+                        detail: Some("this client's quota at the gateway is used up"),
+                        ..Rendered::new(StatusCode::TOO_MANY_REQUESTS, CLIENT_RATE_LIMIT_MESSAGE)
+                    },
+                    (RateLimitScope::GatewayUpstreamBudget, Some(_)) => Rendered {
+                        detail: Some("the gateway's budget for calls to OTS is used up"),
+                        ..Rendered::new(StatusCode::TOO_MANY_REQUESTS, CLIENT_RATE_LIMIT_MESSAGE)
+                    },
                 };
                 Rendered {
                     retry_after,
@@ -191,6 +213,10 @@ impl IntoResponse for ApiError {
             &MessageBody {
                 secret_key: rendered.secret_key,
                 message: &rendered.message,
+                detail: rendered.detail,
+                retry_after: rendered
+                    .retry_after
+                    .filter(|_| rendered.status == StatusCode::TOO_MANY_REQUESTS),
             },
         );
         let headers = response.headers_mut();
@@ -256,10 +282,7 @@ impl IntoResponse for LocalRefusal {
             LocalRefusal::SimulatorNotAuthorized => {
                 let mut response = json(
                     StatusCode::NOT_FOUND,
-                    &MessageBody {
-                        secret_key: None,
-                        message: "Not authorized",
-                    },
+                    &MessageBody::plain("Not authorized"),
                 );
                 response
                     .headers_mut()
@@ -303,10 +326,7 @@ impl IntoResponse for LocalRefusal {
         }
         let mut response = json(
             status,
-            &MessageBody {
-                secret_key: None,
-                message: &message,
-            },
+            &MessageBody::plain(&message),
         );
         match self {
             LocalRefusal::Unauthorized => {

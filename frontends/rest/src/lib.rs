@@ -10,7 +10,7 @@
 //! - `render`: the v1 wire types; `errors`: error responses, logged once;
 //! - `caller`: the `X-OTS-Gateway-Client` label; `simulate`: OTS-style Basic auth parsing;
 //! - `security`: Host/Origin/token checks and the body, time and concurrency bounds;
-//! - `metrics`: `GET /metrics` for the gateway router;
+//! - `operator`: `GET /metrics` and `GET /gateway/status` for the gateway router;
 //! - `serve`: running a router with graceful shutdown.
 //!
 //! # Client label
@@ -37,7 +37,7 @@
 mod backend;
 mod caller;
 mod errors;
-mod metrics;
+mod operator;
 mod params;
 mod render;
 mod routes;
@@ -103,13 +103,13 @@ pub fn gateway_router(gateway: Gateway, config: RestConfig) -> Router {
     local_only(gateway_routes(gateway, &config), &config)
 }
 
-/// The gateway's v1 routes, `/healthz`, `/readyz` and `/metrics`, with the REST request timeout,
+/// The gateway's v1 routes, `/healthz`, `/readyz`, `/metrics` and `/gateway/status`, with the REST request timeout,
 /// but without the local-only defences: for composing with sibling services before
 /// [`local_only`].
 pub fn gateway_routes(gateway: Gateway, config: &RestConfig) -> Router {
-    let metrics = metrics::routes(gateway.clone());
+    let operator = operator::routes(gateway.clone());
     bounded_in_time(
-        routes::v1_routes(Backend::Gateway(gateway)).merge(metrics),
+        routes::v1_routes(Backend::Gateway(gateway)).merge(operator),
         config,
     )
 }

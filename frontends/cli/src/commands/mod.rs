@@ -1,9 +1,11 @@
 //! One module per subcommand; this one dispatches and holds what they share.
 
+mod assemble;
 mod check_config;
 mod health;
 mod serve;
 mod simulate;
+mod status;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(args).await,
         Command::CheckConfig(args) => check_config::run(args),
         Command::Health(args) => health::run(args).await,
+        Command::Status(args) => status::run(args).await,
     }
 }
 
@@ -86,8 +89,10 @@ async fn serve_until_shutdown(
     router: axum::Router,
     grace: Duration,
 ) -> anyhow::Result<()> {
+    let signals = shutdown::install().context("cannot install the SIGINT/SIGTERM handlers")?;
+    announce(listener.local_addr().context("cannot read the bound address")?);
     let stop = CancellationToken::new();
-    shutdown::cancel_on_signal(stop.clone());
+    signals.cancel_on_signal(stop.clone());
     let mut server = tokio::spawn(ots_gateway_rest::serve(
         listener,
         router,

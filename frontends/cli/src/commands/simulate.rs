@@ -7,7 +7,7 @@ use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_rest::RestConfig;
 use url::Url;
 
-use super::{announce, bind, serve_until_shutdown};
+use super::{bind, serve_until_shutdown};
 use crate::cli::SimulateArgs;
 use crate::telemetry;
 
@@ -36,7 +36,6 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     tracing::info!(listen = %local, accounts = accounts.len(), "OTS simulator starting");
     let router = ots_gateway_rest::simulator_router(simulator, RestConfig::default());
-    announce(local);
     serve_until_shutdown(listener, router, std::time::Duration::from_secs(5)).await
 }
 

@@ -120,3 +120,21 @@ async fn pypi_onetimesecret_works_unchanged_against_the_gateway() {
         .expect("run python3");
     assert_steps(&output, &["share", "retrieve", "empty-secret-error"]);
 }
+
+#[tokio::test]
+async fn npm_onetimesecret_api_sees_a_spent_quota_as_its_rate_limit_error() {
+    let modules = install_npm_client();
+    let gateway = support::start(
+        &["serve", "--dev", "--listen", "127.0.0.1:0"],
+        &[("OTS_GATEWAY__REST__QUOTA_CREATE", "{ per_minute = 1, burst = 1 }")],
+    )
+    .await;
+    let output = Command::new("node")
+        .arg(clients_dir().join("npm_rate_limited.js"))
+        .arg(&gateway.base_url)
+        .env("OTS_CLIENT_MODULES", &modules)
+        .output()
+        .await
+        .expect("run node");
+    assert_steps(&output, &["first-share", "rate-limited"]);
+}
