@@ -4,4 +4,5 @@
 mod fixtures;
 mod support;
 
+mod perform;
 mod respond;
