@@ -49,6 +49,16 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), DiscordError> {
     let http = http_for(&settings)?;
+    // serenity treats a refused `GET /gateway` as a network problem and retries for ever against
+    // its default gateway; a token Discord rejects is better reported at once.
+    if let Err(error) = http.get_current_user().await {
+        match DiscordError::from_serenity("bot user lookup", &error) {
+            DiscordError::TokenRejected => return Err(DiscordError::TokenRejected),
+            other => {
+                tracing::warn!(error = %other, "could not check the bot token; connecting anyway")
+            }
+        }
+    }
     let handler = Handler::new(
         gateway,
         Access::from_settings(&settings),

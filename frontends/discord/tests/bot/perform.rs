@@ -137,9 +137,8 @@ async fn a_generated_password_is_shown_only_in_the_owners_reply() {
     let done = complete(&test.gateway, &value).await;
     let text = content(&done);
     let link = link_in(&text).unwrap();
-    let dm = serde_json::to_value(&done.direct_message.as_ref().unwrap().message)
-        .unwrap()
-        .to_string();
+    let dm = serde_json::to_value(&done.direct_message.as_ref().unwrap().message).unwrap();
+    let dm = dm["content"].as_str().unwrap().to_owned();
     let revealed = test.reveal(&link, None).await.unwrap();
     assert_eq!(revealed.chars().count(), 24);
     assert!(text.contains(&revealed), "the owner sees the value");

@@ -133,12 +133,10 @@ fn commands_that_call_ots_are_deferred_ephemerally_for_the_user_who_asked() {
             &open(),
             &command_json(seq, BOB, &Place::team(), sub, &[]),
         ));
-        let expected = match (sub, &action) {
-            ("status", Action::Status)
-            | ("recent", Action::Recent)
-            | ("burn", Action::BurnMenu) => true,
-            _ => false,
-        };
+        let expected = matches!(
+            (sub, &action),
+            ("status", Action::Status) | ("recent", Action::Recent) | ("burn", Action::BurnMenu)
+        );
         assert!(expected, "{sub}: {action:?}");
     }
 }
