@@ -13,13 +13,25 @@ use crate::command;
 use crate::render::{self, LISTED};
 use crate::respond::{Action, Task};
 
-/// What a finished task produces.
-#[derive(Debug)]
+/// What a finished task produces. `Debug` leaves the reply out: it may hold a generated
+/// password, and a stray `{:?}` in a log line must not print it.
 pub struct Completion {
     /// The new content of the deferred (ephemeral) reply.
     pub reply: EditInteractionResponse,
     /// A link for a recipient named in the command: the link only, never the value.
     pub direct_message: Option<DirectMessage>,
+}
+
+impl std::fmt::Debug for Completion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("reply", &"<redacted>")
+            .field(
+                "direct_message_to",
+                &self.direct_message.as_ref().map(|dm| dm.to),
+            )
+            .finish()
+    }
 }
 
 #[derive(Debug)]

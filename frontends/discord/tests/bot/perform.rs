@@ -142,6 +142,10 @@ async fn a_generated_password_is_shown_only_in_the_owners_reply() {
     let revealed = test.reveal(&link, None).await.unwrap();
     assert_eq!(revealed.chars().count(), 24);
     assert!(text.contains(&revealed), "the owner sees the value");
+    assert!(
+        !format!("{done:?}").contains(&revealed),
+        "Debug never prints it"
+    );
     assert!(!dm.contains(&revealed), "the recipient gets the link only");
     assert!(dm.contains(&link));
 }
