@@ -47,7 +47,8 @@ impl Handler {
 
     async fn register(&self, ctx: &Context) -> Result<(), DiscordError> {
         let commands = vec![command::register(self.default_member_permissions)];
-        let result = match self.guild_id {
+        // The config only hands over non-zero ids; `GuildId::new` would panic on zero.
+        let result = match self.guild_id.filter(|id| *id != 0) {
             Some(guild) => GuildId::new(guild)
                 .set_commands(&ctx.http, commands)
                 .await

@@ -21,6 +21,8 @@ const MAX_MENU_OPTIONS: usize = 25;
 /// Entries listed in `/ots recent` and `/ots status`: a screenful, and within one message's 2000
 /// characters.
 pub const LISTED: usize = 10;
+/// Characters of an upstream refusal message shown to the user.
+const MAX_UPSTREAM_MESSAGE: usize = 300;
 
 /// What a user sees for each way the core can fail. Exhaustive on purpose: a new error kind must
 /// get a deliberate wording here.
@@ -36,7 +38,12 @@ pub fn error_message(error: &Error) -> String {
         Error::SecretTooLarge { max_bytes } => {
             format!("The secret is too long: OTS accepts at most {max_bytes} bytes.")
         }
-        Error::Refused { message, .. } => format!("OTS refused the request: {message}"),
+        Error::Refused { message, .. } => {
+            // The upstream chose this text; cap it so the reply stays within Discord's 2000
+            // characters and the edit is not rejected, leaving the user with no answer.
+            let message: String = message.chars().take(MAX_UPSTREAM_MESSAGE).collect();
+            format!("OTS refused the request: {message}")
+        }
         Error::InvalidInput { field, reason } => format!("Invalid {field}: {reason}."),
         Error::RateLimited { scope, retry_after } => {
             let who = match scope {

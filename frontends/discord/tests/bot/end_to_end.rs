@@ -217,8 +217,30 @@ async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
             .contains("not enabled on this server")
     );
 
-    let generated_value = test.reveal(&generated_link, None).await.unwrap();
+    // The value is read from the owner's reply, so the plain Burn button can still be pressed.
+    let generated_value = generated_reply["content"]
+        .as_str()
+        .unwrap()
+        .split("```")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
     assert_eq!(generated_value.chars().count(), 32);
+    let plain_burn = custom_ids(&generated_reply).remove(0);
+    assert!(matches!(
+        CustomId::parse(&plain_burn),
+        Some(CustomId::Burn(_))
+    ));
+    let click = button_json(10, ALICE, &Place::team(), &plain_burn);
+    fake.push_interaction(click.clone());
+    assert_ephemeral_callback(&fake.callback(&token_of(&click)).await, 5);
+    let burned = fake.edit(&token_of(&click)).await;
+    assert!(
+        burned["content"].as_str().unwrap().contains("Burned"),
+        "{burned}"
+    );
+    assert_eq!(test.reveal(&generated_link, None).await, None);
 
     stop.send(()).unwrap();
     bot.await.unwrap().expect("a clean shutdown");
