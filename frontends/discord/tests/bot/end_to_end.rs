@@ -364,3 +364,35 @@ async fn errors_say_what_went_wrong_without_the_token() {
     let error = outcome.unwrap_err();
     assert!(!format!("{error} {error:?}").contains(REJECTED_TOKEN));
 }
+
+#[tokio::test]
+async fn without_a_guild_the_command_is_registered_globally_and_shutdown_is_clean() {
+    let fake = FakeDiscord::start().await;
+    let test = gateway();
+    let mut global = settings(&fake, BOT_TOKEN);
+    global.guild_id = None;
+    global.default_member_permissions = None;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(test.gateway, global, async move {
+        let _ = stopped.await;
+    }));
+    let registration = fake
+        .wait_for(|r| {
+            r.method == "PUT" && r.path == format!("/api/v10/applications/{APP_ID}/commands")
+        })
+        .await
+        .json();
+    assert_eq!(registration[0]["name"], "ots");
+    assert!(registration[0]["default_member_permissions"].is_null());
+    // The bot asked for no gateway intents.
+    let identify = fake
+        .gateway_frames()
+        .into_iter()
+        .find(|frame| frame.contains("\"op\":2"))
+        .unwrap();
+    let identify: Value = serde_json::from_str(&identify).unwrap();
+    assert_eq!(identify["d"]["intents"], 0);
+    assert!(!fake.recorded().iter().any(|r| r.path.contains("/guilds/")));
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+}
