@@ -221,7 +221,9 @@ async fn created(
         content.push_str("\nIt needs the passphrase: send that through another channel.");
     }
     if let Some(to) = recipient {
-        content.push_str(&format!("\nThe link was sent to <@{to}> by DM."));
+        content.push_str(&format!(
+            "\nThe link (and only the link) is going to <@{to}> by DM."
+        ));
     }
     let components = match own_entry(gateway, caller, receipt).await {
         Some(owned) => vec![CreateActionRow::Buttons(vec![render::burn_button(

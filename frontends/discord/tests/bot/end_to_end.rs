@@ -396,3 +396,50 @@ async fn without_a_guild_the_command_is_registered_globally_and_shutdown_is_clea
     stop.send(()).unwrap();
     bot.await.unwrap().expect("a clean shutdown");
 }
+
+#[tokio::test]
+async fn a_recipient_with_closed_dms_is_reported_to_the_sender_privately() {
+    let fake = FakeDiscord::start().await;
+    let test = gateway();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(
+        test.gateway.clone(),
+        settings(&fake, BOT_TOKEN),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    fake.wait_for(|r| r.method == "PUT").await;
+    let generate = command_json(
+        1,
+        ALICE,
+        &Place::team(),
+        "generate",
+        &[Opt::User("recipient", CAROL)],
+    );
+    fake.push_interaction(generate.clone());
+    let reply = fake.edit(&token_of(&generate)).await;
+    assert!(link_in(reply["content"].as_str().unwrap()).is_some());
+    let follow_up_path = format!("/api/v10/webhooks/{APP_ID}/{}", token_of(&generate));
+    let note = fake
+        .wait_for(|r| r.method == "POST" && r.path == follow_up_path)
+        .await
+        .json();
+    assert_eq!(note["flags"], 64, "{note}");
+    assert!(
+        note["content"]
+            .as_str()
+            .unwrap()
+            .contains("could not send the link"),
+        "{note}"
+    );
+    assert!(
+        !fake
+            .recorded()
+            .iter()
+            .any(|r| r.path.contains("/channels/") && r.path.ends_with("/messages")),
+        "nothing was sent to a channel"
+    );
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+}

@@ -213,7 +213,7 @@ async fn rest(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let (status, reply) = answer(&shared, &method, &path, auth);
+    let (status, reply) = answer(&shared, &method, &path, auth, &body);
     let recorded = Recorded {
         method: method.to_string(),
         path,
@@ -230,7 +230,13 @@ async fn rest(
     response
 }
 
-fn answer(shared: &Shared, method: &Method, path: &str, auth: &str) -> (StatusCode, String) {
+fn answer(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    auth: &str,
+    body: &[u8],
+) -> (StatusCode, String) {
     if auth == format!("Bot {REJECTED_TOKEN}") {
         return json_response(
             StatusCode::UNAUTHORIZED,
@@ -293,6 +299,10 @@ fn answer(shared: &Shared, method: &Method, path: &str, auth: &str) -> (StatusCo
                 )
             }
         }
+        ("POST", ["users", "@me", "channels"]) if closed_dms(body) => json_response(
+            StatusCode::FORBIDDEN,
+            json!({"message": "Cannot send messages to this user", "code": 50007}),
+        ),
         ("POST", ["users", "@me", "channels"]) => json_response(
             StatusCode::OK,
             json!({
@@ -308,6 +318,12 @@ fn answer(shared: &Shared, method: &Method, path: &str, auth: &str) -> (StatusCo
         ),
         _ => not_found(),
     }
+}
+
+/// Carol keeps her DMs closed, as many people do.
+fn closed_dms(body: &[u8]) -> bool {
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    request["recipient_id"] == json!(crate::fixtures::CAROL.to_string())
 }
 
 fn not_found() -> (StatusCode, String) {
