@@ -215,3 +215,54 @@ and gives you a one-time link to it.
 • `/ots status` tells whether your secrets were opened, and whether OTS is up.
 • `/ots burn` destroys one of your secrets before anyone opens it.
 A link opens once. Share a passphrase through another channel than the link.";
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ots_gateway_core::model::Operation;
+
+    use super::*;
+
+    #[test]
+    fn every_error_reads_as_a_sentence_and_rate_limits_say_when_to_retry() {
+        let all = [
+            Error::UnknownSecret,
+            Error::IncorrectPassphrase,
+            Error::NotAuthorized,
+            Error::SecretTooLarge { max_bytes: 10_000 },
+            Error::Refused {
+                message: "x".repeat(5_000),
+                intended_status: Some(400),
+            },
+            Error::InvalidInput {
+                field: "ttl",
+                reason: "too long".into(),
+            },
+            Error::RateLimited {
+                scope: RateLimitScope::Caller,
+                retry_after: Some(Duration::from_millis(12_001)),
+            },
+            Error::RateLimited {
+                scope: RateLimitScope::Upstream,
+                retry_after: None,
+            },
+            Error::NotAllowed {
+                operation: Operation::Burn,
+            },
+            Error::NotOwned,
+            Error::Ledger,
+            Error::Upstream(UpstreamFailure::Timeout),
+            Error::Upstream(UpstreamFailure::Status(503)),
+        ];
+        for error in &all {
+            let text = error_message(error);
+            assert!(text.ends_with('.') || text.ends_with('x'), "{text}");
+            assert!(text.chars().count() < 2_000, "fits one Discord message");
+        }
+        let quota = error_message(&all[6]);
+        assert!(quota.contains("Try again in 13 s."), "{quota}");
+        let timeout = error_message(&all[11]);
+        assert!(timeout.contains("/ots recent"), "{timeout}");
+    }
+}

@@ -350,3 +350,22 @@ async fn an_unreachable_ots_gets_a_clear_message_not_a_silent_failure() {
         content(&status)
     );
 }
+
+#[tokio::test]
+async fn an_operation_turned_off_in_the_config_is_refused_with_a_reason() {
+    let test = gateway_without_burn();
+    let shared = complete(&test.gateway, &share_submit(27, ALICE, None, "kept", "")).await;
+    let link = link_in(&content(&shared)).unwrap();
+    let button = custom_ids(&json_of(&shared)).remove(0);
+    let refused = complete(
+        &test.gateway,
+        &button_json(28, ALICE, &Place::team(), &button),
+    )
+    .await;
+    assert!(
+        content(&refused).contains("turned off"),
+        "{}",
+        content(&refused)
+    );
+    assert_eq!(test.reveal(&link, None).await.as_deref(), Some("kept"));
+}

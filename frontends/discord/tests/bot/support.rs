@@ -8,8 +8,9 @@ use std::sync::Arc;
 use ots_gateway_core::Gateway;
 use ots_gateway_core::ledger::SqliteLedger;
 use ots_gateway_core::limits::{OperationClass, QuotaSettings, Rate};
-use ots_gateway_core::model::{Credentials, Frontend, SecretKey};
+use ots_gateway_core::model::{Credentials, Frontend, Operation, SecretKey};
 use ots_gateway_core::ots::{OtsClient, OtsClientConfig};
+use ots_gateway_core::policy::{FrontendPolicy, Policy};
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
 use serde_json::Value;
@@ -20,19 +21,31 @@ pub struct TestGateway {
     pub simulator: Simulator,
 }
 
-fn simulated(quotas: QuotaSettings) -> TestGateway {
+fn simulated(quotas: QuotaSettings, policy: Policy) -> TestGateway {
     let base = Url::parse("https://ots.test").unwrap();
     let simulator = Simulator::new(SimulatorConfig::new(base));
     let creds = Credentials::new("team@example.com", "team-api-key");
     simulator.add_account(&creds);
     let upstream = Upstream::Simulated(simulator.as_caller(Some(creds), None));
     let ledger = Arc::new(SqliteLedger::open_in_memory().unwrap());
-    let gateway = Gateway::builder(upstream, ledger).quotas(quotas).build();
+    let gateway = Gateway::builder(upstream, ledger)
+        .quotas(quotas)
+        .policy(policy)
+        .build();
     TestGateway { gateway, simulator }
 }
 
 pub fn gateway() -> TestGateway {
-    simulated(QuotaSettings::default())
+    simulated(QuotaSettings::default(), Policy::default())
+}
+
+/// A gateway whose configuration turns `burn` off for Discord.
+pub fn gateway_without_burn() -> TestGateway {
+    let mut discord = FrontendPolicy::default_for(Frontend::Discord);
+    discord.allowed_operations.remove(&Operation::Burn);
+    let mut policy = Policy::default();
+    policy.frontends.insert(Frontend::Discord, discord);
+    simulated(QuotaSettings::default(), policy)
 }
 
 /// One create per minute per Discord user, so the second share is refused with a retry-after.
@@ -46,10 +59,13 @@ pub fn gateway_with_create_quota_of_one() -> TestGateway {
             burst: one,
         },
     );
-    simulated(QuotaSettings {
-        upstream: None,
-        callers,
-    })
+    simulated(
+        QuotaSettings {
+            upstream: None,
+            callers,
+        },
+        Policy::default(),
+    )
 }
 
 /// A real OTS client aimed at a port nothing listens on.
