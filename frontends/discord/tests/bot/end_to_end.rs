@@ -359,8 +359,11 @@ async fn errors_say_what_went_wrong_without_the_token() {
         test.gateway,
         settings(&fake, REJECTED_TOKEN),
         std::future::pending(),
-    )
-    .await;
+    );
+    // A generous guard, so a regression (serenity retrying for ever) fails instead of hanging.
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), outcome)
+        .await
+        .expect("run gave up on a rejected token");
     let error = outcome.unwrap_err();
     assert!(!format!("{error} {error:?}").contains(REJECTED_TOKEN));
 }

@@ -24,6 +24,8 @@ pub const DM_CHANNEL: u64 = 310_000_000_000_000_001;
 /// The token the fake answers 401 to, standing for a reset token.
 pub const REJECTED_TOKEN: &str = "rejected.token.value";
 
+const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub method: String,
@@ -97,15 +99,26 @@ impl FakeDiscord {
         self.shared.frames.lock().unwrap().clone()
     }
 
-    /// Waits until a request matching `wanted` has been received, and returns it.
+    /// Waits until a request matching `wanted` has been received, and returns it. The wait is
+    /// driven by the fake's own notifications; the generous limit only turns a bot that never
+    /// answers into a failure instead of a hung test run.
     pub async fn wait_for(&self, wanted: impl Fn(&Recorded) -> bool) -> Recorded {
         let mut changes = self.shared.changes.subscribe();
-        loop {
-            changes.borrow_and_update();
-            if let Some(found) = self.recorded().into_iter().find(|r| wanted(r)) {
-                return found;
+        let arrival = async {
+            loop {
+                changes.borrow_and_update();
+                if let Some(found) = self.recorded().into_iter().find(|r| wanted(r)) {
+                    return found;
+                }
+                changes.changed().await.unwrap();
             }
-            changes.changed().await.unwrap();
+        };
+        match tokio::time::timeout(HANG_GUARD, arrival).await {
+            Ok(found) => found,
+            Err(_) => panic!(
+                "the bot never sent the expected request; it sent: {:#?}",
+                self.recorded()
+            ),
         }
     }
 
