@@ -1,1 +1,28 @@
-//! The discord frontend (work in progress).
+//! The Discord frontend: one `/ots` slash command whose every answer is ephemeral, so secrets,
+//! links and receipts stay out of channel history.
+//!
+//! Layout:
+//! - [`command`]: the command as registered.
+//! - [`access`]: the guild and role allowlists.
+//! - [`ids`]: the custom ids of modals, buttons and menus (ledger entry ids, never keys).
+//! - [`respond`]: the pure core, interaction in, decision out; no network.
+//! - [`perform`]: runs a deferred decision against the gateway core.
+//! - [`render`]: what the bot says.
+//! - `handler`: the serenity event handler that carries decisions out.
+//! - `client`: connecting, registering, shutting down, and the invite link.
+//!
+//! Quotas, ownership, allowed operations and audit all live in the core; the caller is the
+//! Discord user id.
+
+pub mod access;
+mod client;
+pub mod command;
+mod error;
+mod handler;
+pub mod ids;
+pub mod perform;
+pub mod render;
+pub mod respond;
+
+pub use client::{invite_url, run};
+pub use error::DiscordError;

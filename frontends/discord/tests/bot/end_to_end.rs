@@ -1,0 +1,448 @@
+//! A real serenity `Client`, started through the crate's `run`, against the fake Discord and
+//! the simulated OTS: registration, modal, deferred replies, buttons, DMs, refusals, shutdown,
+//! and what every byte sent to Discord does and does not contain.
+
+use ots_gateway_core::config::DiscordSettings;
+use ots_gateway_core::model::{Caller, Frontend};
+use ots_gateway_discord::ids::CustomId;
+use ots_gateway_discord::{DiscordError, invite_url, run};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use url::Url;
+
+use crate::fake::{DM_CHANNEL, FakeDiscord, REJECTED_TOKEN};
+use crate::fixtures::*;
+use crate::support::*;
+
+const BOT_TOKEN: &str = "bot-token-for-tests.abc.def";
+
+fn settings(fake: &FakeDiscord, token: &str) -> DiscordSettings {
+    DiscordSettings {
+        enabled: true,
+        api_base: Some(Url::parse(&fake.base).unwrap()),
+        token: Some(SecretString::from(token.to_owned())),
+        guild_id: Some(GUILD),
+        allowed_guilds: vec![GUILD],
+        allowed_roles: Vec::new(),
+        default_member_permissions: Some(8192),
+    }
+}
+
+/// The raw text plus every string inside it as JSON, unescaped: a generated password may hold
+/// characters JSON escapes, and a search of the raw body alone would miss it.
+fn decoded(path: &str, body: &str) -> String {
+    fn collect(value: &Value, out: &mut String) {
+        match value {
+            Value::String(s) => {
+                out.push_str(s);
+                out.push('\n');
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+            Value::Object(map) => map.values().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = format!("{path}\n{body}\n");
+    if let Ok(value) = serde_json::from_str::<Value>(body) {
+        collect(&value, &mut out);
+    }
+    out
+}
+
+fn token_of(value: &Value) -> String {
+    value["token"].as_str().unwrap().to_owned()
+}
+
+fn assert_ephemeral_callback(callback: &Value, kind: u64) {
+    assert_eq!(callback["type"], kind, "{callback}");
+    if kind != 9 {
+        assert_eq!(callback["data"]["flags"], 64, "not ephemeral: {callback}");
+    }
+}
+
+#[tokio::test]
+async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
+    let fake = FakeDiscord::start().await;
+    let test = gateway();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(
+        test.gateway.clone(),
+        settings(&fake, BOT_TOKEN),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    // Registration in the configured guild, with the permissions default.
+    let registration = fake
+        .wait_for(|r| {
+            r.method == "PUT"
+                && r.path == format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands")
+        })
+        .await
+        .json();
+    assert_eq!(registration[0]["name"], "ots");
+    assert_eq!(registration[0]["default_member_permissions"], "8192");
+    assert_eq!(registration[0]["options"].as_array().unwrap().len(), 6);
+
+    // /ots share → the modal is the first answer.
+    let share = command_json(
+        1,
+        ALICE,
+        &Place::team(),
+        "share",
+        &[Opt::User("recipient", BOB)],
+    );
+    fake.push_interaction(share.clone());
+    let modal = fake.callback(&token_of(&share)).await;
+    assert_ephemeral_callback(&modal, 9);
+    let modal_id = modal["data"]["custom_id"].as_str().unwrap().to_owned();
+
+    // The submit → deferral, then the edited reply with the link and a Burn button.
+    let submit = modal_json(
+        2,
+        ALICE,
+        &Place::team(),
+        &modal_id,
+        &[("secret", "e2e-shared-value"), ("passphrase", "")],
+    );
+    fake.push_interaction(submit.clone());
+    assert_ephemeral_callback(&fake.callback(&token_of(&submit)).await, 5);
+    let reply = fake.edit(&token_of(&submit)).await;
+    let text = reply["content"].as_str().unwrap().to_owned();
+    let link = link_in(&text).expect("a link in the reply");
+    let dm = fake
+        .wait_for(|r| {
+            r.method == "POST" && r.path == format!("/api/v10/channels/{DM_CHANNEL}/messages")
+        })
+        .await
+        .json();
+    let opened = fake
+        .wait_for(|r| r.method == "POST" && r.path == "/api/v10/users/@me/channels")
+        .await
+        .json();
+    assert_eq!(opened["recipient_id"], BOB.to_string());
+    assert!(dm["content"].as_str().unwrap().contains(&link), "{dm}");
+    assert_eq!(
+        test.reveal(&link, None).await.as_deref(),
+        Some("e2e-shared-value")
+    );
+    assert_eq!(test.reveal(&link, None).await, None, "the link opens once");
+
+    // A second secret, to burn: Bob's click is refused, Alice's burns it.
+    let share2 = command_json(3, ALICE, &Place::team(), "share", &[Opt::Int("ttl", 300)]);
+    fake.push_interaction(share2.clone());
+    let modal2 = fake.callback(&token_of(&share2)).await["data"]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let submit2 = modal_json(
+        4,
+        ALICE,
+        &Place::team(),
+        &modal2,
+        &[("secret", "e2e-burn-me"), ("passphrase", "e2e-pass-phrase")],
+    );
+    fake.push_interaction(submit2.clone());
+    let reply2 = fake.edit(&token_of(&submit2)).await;
+    let link2 = link_in(reply2["content"].as_str().unwrap()).unwrap();
+    let burn_button = custom_ids(&reply2).remove(0);
+    let CustomId::BurnAskPassphrase(entry) = CustomId::parse(&burn_button).unwrap() else {
+        panic!("a protected secret's button asks for the passphrase: {burn_button}");
+    };
+
+    let bob_click = button_json(
+        5,
+        BOB,
+        &Place::team(),
+        &CustomId::Burn(entry.clone()).encode(),
+    );
+    fake.push_interaction(bob_click.clone());
+    assert_ephemeral_callback(&fake.callback(&token_of(&bob_click)).await, 5);
+    let refusal = fake.edit(&token_of(&bob_click)).await;
+    assert!(
+        refusal["content"]
+            .as_str()
+            .unwrap()
+            .contains("not one of your secrets"),
+        "{refusal}"
+    );
+
+    let alice_click = button_json(6, ALICE, &Place::team(), &burn_button);
+    fake.push_interaction(alice_click.clone());
+    let ask = fake.callback(&token_of(&alice_click)).await;
+    assert_ephemeral_callback(&ask, 9);
+    let pass_modal = ask["data"]["custom_id"].as_str().unwrap().to_owned();
+    let pass_submit = modal_json(
+        7,
+        ALICE,
+        &Place::team(),
+        &pass_modal,
+        &[("passphrase", "e2e-pass-phrase")],
+    );
+    fake.push_interaction(pass_submit.clone());
+    let burned = fake.edit(&token_of(&pass_submit)).await;
+    assert!(
+        burned["content"].as_str().unwrap().contains("Burned"),
+        "{burned}"
+    );
+    assert_eq!(test.reveal(&link2, Some("e2e-pass-phrase")).await, None);
+
+    // Generate: the value goes to its owner's ephemeral reply only.
+    let generate = command_json(
+        8,
+        ALICE,
+        &Place::team(),
+        "generate",
+        &[Opt::Int("length", 32)],
+    );
+    fake.push_interaction(generate.clone());
+    let generated_reply = fake.edit(&token_of(&generate)).await;
+    let generated_link = link_in(generated_reply["content"].as_str().unwrap()).unwrap();
+
+    // Outside the allowed guild: an ephemeral refusal, not silence.
+    let elsewhere = Place::Guild {
+        guild: OTHER_GUILD,
+        roles: vec![],
+    };
+    let stranger = command_json(9, CAROL, &elsewhere, "recent", &[]);
+    fake.push_interaction(stranger.clone());
+    let refused = fake.callback(&token_of(&stranger)).await;
+    assert_ephemeral_callback(&refused, 4);
+    assert!(
+        refused["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not enabled on this server")
+    );
+
+    // The value is read from the owner's reply, so the plain Burn button can still be pressed.
+    let generated_value = generated_reply["content"]
+        .as_str()
+        .unwrap()
+        .split("```")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(generated_value.chars().count(), 32);
+    let plain_burn = custom_ids(&generated_reply).remove(0);
+    assert!(matches!(
+        CustomId::parse(&plain_burn),
+        Some(CustomId::Burn(_))
+    ));
+    let click = button_json(10, ALICE, &Place::team(), &plain_burn);
+    fake.push_interaction(click.clone());
+    assert_ephemeral_callback(&fake.callback(&token_of(&click)).await, 5);
+    let burned = fake.edit(&token_of(&click)).await;
+    assert!(
+        burned["content"].as_str().unwrap().contains("Burned"),
+        "{burned}"
+    );
+    assert_eq!(test.reveal(&generated_link, None).await, None);
+
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+
+    // Everything Discord received, REST and gateway alike.
+    let recorded = fake.recorded();
+    for request in &recorded {
+        assert!(
+            request.status < 400,
+            "Discord would have refused: {request:?}"
+        );
+    }
+    let everything: Vec<(String, String)> = recorded
+        .iter()
+        .map(|r| {
+            (
+                format!("{} {}", r.method, r.path),
+                decoded(&r.path, &r.body),
+            )
+        })
+        .chain(
+            fake.gateway_frames()
+                .into_iter()
+                .map(|f| ("gateway".to_owned(), decoded("", &f))),
+        )
+        .collect();
+    let generate_edit = format!(
+        "PATCH /api/v10/webhooks/{APP_ID}/{}/messages/@original",
+        token_of(&generate)
+    );
+    let mut metadata_keys: Vec<String> = test
+        .gateway
+        .owned_recent(&Caller::new(Frontend::Discord, ALICE.to_string()))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|owned| owned.entry.metadata_key.as_str().to_owned())
+        .collect();
+    assert_eq!(metadata_keys.len(), 3);
+    metadata_keys.retain(|key| !key.is_empty());
+    for (what, content) in &everything {
+        assert!(
+            !content.contains("e2e-shared-value"),
+            "shared value sent: {what}"
+        );
+        assert!(
+            !content.contains("e2e-burn-me"),
+            "shared value sent: {what}"
+        );
+        assert!(
+            !content.contains("e2e-pass-phrase"),
+            "passphrase sent: {what}"
+        );
+        for key in &metadata_keys {
+            assert!(!content.contains(key.as_str()), "metadata key sent: {what}");
+        }
+        if content.contains(&generated_value) {
+            assert_eq!(
+                what, &generate_edit,
+                "generated value outside its owner's reply"
+            );
+        }
+    }
+    assert!(
+        everything.iter().any(|(_, c)| c.contains(&generated_value)),
+        "the owner did get the generated value"
+    );
+    // Every message the bot sent to an interaction was ephemeral.
+    for request in recorded.iter().filter(|r| r.path.ends_with("/callback")) {
+        let kind = request.json()["type"].as_u64().unwrap();
+        assert!(
+            kind == 9 || request.json()["data"]["flags"] == 64,
+            "{request:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn invite_url_asks_discord_for_the_application_id() {
+    let fake = FakeDiscord::start().await;
+    let url = invite_url(&settings(&fake, BOT_TOKEN)).await.unwrap();
+    assert_eq!(
+        url,
+        format!(
+            "https://discord.com/oauth2/authorize?client_id={APP_ID}&scope=bot+applications.commands&permissions=0"
+        )
+    );
+    assert!(
+        fake.recorded()
+            .iter()
+            .any(|r| r.path == "/api/v10/oauth2/applications/@me")
+    );
+}
+
+#[tokio::test]
+async fn errors_say_what_went_wrong_without_the_token() {
+    let fake = FakeDiscord::start().await;
+    let rejected = invite_url(&settings(&fake, REJECTED_TOKEN))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(rejected, DiscordError::TokenRejected),
+        "{rejected:?}"
+    );
+    let text = format!("{rejected} {rejected:?}");
+    assert!(!text.contains(REJECTED_TOKEN), "{text}");
+
+    let mut no_token = settings(&fake, BOT_TOKEN);
+    no_token.token = None;
+    let missing = invite_url(&no_token).await.unwrap_err();
+    assert!(matches!(missing, DiscordError::MissingToken));
+
+    // The gateway refuses a bad token too; run reports it instead of spinning.
+    let test = gateway();
+    let outcome = run(
+        test.gateway,
+        settings(&fake, REJECTED_TOKEN),
+        std::future::pending(),
+    );
+    // A generous guard, so a regression (serenity retrying for ever) fails instead of hanging.
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), outcome)
+        .await
+        .expect("run gave up on a rejected token");
+    let error = outcome.unwrap_err();
+    assert!(!format!("{error} {error:?}").contains(REJECTED_TOKEN));
+}
+
+#[tokio::test]
+async fn without_a_guild_the_command_is_registered_globally_and_shutdown_is_clean() {
+    let fake = FakeDiscord::start().await;
+    let test = gateway();
+    let mut global = settings(&fake, BOT_TOKEN);
+    global.guild_id = None;
+    global.default_member_permissions = None;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(test.gateway, global, async move {
+        let _ = stopped.await;
+    }));
+    let registration = fake
+        .wait_for(|r| {
+            r.method == "PUT" && r.path == format!("/api/v10/applications/{APP_ID}/commands")
+        })
+        .await
+        .json();
+    assert_eq!(registration[0]["name"], "ots");
+    assert!(registration[0]["default_member_permissions"].is_null());
+    // The bot asked for no gateway intents.
+    let identify = fake
+        .gateway_frames()
+        .into_iter()
+        .find(|frame| frame.contains("\"op\":2"))
+        .unwrap();
+    let identify: Value = serde_json::from_str(&identify).unwrap();
+    assert_eq!(identify["d"]["intents"], 0);
+    assert!(!fake.recorded().iter().any(|r| r.path.contains("/guilds/")));
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+}
+
+#[tokio::test]
+async fn a_recipient_with_closed_dms_is_reported_to_the_sender_privately() {
+    let fake = FakeDiscord::start().await;
+    let test = gateway();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(
+        test.gateway.clone(),
+        settings(&fake, BOT_TOKEN),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    fake.wait_for(|r| r.method == "PUT").await;
+    let generate = command_json(
+        1,
+        ALICE,
+        &Place::team(),
+        "generate",
+        &[Opt::User("recipient", CAROL)],
+    );
+    fake.push_interaction(generate.clone());
+    let reply = fake.edit(&token_of(&generate)).await;
+    assert!(link_in(reply["content"].as_str().unwrap()).is_some());
+    let follow_up_path = format!("/api/v10/webhooks/{APP_ID}/{}", token_of(&generate));
+    let note = fake
+        .wait_for(|r| r.method == "POST" && r.path == follow_up_path)
+        .await
+        .json();
+    assert_eq!(note["flags"], 64, "{note}");
+    assert!(
+        note["content"]
+            .as_str()
+            .unwrap()
+            .contains("could not send the link"),
+        "{note}"
+    );
+    assert!(
+        !fake
+            .recorded()
+            .iter()
+            .any(|r| r.path.contains("/channels/") && r.path.ends_with("/messages")),
+        "nothing was sent to a channel"
+    );
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+}
