@@ -294,6 +294,17 @@ impl Gateway {
         self.finish(caller, op, None, result)
     }
 
+    /// The ledger entry recording a receipt this caller created, found by its metadata key. No
+    /// upstream call and no quota: frontends use it right after `share` or `generate` to name
+    /// the new receipt by its opaque id (Discord's Burn button).
+    pub async fn entry_for(&self, caller: &Caller, key: &ReceiptKey) -> Result<LedgerEntry> {
+        let lookup = key.clone();
+        match self.with_ledger(move |ledger| ledger.by_metadata_key(&lookup)).await? {
+            Some(entry) if entry.is_owned_by(caller) => Ok(entry),
+            _ => Err(Error::NotOwned),
+        }
+    }
+
     /// One of the caller's receipts by its ledger id, refreshed from upstream.
     pub async fn owned_entry(&self, caller: &Caller, id: &EntryId) -> Result<OwnedReceipt> {
         let op = Operation::Receipt;

@@ -23,11 +23,21 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Validate the configuration and explain what it sets. Exits non-zero on error.
     CheckConfig(ConfigArgs),
+    /// Discord bot helpers.
+    #[command(subcommand)]
+    Discord(DiscordCommand),
     /// Show a running gateway's readiness, upstream status and quotas, for people.
     Status(StatusArgs),
     /// Probe a running gateway's /healthz (or /readyz); exit 0 when it answers 200. For
     /// container health checks, where no curl is installed.
     Health(HealthArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscordCommand {
+    /// Print the link that installs the bot in a server, with the scopes and permissions it
+    /// needs. Asks Discord for the application id using the configured bot token.
+    InviteUrl(ConfigArgs),
 }
 
 #[derive(Debug, Args)]

@@ -251,14 +251,14 @@ async fn created(
     }
 }
 
-/// The ledger entry for a receipt just made, so its Burn button can name it by entry id. The
-/// core returns the receipt, not the entry, so it is looked up among the caller's own; if that
-/// fails (quota, ledger trouble) the reply simply has no button.
+/// The ledger entry for a receipt just made, so its Burn button can name it by entry id. If the
+/// ledger could not record it, the reply simply has no button.
 async fn own_entry(gateway: &Gateway, caller: &Caller, receipt: &Receipt) -> Option<OwnedReceipt> {
-    let entries = gateway.owned_recent(caller).await.ok()?;
-    entries
-        .into_iter()
-        .find(|owned| owned.entry.metadata_key == receipt.metadata_key)
+    let entry = gateway.entry_for(caller, &receipt.metadata_key).await.ok()?;
+    Some(OwnedReceipt {
+        entry,
+        receipt: Some(receipt.clone()),
+    })
 }
 
 fn recipient_note(caller: &Caller, link: &str, expires: i64, has_passphrase: bool) -> String {

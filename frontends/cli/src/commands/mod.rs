@@ -2,12 +2,15 @@
 
 mod assemble;
 mod check_config;
+mod discord;
 mod health;
 mod serve;
 mod simulate;
 mod status;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -15,6 +18,7 @@ use ots_gateway_core::config::{
     self, CommandLineOverrides, ConfigError, ConfigProblem, ValidConfig,
 };
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, ConfigArgs};
@@ -28,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig(args) => check_config::run(args),
         Command::Health(args) => health::run(args).await,
         Command::Status(args) => status::run(args).await,
+        Command::Discord(command) => discord::run(command).await,
     }
 }
 
@@ -82,44 +87,73 @@ fn announce(local: SocketAddr) {
     let _ = stdout.flush();
 }
 
-/// Serves `router` until SIGINT/SIGTERM, then lets in-flight requests finish for at most
-/// `grace` before returning.
+/// A frontend that runs beside the HTTP server (the Discord bot), told to stop by the token.
+pub type SideTask = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+/// Serves `router`, plus any side tasks, until SIGINT/SIGTERM or until one of them ends on its
+/// own (which stops the rest: a half-running gateway is worse than a clear exit). In-flight
+/// work then gets at most `grace` to finish.
 async fn serve_until_shutdown(
     listener: TcpListener,
     router: axum::Router,
     grace: Duration,
+    side_tasks: impl FnOnce(CancellationToken) -> Vec<(&'static str, SideTask)>,
 ) -> anyhow::Result<()> {
     let signals = shutdown::install().context("cannot install the SIGINT/SIGTERM handlers")?;
     announce(listener.local_addr().context("cannot read the bound address")?);
     let stop = CancellationToken::new();
     signals.cancel_on_signal(stop.clone());
-    let mut server = tokio::spawn(ots_gateway_rest::serve(
-        listener,
-        router,
-        stop.clone().cancelled_owned(),
-    ));
+
+    let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+    let server = ots_gateway_rest::serve(listener, router, stop.clone().cancelled_owned());
+    tasks.spawn(async move { ("http server", server.await.context("the HTTP server stopped")) });
+    for (name, task) in side_tasks(stop.clone()) {
+        tasks.spawn(async move { (name, task.await) });
+    }
+
+    let mut failure = None;
     tokio::select! {
-        finished = &mut server => {
-            // The server only ends on its own when something broke.
-            finished.context("the HTTP server task failed")?.context("the HTTP server stopped")?;
-            return Ok(());
+        Some(joined) = tasks.join_next() => {
+            failure = ended_early(joined);
+            stop.cancel();
         }
         () = stop.cancelled() => {}
     }
-    match tokio::time::timeout(grace, &mut server).await {
-        Ok(finished) => {
-            finished
-                .context("the HTTP server task failed")?
-                .context("the HTTP server stopped")?;
-            tracing::info!("stopped cleanly");
+    let drain = async {
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(error) = flatten(joined) {
+                tracing::warn!(error = %format!("{error:#}"), "error while stopping");
+            }
         }
-        Err(_) => {
-            server.abort();
-            tracing::warn!(
-                grace_seconds = grace.as_secs(),
-                "requests still running after the grace period were cut off"
-            );
-        }
+    };
+    if tokio::time::timeout(grace, drain).await.is_err() {
+        tasks.abort_all();
+        tracing::warn!(
+            grace_seconds = grace.as_secs(),
+            "work still running after the grace period was cut off"
+        );
+    } else {
+        tracing::info!("stopped cleanly");
     }
-    Ok(())
+    failure.map_or(Ok(()), Err)
+}
+
+fn flatten(
+    joined: Result<(&'static str, anyhow::Result<()>), tokio::task::JoinError>,
+) -> anyhow::Result<()> {
+    match joined {
+        Ok((name, result)) => result.with_context(|| format!("{name} failed")),
+        Err(join_error) => Err(anyhow::anyhow!("a task panicked or was cancelled: {join_error}")),
+    }
+}
+
+/// A task that ends before shutdown was asked for: an error, or a clean end nobody expected.
+fn ended_early(
+    joined: Result<(&'static str, anyhow::Result<()>), tokio::task::JoinError>,
+) -> Option<anyhow::Error> {
+    let name = joined.as_ref().map(|(name, _)| *name).unwrap_or("a task");
+    match flatten(joined) {
+        Ok(()) => Some(anyhow::anyhow!("{name} stopped unexpectedly")),
+        Err(error) => Some(error),
+    }
 }

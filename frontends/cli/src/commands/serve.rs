@@ -3,10 +3,11 @@
 use anyhow::Context as _;
 use ots_gateway_core::config::{CommandLineOverrides, ValidConfig};
 use ots_gateway_rest::RestConfig;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::assemble::{UpstreamChoice, build_gateway, spawn_maintenance};
-use super::{bind, load_config, serve_until_shutdown};
+use super::{SideTask, bind, load_config, serve_until_shutdown};
 use crate::cli::ServeArgs;
 use crate::telemetry;
 
@@ -40,8 +41,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         bearer_token = if config.bearer_token.is_some() { "set" } else { "unset" },
         "ots-gateway starting"
     );
-    let router = ots_gateway_rest::gateway_router(gateway, rest_config(&config));
-    let served = serve_until_shutdown(listener, router, config.shutdown_grace).await;
+    let router = ots_gateway_rest::gateway_router(gateway.clone(), rest_config(&config));
+    let discord = config.discord.enabled.then(|| config.discord.clone());
+    let side_tasks = move |stop: CancellationToken| {
+        let mut tasks: Vec<(&'static str, SideTask)> = Vec::new();
+        if let Some(settings) = discord {
+            tracing::info!("starting the Discord bot");
+            tasks.push((
+                "discord bot",
+                Box::pin(async move {
+                    ots_gateway_discord::run(gateway, settings, stop.cancelled_owned())
+                        .await
+                        .map_err(anyhow::Error::from)
+                }),
+            ));
+        }
+        tasks
+    };
+    let served = serve_until_shutdown(listener, router, config.shutdown_grace, side_tasks).await;
     maintenance.abort();
     served
 }
