@@ -28,3 +28,10 @@ pub use identity::CLIENT_HEADER;
 pub use server::McpServer;
 pub use settings::McpSettings;
 pub use transport::{McpHttpService, ServeError, http_service, serve_io, serve_stdio};
+
+/// `tracing` filter directives the binary must add to its subscriber's filter (after its own).
+///
+/// rmcp logs every request it receives and every result it sends, arguments and all, at DEBUG
+/// and TRACE: with a verbose filter, secrets, passphrases and revealed plaintext would reach the
+/// logs. Capping rmcp at INFO keeps its lifecycle and error events and drops those.
+pub const LOG_FILTER: &str = "rmcp=info";

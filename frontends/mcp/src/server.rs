@@ -79,8 +79,8 @@ fn passphrase(raw: Option<String>) -> Option<Passphrase> {
     non_empty(raw).map(Passphrase::new)
 }
 
-type ToolResult<T> = Result<Json<T>, ToolError>;
-
+// Return types are spelt out as `Result<Json<T>, ToolError>`: the macro finds the output schema
+// by reading the signature, and a type alias hides it.
 #[tool_router]
 impl McpServer {
     #[tool(
@@ -101,7 +101,7 @@ conversation.",
         &self,
         Parameters(args): Parameters<ShareArgs>,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<Created> {
+    ) -> Result<Json<Created>, ToolError> {
         let caller = self.caller(&context);
         let passphrase = passphrase(args.passphrase);
         let has_passphrase = passphrase.is_some();
@@ -134,7 +134,7 @@ secret.",
         &self,
         Parameters(args): Parameters<GenerateArgs>,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<Created> {
+    ) -> Result<Json<Created>, ToolError> {
         let caller = self.caller(&context);
         let passphrase = passphrase(args.passphrase);
         let has_passphrase = passphrase.is_some();
@@ -170,7 +170,7 @@ the secret was created; only secrets created by this client can be checked.",
         &self,
         Parameters(args): Parameters<StatusArgs>,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<Status> {
+    ) -> Result<Json<Status>, ToolError> {
         let caller = self.caller(&context);
         let key = keys::receipt_key(&args.metadata_key)?;
         let receipt = self.gateway.receipt(&caller, &key).await?;
@@ -194,7 +194,7 @@ can be burned. Cannot be undone.",
         &self,
         Parameters(args): Parameters<BurnArgs>,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<BurnResult> {
+    ) -> Result<Json<BurnResult>, ToolError> {
         let caller = self.caller(&context);
         let key = keys::receipt_key(&args.metadata_key)?;
         let passphrase = passphrase(args.passphrase);
@@ -220,7 +220,7 @@ check or burn, or to see whether a create call that timed out went through.",
     async fn list_recent_secrets(
         &self,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<RecentList> {
+    ) -> Result<Json<RecentList>, ToolError> {
         let caller = self.caller(&context);
         let owned = self.gateway.owned_recent(&caller).await?;
         Ok(Json(RecentList {
@@ -246,7 +246,7 @@ Never use it to check whether a secret was opened; use secret_status for that.",
         &self,
         Parameters(args): Parameters<RetrieveArgs>,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<Revealed> {
+    ) -> Result<Json<Revealed>, ToolError> {
         let caller = self.caller(&context);
         let key = keys::secret_key(&args.secret_key)?;
         let passphrase = passphrase(args.passphrase);
@@ -274,7 +274,7 @@ whether retrieve_secret is enabled. Use it when other tools fail unexpectedly.",
     async fn gateway_status(
         &self,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<GatewayStatus> {
+    ) -> Result<Json<GatewayStatus>, ToolError> {
         let caller = self.caller(&context);
         let overview = self.gateway.overview().await;
         Ok(Json(GatewayStatus::new(
