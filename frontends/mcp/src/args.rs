@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 #[derive(Deserialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ShareArgs {
     /// The secret text to share (at most 10 000 bytes). It is stored once upstream and never
@@ -26,6 +27,7 @@ pub(crate) struct ShareArgs {
 }
 
 #[derive(Deserialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GenerateArgs {
     /// Length of the generated password, 1 to 128 characters. Default: 12.
@@ -45,6 +47,7 @@ pub(crate) struct GenerateArgs {
 }
 
 #[derive(Deserialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatusArgs {
     /// The metadata_key returned when the secret was created, or its receipt link
@@ -53,6 +56,7 @@ pub(crate) struct StatusArgs {
 }
 
 #[derive(Deserialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BurnArgs {
     /// The metadata_key returned when the secret was created, or its receipt link
@@ -64,6 +68,7 @@ pub(crate) struct BurnArgs {
 }
 
 #[derive(Deserialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RetrieveArgs {
     /// The share link (`https://host/secret/<key>`) or just its key.

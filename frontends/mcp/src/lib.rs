@@ -7,6 +7,7 @@
 //! - `args` / `output`: the tools' argument and result types (their JSON Schemas are what
 //!   models see).
 //! - `errors`: core errors as `isError` tool results with a machine-readable code.
+//! - `schema`: JSON Schema adjustments for interop.
 //! - `keys`: bare keys or pasted links, to core key types.
 //! - `identity`: the caller id a request is attributed to.
 //! - `transport`: [`http_service`] and [`serve_stdio`].
@@ -20,6 +21,7 @@ mod errors;
 mod identity;
 mod keys;
 mod output;
+mod schema;
 mod server;
 pub mod settings;
 mod transport;

@@ -25,6 +25,7 @@ fn saturating_u32(value: u64) -> u32 {
 
 /// What `share_secret` and `generate_secret` return.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct Created {
     /// The one-time link to give the recipient. Opening it reveals the secret once and destroys
     /// it.
@@ -66,6 +67,7 @@ impl Created {
 
 /// What `secret_status` returns.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct Status {
     pub metadata_key: String,
     /// `new` (not opened yet), `viewed`, `received` (opened: the secret is gone), `burned`,
@@ -110,6 +112,7 @@ impl From<&Receipt> for Status {
 
 /// What `burn_secret` returns.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct BurnResult {
     pub metadata_key: String,
     /// Always `burned`: the link no longer opens.
@@ -130,12 +133,14 @@ impl From<&Burned> for BurnResult {
 
 /// What `list_recent_secrets` returns.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct RecentList {
     /// Newest first; only secrets this client created through the gateway.
     pub secrets: Vec<RecentItem>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct RecentItem {
     /// For secret_status and burn_secret.
     pub metadata_key: String,
@@ -174,6 +179,7 @@ impl From<&OwnedReceipt> for RecentItem {
 
 /// What `retrieve_secret` returns: the only result that carries a secret.
 #[derive(Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct Revealed {
     /// The secret's plaintext. It no longer exists upstream: the link is used up.
     pub secret: String,
@@ -181,6 +187,7 @@ pub(crate) struct Revealed {
 
 /// What `gateway_status` returns.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct GatewayStatus {
     /// Scheme and host of the OTS server behind the gateway.
     pub upstream: String,
@@ -200,6 +207,7 @@ pub(crate) struct GatewayStatus {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct Quotas {
     /// share_secret and generate_secret.
     pub create: Option<QuotaRate>,
@@ -212,6 +220,7 @@ pub(crate) struct Quotas {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
 pub(crate) struct QuotaRate {
     pub per_minute: u32,
     pub burst: u32,

@@ -4,5 +4,6 @@
 mod canary;
 mod identity;
 mod listing;
+mod outside;
 mod support;
 mod tools;
