@@ -6,6 +6,7 @@
 //! - `server`: the tools, the server instructions and annotations.
 //! - `args` / `output`: the tools' argument and result types (their JSON Schemas are what
 //!   models see).
+//! - `arguments`: schema mismatches as structured `invalid_input` errors, values redacted.
 //! - `errors`: core errors as `isError` tool results with a machine-readable code.
 //! - `schema`: JSON Schema adjustments for interop.
 //! - `keys`: bare keys or pasted links, to core key types.
@@ -17,6 +18,7 @@
 //! here logs arguments.
 
 mod args;
+mod arguments;
 mod errors;
 mod identity;
 mod keys;

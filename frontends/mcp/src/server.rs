@@ -8,12 +8,16 @@ use ots_gateway_core::model::{
     Caller, Frontend, GenerateRequest, Operation, Passphrase, SecretText, ShareRequest,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::args::{BurnArgs, GenerateArgs, RetrieveArgs, ShareArgs, StatusArgs, non_empty};
+use crate::arguments::structure_argument_error;
 use crate::errors::ToolError;
 use crate::identity::{Transport, caller_for};
 use crate::keys;
@@ -294,5 +298,16 @@ impl ServerHandler for McpServer {
                 env!("CARGO_PKG_VERSION"),
             ))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    // Written out rather than generated, to give argument errors the tools' error shape.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let call = ToolCallContext::new(self, request, context);
+        let response = self.tools.call(call).await?;
+        Ok(structure_argument_error(response))
     }
 }

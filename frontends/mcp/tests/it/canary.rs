@@ -90,6 +90,16 @@ async fn secrets_and_passphrases_appear_only_in_retrieve_results() -> Result<()>
                 "share_secret",
                 json!({"secret": secret, "ttl": "not a number"}),
             ),
+            // Values in the wrong field: argument errors must not quote them back.
+            ("share_secret", json!({"secret": "x", "ttl": secret})),
+            (
+                "burn_secret",
+                json!({"metadata_key": key, "passphrase": [passphrase]}),
+            ),
+            (
+                "share_secret",
+                json!({"secret": "x", "ttl": 5, "recipient": passphrase.len()}),
+            ),
         ] {
             outside_retrieve.push_str(&rendered(&call(&client, tool, args).await?));
         }

@@ -123,9 +123,24 @@ async fn bad_arguments_are_tool_errors_not_protocol_errors() -> Result<()> {
             json!({"secret": "x", "ttl": -5}),
             json!({"secret": "x", "pasphrase": "typo"}),
         ] {
-            let result = call(&client, "share_secret", args.clone()).await?;
-            ensure!(result.is_error == Some(true), "{via:?} {args}: accepted");
+            let body = err(&client, "share_secret", args.clone()).await?;
+            ensure!(body["code"] == "invalid_input", "{via:?} {args}: {body}");
         }
+        let body = err(&client, "share_secret", json!({})).await?;
+        ensure!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("missing field `secret`")),
+            "{body}"
+        );
+        // A value in the wrong field is not quoted back: it may be a secret.
+        let body = err(
+            &client,
+            "share_secret",
+            json!({"secret": "x", "ttl": "hunter2"}),
+        )
+        .await?;
+        ensure!(!body.to_string().contains("hunter2"), "{body}");
         // An unknown tool is a protocol fault, which stays a protocol error.
         let unknown = client
             .call_tool(CallToolRequestParams::new("no_such_tool"))
