@@ -1,1 +1,41 @@
-//! The mcp frontend (work in progress).
+//! The MCP frontend: the gateway's operations as tools for AI assistants, served over stdio and
+//! Streamable HTTP with the official Rust SDK (`rmcp`).
+//!
+//! Layout:
+//! - [`settings`]: what the binary configures.
+//! - `server`: the tools, the server instructions and annotations.
+//! - `args` / `output`: the tools' argument and result types (their JSON Schemas are what
+//!   models see).
+//! - `arguments`: schema mismatches as structured `invalid_input` errors, values redacted.
+//! - `errors`: core errors as `isError` tool results with a machine-readable code.
+//! - `schema`: JSON Schema adjustments for interop.
+//! - `keys`: bare keys or pasted links, to core key types.
+//! - `identity`: the caller id a request is attributed to.
+//! - `transport`: [`http_service`] and [`serve_stdio`].
+//!
+//! Invariant: no result other than `retrieve_secret`'s (and `generate_secret`'s, when the
+//! operator enables `return_generated_value`) carries a secret value or passphrase, and nothing
+//! here logs arguments.
+
+mod args;
+mod arguments;
+mod errors;
+mod identity;
+mod keys;
+mod output;
+mod schema;
+mod server;
+pub mod settings;
+mod transport;
+
+pub use identity::CLIENT_HEADER;
+pub use server::McpServer;
+pub use settings::McpSettings;
+pub use transport::{McpHttpService, ServeError, http_service, serve_io, serve_stdio};
+
+/// `tracing` filter directives the binary must add to its subscriber's filter (after its own).
+///
+/// rmcp logs every request it receives and every result it sends, arguments and all, at DEBUG
+/// and TRACE: with a verbose filter, secrets, passphrases and revealed plaintext would reach the
+/// logs. Capping rmcp at INFO keeps its lifecycle and error events and drops those.
+pub const LOG_FILTER: &str = "rmcp=info";

@@ -1,0 +1,116 @@
+//! Who is calling: the caller id the core keys quotas, ownership and audit on.
+//!
+//! MCP has no authentication of its own here (the listener's bearer token is all-or-nothing), so
+//! the id is what the client declares. It separates agents from one another; it does not defend
+//! against a client that lies, which the local trust model accepts.
+
+use ots_gateway_core::model::{Caller, Frontend};
+use rmcp::RoleServer;
+use rmcp::service::RequestContext;
+
+/// Request header an HTTP client may set to choose its caller id explicitly, e.g. when several
+/// agents share one MCP client implementation.
+pub const CLIENT_HEADER: &str = "x-ots-gateway-client";
+
+/// Longest caller id kept; ids end up in the ledger, audit events and quota keys.
+const MAX_ID_CHARS: usize = 64;
+
+/// Which transport a server instance runs on, since the trustworthy identity sources differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Stdio,
+    Http,
+}
+
+impl Transport {
+    fn fallback_id(self) -> &'static str {
+        match self {
+            Transport::Stdio => "stdio",
+            Transport::Http => "http",
+        }
+    }
+}
+
+/// Keeps `[A-Za-z0-9._-]`, replaces anything else with `_`, and cuts at 64 characters. `None`
+/// when nothing recognisable is left, so the next source gets its turn.
+pub(crate) fn sanitise(raw: &str) -> Option<String> {
+    let id: String = raw
+        .trim()
+        .chars()
+        .take(MAX_ID_CHARS)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    id.chars().any(|c| c.is_ascii_alphanumeric()).then_some(id)
+}
+
+/// The caller for one request.
+///
+/// - HTTP: the `X-OTS-Gateway-Client` header, else the client name the request itself declares
+///   (`_meta` clientInfo, sent by 2026-07-28 clients on every request), else `http`. The peer
+///   info is not consulted: in stateless mode rmcp fills it with placeholder values, and a legacy
+///   client's `initialize` is a separate request whose name is not remembered.
+/// - stdio: the per-request declared name, else the name from the `initialize` handshake,
+///   else `stdio`.
+pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServer>) -> Caller {
+    let declared = || {
+        context
+            .meta
+            .client_info()
+            .and_then(|info| sanitise(&info.name))
+    };
+    let id = match transport {
+        Transport::Http => header_id(context).or_else(declared),
+        Transport::Stdio => declared().or_else(|| {
+            context
+                .peer
+                .peer_info()
+                .and_then(|info| sanitise(&info.client_info.name))
+        }),
+    };
+    Caller::new(
+        Frontend::Mcp,
+        id.unwrap_or_else(|| transport.fallback_id().to_owned()),
+    )
+}
+
+fn header_id(context: &RequestContext<RoleServer>) -> Option<String> {
+    let parts = context.extensions.get::<http::request::Parts>()?;
+    let value = parts.headers.get(CLIENT_HEADER)?.to_str().ok()?;
+    sanitise(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_safe_characters_and_replaces_the_rest() {
+        assert_eq!(sanitise("claude-code").as_deref(), Some("claude-code"));
+        assert_eq!(
+            sanitise("Claude Desktop").as_deref(),
+            Some("Claude_Desktop")
+        );
+        assert_eq!(sanitise(" v1.2_x ").as_deref(), Some("v1.2_x"));
+        assert_eq!(sanitise("a/../b").as_deref(), Some("a_.._b"));
+    }
+
+    #[test]
+    fn empty_or_unrecognisable_names_fall_through() {
+        assert_eq!(sanitise(""), None);
+        assert_eq!(sanitise("   "), None);
+        assert_eq!(sanitise("日本語"), None);
+        assert_eq!(sanitise("..."), None);
+    }
+
+    #[test]
+    fn long_names_are_cut_at_64_characters() {
+        let long = "x".repeat(200);
+        assert_eq!(sanitise(&long).map(|id| id.len()), Some(64));
+    }
+}

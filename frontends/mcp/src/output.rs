@@ -1,0 +1,268 @@
+//! Tool results. Each is a `Json<T>`, so clients get `structuredContent` and `tools/list` an
+//! `outputSchema` generated from these types.
+//!
+//! None of them has a field for a secret value or passphrase except [`Revealed`] (the retrieve
+//! tool) and [`Created::generated_value`] (only when the operator enabled it). Integers are `u32`:
+//! `u64` puts `"format": "uint64"` in the schema, which some clients' validators reject.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use ots_gateway_core::gateway::{GatewayOverview, OwnedReceipt};
+use ots_gateway_core::limits::{OperationClass, Rate};
+use ots_gateway_core::model::{Burned, Frontend, Receipt};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// RFC 3339 in UTC, which models read more reliably than Unix seconds.
+fn timestamp(unix_secs: i64) -> String {
+    let secs = u64::try_from(unix_secs).unwrap_or(0);
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+fn saturating_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+/// What `share_secret` and `generate_secret` return.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct Created {
+    /// The one-time link to give the recipient. Opening it reveals the secret once and destroys
+    /// it.
+    pub share_url: Option<String>,
+    /// Private key for secret_status and burn_secret. Keep it; never send it to the recipient.
+    pub metadata_key: String,
+    /// Seconds until the link expires unread.
+    pub expires_in_seconds: u32,
+    /// When the link expires unread (RFC 3339, UTC).
+    pub expires_at: String,
+    /// Whether opening the link needs a passphrase.
+    pub passphrase_required: bool,
+    /// Where OTS emailed the link, obscured (`al***@e***.com`); empty if nowhere.
+    pub recipients: Vec<String>,
+    /// The generated password. Present only on generate_secret, and only when the gateway is
+    /// configured to return it; otherwise the recipient sees it by opening the link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_value: Option<String>,
+}
+
+impl Created {
+    pub fn from_receipt(receipt: &Receipt, passphrase_required: bool) -> Self {
+        let ttl = receipt.secret_ttl.unwrap_or(receipt.ttl);
+        Created {
+            share_url: receipt.share_url.clone(),
+            metadata_key: receipt.metadata_key.as_str().to_owned(),
+            expires_in_seconds: saturating_u32(ttl),
+            expires_at: timestamp(
+                receipt
+                    .created
+                    .saturating_add(i64::try_from(receipt.ttl).unwrap_or(i64::MAX)),
+            ),
+            passphrase_required: receipt.passphrase_required.unwrap_or(passphrase_required),
+            recipients: receipt.recipients.clone(),
+            generated_value: None,
+        }
+    }
+}
+
+/// What `secret_status` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct Status {
+    pub metadata_key: String,
+    /// `new` (not opened yet), `viewed`, `received` (opened: the secret is gone), `burned`,
+    /// `expired` or `orphaned`.
+    pub state: String,
+    /// Whether the recipient can still open the link.
+    pub secret_available: bool,
+    /// The one-time link, while the secret is still available.
+    pub share_url: Option<String>,
+    /// Seconds until the secret expires unread; absent once it is gone.
+    pub secret_expires_in_seconds: Option<u32>,
+    /// Seconds until this receipt itself is deleted.
+    pub receipt_expires_in_seconds: u32,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// When the state last changed (RFC 3339, UTC).
+    pub updated_at: String,
+    /// When the recipient opened the link (RFC 3339, UTC), if they did.
+    pub received_at: Option<String>,
+    pub passphrase_required: Option<bool>,
+    /// Where OTS emailed the link, obscured.
+    pub recipients: Vec<String>,
+}
+
+impl From<&Receipt> for Status {
+    fn from(receipt: &Receipt) -> Self {
+        Status {
+            metadata_key: receipt.metadata_key.as_str().to_owned(),
+            state: receipt.state.as_str().to_owned(),
+            secret_available: receipt.state.is_live() && receipt.secret_key.is_some(),
+            share_url: receipt.share_url.clone(),
+            secret_expires_in_seconds: receipt.secret_ttl.map(saturating_u32),
+            receipt_expires_in_seconds: saturating_u32(receipt.metadata_ttl),
+            created_at: timestamp(receipt.created),
+            updated_at: timestamp(receipt.updated),
+            received_at: receipt.received.map(timestamp),
+            passphrase_required: receipt.passphrase_required,
+            recipients: receipt.recipients.clone(),
+        }
+    }
+}
+
+/// What `burn_secret` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct BurnResult {
+    pub metadata_key: String,
+    /// Always `burned`: the link no longer opens.
+    pub state: String,
+    /// The first characters of the burned secret's key, as OTS reports them.
+    pub secret_shortkey: String,
+}
+
+impl From<&Burned> for BurnResult {
+    fn from(burned: &Burned) -> Self {
+        BurnResult {
+            metadata_key: burned.receipt.metadata_key.as_str().to_owned(),
+            state: "burned".to_owned(),
+            secret_shortkey: burned.secret_shortkey.clone(),
+        }
+    }
+}
+
+/// What `list_recent_secrets` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct RecentList {
+    /// Newest first; only secrets this client created through the gateway.
+    pub secrets: Vec<RecentItem>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct RecentItem {
+    /// For secret_status and burn_secret.
+    pub metadata_key: String,
+    /// Last known state: `new`, `viewed`, `received`, `burned`, `expired` or `orphaned`.
+    pub state: String,
+    /// Whether the state was just confirmed with the OTS server (otherwise it is the last one
+    /// the gateway saw).
+    pub state_is_fresh: bool,
+    /// The one-time link, while the secret is still available.
+    pub share_url: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// When the secret expires unread (RFC 3339, UTC).
+    pub expires_at: String,
+    pub passphrase_required: bool,
+}
+
+impl From<&OwnedReceipt> for RecentItem {
+    fn from(owned: &OwnedReceipt) -> Self {
+        let entry = &owned.entry;
+        RecentItem {
+            metadata_key: entry.metadata_key.as_str().to_owned(),
+            state: entry.state.as_str().to_owned(),
+            state_is_fresh: owned.receipt.is_some(),
+            share_url: owned
+                .receipt
+                .as_ref()
+                .filter(|receipt| receipt.state.is_live())
+                .and_then(|receipt| receipt.share_url.clone()),
+            created_at: timestamp(entry.created),
+            expires_at: timestamp(entry.secret_expires),
+            passphrase_required: entry.has_passphrase,
+        }
+    }
+}
+
+/// What `retrieve_secret` returns: the only result that carries a secret.
+#[derive(Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct Revealed {
+    /// The secret's plaintext. It no longer exists upstream: the link is used up.
+    pub secret: String,
+}
+
+/// What `gateway_status` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct GatewayStatus {
+    /// Scheme and host of the OTS server behind the gateway.
+    pub upstream: String,
+    /// Whether the OTS server answered its status check.
+    pub upstream_reachable: bool,
+    /// Why not, when it did not.
+    pub upstream_error: Option<String>,
+    /// `team` when the gateway uses the team's OTS account, `anonymous` otherwise (then
+    /// recipients and long TTLs are unavailable).
+    pub account: String,
+    /// The caller id this client is known by: its secrets and quotas are keyed on it.
+    pub caller_id: String,
+    /// Whether retrieve_secret is enabled for MCP clients.
+    pub retrieve_enabled: bool,
+    /// This client's quotas; absent classes are unlimited.
+    pub quotas: Quotas,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct Quotas {
+    /// share_secret and generate_secret.
+    pub create: Option<QuotaRate>,
+    /// retrieve_secret.
+    pub reveal: Option<QuotaRate>,
+    /// secret_status, burn_secret, list_recent_secrets.
+    pub manage: Option<QuotaRate>,
+    /// The whole gateway's budget of calls to the OTS server, shared by all clients.
+    pub upstream_budget: Option<QuotaRate>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::plain_integers)]
+pub(crate) struct QuotaRate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl From<Rate> for QuotaRate {
+    fn from(rate: Rate) -> Self {
+        QuotaRate {
+            per_minute: rate.per_minute.get(),
+            burst: rate.burst.get(),
+        }
+    }
+}
+
+impl GatewayStatus {
+    pub fn new(overview: &GatewayOverview, caller_id: &str, retrieve_enabled: bool) -> Self {
+        let rate = |class| {
+            overview
+                .quotas
+                .callers
+                .get(&(Frontend::Mcp, class))
+                .copied()
+                .map(QuotaRate::from)
+        };
+        GatewayStatus {
+            upstream: overview.upstream_origin.clone(),
+            upstream_reachable: overview.upstream.is_ok(),
+            upstream_error: overview.upstream.as_ref().err().cloned(),
+            account: if overview.team_account {
+                "team"
+            } else {
+                "anonymous"
+            }
+            .to_owned(),
+            caller_id: caller_id.to_owned(),
+            retrieve_enabled,
+            quotas: Quotas {
+                create: rate(OperationClass::Create),
+                reveal: rate(OperationClass::Reveal),
+                manage: rate(OperationClass::Manage),
+                upstream_budget: overview.quotas.upstream.map(QuotaRate::from),
+            },
+        }
+    }
+}

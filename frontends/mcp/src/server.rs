@@ -1,0 +1,313 @@
+//! The tools: one method per gateway operation, each translating arguments into a core call and
+//! the result (or error) back. Policy, quotas, ownership and audit all happen in the core.
+
+use std::sync::Arc;
+
+use ots_gateway_core::Gateway;
+use ots_gateway_core::model::{
+    Caller, Frontend, GenerateRequest, Operation, Passphrase, SecretText, ShareRequest,
+};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
+
+use crate::args::{BurnArgs, GenerateArgs, RetrieveArgs, ShareArgs, StatusArgs, non_empty};
+use crate::arguments::structure_argument_error;
+use crate::errors::ToolError;
+use crate::identity::{Transport, caller_for};
+use crate::keys;
+use crate::output::{BurnResult, Created, GatewayStatus, RecentItem, RecentList, Revealed, Status};
+use crate::settings::McpSettings;
+
+/// Sent to the client at connection time; models read it before choosing tools.
+const INSTRUCTIONS: &str = "\
+ots-gateway shares secrets (passwords, API keys, tokens) as one-time links through \
+OneTimeSecret. A link opens once, then the secret is destroyed.\n\
+- Send people the share_url, never the secret itself, and never paste a secret into chat.\n\
+- When you do not already have the secret, prefer generate_secret: the server creates the \
+password, so it never passes through this conversation. Use share_secret only for a secret \
+the user already gave you.\n\
+- Keep the metadata_key to yourself: it lets you check (secret_status) or destroy (burn_secret) \
+the secret. Do not send it to the recipient.\n\
+- If you set a passphrase, tell the user to send it through a different channel than the link.\n\
+- secret_status never uses up the link; opening the share_url does, so do not open it yourself.\n\
+- Errors come back as results with a `code`; on `rate_limited`, wait `retry_after_seconds` \
+before retrying, and never retry share_secret or generate_secret after `upstream_timeout` \
+without checking list_recent_secrets first.";
+
+/// One MCP server instance. Cheap to clone: the HTTP transport makes one per request.
+#[derive(Clone)]
+pub struct McpServer {
+    gateway: Gateway,
+    transport: Transport,
+    return_generated_value: bool,
+    /// Built once: schema generation is not free, and the set of tools depends only on policy
+    /// fixed at startup.
+    tools: Arc<ToolRouter<McpServer>>,
+}
+
+impl McpServer {
+    pub(crate) fn new(gateway: Gateway, settings: &McpSettings, transport: Transport) -> Self {
+        let mut tools = Self::tool_router();
+        // Not merely refused at call time: a tool the model never sees is one it cannot be talked
+        // into calling, and retrieval puts plaintext into its context and uses up the link.
+        if !retrieve_enabled(&gateway) {
+            tools.remove_route("retrieve_secret");
+        }
+        McpServer {
+            gateway,
+            transport,
+            return_generated_value: settings.return_generated_value,
+            tools: Arc::new(tools),
+        }
+    }
+
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
+        caller_for(self.transport, context)
+    }
+}
+
+/// Policy is per frontend, so any MCP caller answers for all of them.
+fn retrieve_enabled(gateway: &Gateway) -> bool {
+    gateway
+        .policy_for(&Caller::new(Frontend::Mcp, "policy-probe"))
+        .allows(Operation::Retrieve)
+}
+
+fn passphrase(raw: Option<String>) -> Option<Passphrase> {
+    non_empty(raw).map(Passphrase::new)
+}
+
+// Return types are spelt out as `Result<Json<T>, ToolError>`: the macro finds the output schema
+// by reading the signature, and a type alias hides it.
+#[tool_router]
+impl McpServer {
+    #[tool(
+        description = "Store a secret the user already gave you (a password, token, key) and get \
+a one-time link for the recipient. Returns share_url (send this), metadata_key (keep it for \
+secret_status and burn_secret) and when the link expires. The secret is never echoed back. If \
+you do not already have the secret, use generate_secret instead so it never enters the \
+conversation.",
+        annotations(
+            title = "Share a secret as a one-time link",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn share_secret(
+        &self,
+        Parameters(args): Parameters<ShareArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<Created>, ToolError> {
+        let caller = self.caller(&context);
+        let passphrase = passphrase(args.passphrase);
+        let has_passphrase = passphrase.is_some();
+        let request = ShareRequest {
+            secret: SecretText::new(args.secret),
+            ttl: args.ttl.map(i64::from),
+            passphrase,
+            recipient: non_empty(args.recipient),
+            share_domain: None,
+        };
+        let receipt = self.gateway.share(&caller, request).await?;
+        Ok(Json(Created::from_receipt(&receipt, has_passphrase)))
+    }
+
+    #[tool(
+        description = "Generate a random password on the server and get a one-time link to it, \
+so the password never passes through this conversation. Returns share_url (send this to the \
+person who needs the password), metadata_key (keep it for secret_status and burn_secret) and \
+when the link expires. Prefer this over share_secret whenever you do not already have the \
+secret.",
+        annotations(
+            title = "Generate a password as a one-time link",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn generate_secret(
+        &self,
+        Parameters(args): Parameters<GenerateArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<Created>, ToolError> {
+        let caller = self.caller(&context);
+        let passphrase = passphrase(args.passphrase);
+        let has_passphrase = passphrase.is_some();
+        let request = GenerateRequest {
+            length: args.length.map(i64::from),
+            ttl: args.ttl.map(i64::from),
+            passphrase,
+            recipient: non_empty(args.recipient),
+            ..GenerateRequest::default()
+        };
+        let receipt = self.gateway.generate(&caller, request).await?;
+        let mut created = Created::from_receipt(&receipt, has_passphrase);
+        if self.return_generated_value {
+            created.generated_value = receipt.value.as_ref().map(|v| v.expose().to_owned());
+        }
+        Ok(Json(created))
+    }
+
+    #[tool(
+        description = "Check a secret you created: whether the recipient has opened it yet \
+(state new, received, burned, expired), when it was created and opened, and how long it has \
+left. Does not open or use up the link. Takes the metadata_key (or receipt link) returned when \
+the secret was created; only secrets created by this client can be checked.",
+        annotations(
+            title = "Check whether a secret was opened",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn secret_status(
+        &self,
+        Parameters(args): Parameters<StatusArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<Status>, ToolError> {
+        let caller = self.caller(&context);
+        let key = keys::receipt_key(&args.metadata_key)?;
+        let receipt = self.gateway.receipt(&caller, &key).await?;
+        Ok(Json(Status::from(&receipt)))
+    }
+
+    #[tool(
+        description = "Destroy a secret before anyone opens it, so its link stops working. Use \
+when a link was sent to the wrong person or is no longer needed. Takes the metadata_key (or \
+receipt link) and, if the secret has one, its passphrase. Only secrets created by this client \
+can be burned. Cannot be undone.",
+        annotations(
+            title = "Burn (destroy) a secret",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn burn_secret(
+        &self,
+        Parameters(args): Parameters<BurnArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<BurnResult>, ToolError> {
+        let caller = self.caller(&context);
+        let key = keys::receipt_key(&args.metadata_key)?;
+        let passphrase = passphrase(args.passphrase);
+        let burned = self
+            .gateway
+            .burn(&caller, &key, passphrase.as_ref())
+            .await?;
+        Ok(Json(BurnResult::from(&burned)))
+    }
+
+    #[tool(
+        description = "List the secrets this client created through the gateway, newest first, \
+with their state (new, received, burned, expired) and metadata_key. Use it to find a secret to \
+check or burn, or to see whether a create call that timed out went through.",
+        annotations(
+            title = "List my recent secrets",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_recent_secrets(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<RecentList>, ToolError> {
+        let caller = self.caller(&context);
+        let owned = self.gateway.owned_recent(&caller).await?;
+        Ok(Json(RecentList {
+            secrets: owned.iter().map(RecentItem::from).collect(),
+        }))
+    }
+
+    #[tool(
+        description = "Open a one-time secret link and return the secret's plaintext. WARNING: \
+this consumes the secret. The link stops working for its intended recipient, and the plaintext \
+enters this conversation. Only use it when the user explicitly asks you to read a secret that \
+was sent to them. Takes the share link or its secret key, and the passphrase if there is one. \
+Never use it to check whether a secret was opened; use secret_status for that.",
+        annotations(
+            title = "Open (consume) a one-time secret",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn retrieve_secret(
+        &self,
+        Parameters(args): Parameters<RetrieveArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<Revealed>, ToolError> {
+        let caller = self.caller(&context);
+        let key = keys::secret_key(&args.secret_key)?;
+        let passphrase = passphrase(args.passphrase);
+        let revealed = self
+            .gateway
+            .retrieve(&caller, &key, passphrase.as_ref())
+            .await?;
+        Ok(Json(Revealed {
+            secret: revealed.value.expose().to_owned(),
+        }))
+    }
+
+    #[tool(
+        description = "Report the gateway's state: whether the OneTimeSecret server is reachable, \
+whether a team account or anonymous access is used, this client's caller id and quotas, and \
+whether retrieve_secret is enabled. Use it when other tools fail unexpectedly.",
+        annotations(
+            title = "Gateway status",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn gateway_status(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<GatewayStatus>, ToolError> {
+        let caller = self.caller(&context);
+        let overview = self.gateway.overview().await;
+        Ok(Json(GatewayStatus::new(
+            &overview,
+            &caller.id,
+            retrieve_enabled(&self.gateway),
+        )))
+    }
+}
+
+#[tool_handler(router = self.tools)]
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "ots-gateway",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    // Written out rather than generated, to give argument errors the tools' error shape.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let call = ToolCallContext::new(self, request, context);
+        let response = self.tools.call(call).await?;
+        Ok(structure_argument_error(response))
+    }
+}

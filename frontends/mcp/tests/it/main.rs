@@ -1,0 +1,9 @@
+//! The MCP frontend driven by real MCP clients: rmcp's own client over both transports, the PyPI
+//! `mcp` client, and the MCP conformance suite.
+
+mod canary;
+mod identity;
+mod listing;
+mod outside;
+mod support;
+mod tools;
