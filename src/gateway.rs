@@ -299,7 +299,10 @@ impl Gateway {
     /// the new receipt by its opaque id (Discord's Burn button).
     pub async fn entry_for(&self, caller: &Caller, key: &ReceiptKey) -> Result<LedgerEntry> {
         let lookup = key.clone();
-        match self.with_ledger(move |ledger| ledger.by_metadata_key(&lookup)).await? {
+        match self
+            .with_ledger(move |ledger| ledger.by_metadata_key(&lookup))
+            .await?
+        {
             Some(entry) if entry.is_owned_by(caller) => Ok(entry),
             _ => Err(Error::NotOwned),
         }

@@ -19,6 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the OTS v1 REST API on localhost (default 127.0.0.1:7143).
     Serve(ServeArgs),
+    /// Serve the MCP tools over stdio, for AI assistants that start the gateway themselves.
+    /// Logs go to stderr; stdout carries the protocol.
+    Mcp(McpArgs),
     /// Run the built-in OTS simulator as an OTS v1 server, for tests and demos.
     Simulate(SimulateArgs),
     /// Validate the configuration and explain what it sets. Exits non-zero on error.
@@ -46,7 +49,12 @@ pub struct StatusArgs {
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:7143")]
     pub url: String,
     /// The gateway's bearer token, when it requires one.
-    #[arg(long, env = "OTS_GATEWAY_BEARER_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "OTS_GATEWAY_BEARER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: Option<String>,
 }
 
@@ -74,6 +82,18 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:7143. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// OTS server to use, e.g. https://eu.onetimesecret.com.
+    #[arg(long, value_name = "URL", conflicts_with = "dev")]
+    pub upstream: Option<String>,
+    /// Use the in-memory simulator instead of a real OTS server: works offline, needs no config.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// OTS server to use, e.g. https://eu.onetimesecret.com.
     #[arg(long, value_name = "URL", conflicts_with = "dev")]
     pub upstream: Option<String>,

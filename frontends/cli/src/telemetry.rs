@@ -22,6 +22,13 @@ pub fn init(level: &str, format: LogFormat, audit_file: Option<&Path>) -> anyhow
     let mut filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // rmcp logs whole requests and results (tool arguments, revealed secrets) at debug and trace.
+    // This directive is added last, so no RUST_LOG or configured level can lift it.
+    filter = filter.add_directive(
+        ots_gateway_mcp::LOG_FILTER
+            .parse()
+            .context("building the log filter")?,
+    );
     let audit_layer = match audit_file {
         Some(path) => {
             filter = filter.add_directive(

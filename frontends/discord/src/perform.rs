@@ -254,7 +254,10 @@ async fn created(
 /// The ledger entry for a receipt just made, so its Burn button can name it by entry id. If the
 /// ledger could not record it, the reply simply has no button.
 async fn own_entry(gateway: &Gateway, caller: &Caller, receipt: &Receipt) -> Option<OwnedReceipt> {
-    let entry = gateway.entry_for(caller, &receipt.metadata_key).await.ok()?;
+    let entry = gateway
+        .entry_for(caller, &receipt.metadata_key)
+        .await
+        .ok()?;
     Some(OwnedReceipt {
         entry,
         receipt: Some(receipt.clone()),

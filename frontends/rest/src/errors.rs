@@ -324,10 +324,7 @@ impl IntoResponse for LocalRefusal {
         } else {
             tracing::debug!(status = status.as_u16(), %message, "request refused");
         }
-        let mut response = json(
-            status,
-            &MessageBody::plain(&message),
-        );
+        let mut response = json(status, &MessageBody::plain(&message));
         match self {
             LocalRefusal::Unauthorized => {
                 response

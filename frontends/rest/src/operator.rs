@@ -112,6 +112,10 @@ async fn status(State(gateway): State<Gateway>) -> Response {
         tracked_callers: overview.tracked_callers,
         ledger_entries: overview.ledger_entries,
     };
-    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, axum::Json(body)).into_response()
 }

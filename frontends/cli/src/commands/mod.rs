@@ -4,6 +4,7 @@ mod assemble;
 mod check_config;
 mod discord;
 mod health;
+mod mcp;
 mod serve;
 mod simulate;
 mod status;
@@ -28,6 +29,7 @@ use crate::shutdown;
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Mcp(args) => mcp::run(args).await,
         Command::Simulate(args) => simulate::run(args).await,
         Command::CheckConfig(args) => check_config::run(args),
         Command::Health(args) => health::run(args).await,
@@ -100,13 +102,22 @@ async fn serve_until_shutdown(
     side_tasks: impl FnOnce(CancellationToken) -> Vec<(&'static str, SideTask)>,
 ) -> anyhow::Result<()> {
     let signals = shutdown::install().context("cannot install the SIGINT/SIGTERM handlers")?;
-    announce(listener.local_addr().context("cannot read the bound address")?);
+    announce(
+        listener
+            .local_addr()
+            .context("cannot read the bound address")?,
+    );
     let stop = CancellationToken::new();
     signals.cancel_on_signal(stop.clone());
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     let server = ots_gateway_rest::serve(listener, router, stop.clone().cancelled_owned());
-    tasks.spawn(async move { ("http server", server.await.context("the HTTP server stopped")) });
+    tasks.spawn(async move {
+        (
+            "http server",
+            server.await.context("the HTTP server stopped"),
+        )
+    });
     for (name, task) in side_tasks(stop.clone()) {
         tasks.spawn(async move { (name, task.await) });
     }
@@ -114,7 +125,9 @@ async fn serve_until_shutdown(
     let mut failure = None;
     tokio::select! {
         Some(joined) = tasks.join_next() => {
-            failure = ended_early(joined);
+            // Both branches can be ready at once after a signal; only an end that came before
+            // the stop request is unexpected.
+            failure = if stop.is_cancelled() { flatten(joined).err() } else { ended_early(joined) };
             stop.cancel();
         }
         () = stop.cancelled() => {}
@@ -143,7 +156,9 @@ fn flatten(
 ) -> anyhow::Result<()> {
     match joined {
         Ok((name, result)) => result.with_context(|| format!("{name} failed")),
-        Err(join_error) => Err(anyhow::anyhow!("a task panicked or was cancelled: {join_error}")),
+        Err(join_error) => Err(anyhow::anyhow!(
+            "a task panicked or was cancelled: {join_error}"
+        )),
     }
 }
 

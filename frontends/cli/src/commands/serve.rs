@@ -2,6 +2,7 @@
 
 use anyhow::Context as _;
 use ots_gateway_core::config::{CommandLineOverrides, ValidConfig};
+use ots_gateway_mcp::McpSettings;
 use ots_gateway_rest::RestConfig;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -41,7 +42,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         bearer_token = if config.bearer_token.is_some() { "set" } else { "unset" },
         "ots-gateway starting"
     );
-    let router = ots_gateway_rest::gateway_router(gateway.clone(), rest_config(&config));
+    let rest = rest_config(&config);
+    let mcp = ots_gateway_mcp::http_service(gateway.clone(), mcp_settings(&config));
+    // /mcp shares the REST listener's Host, Origin, token, size and load defences, but not
+    // its request timeout.
+    let router = ots_gateway_rest::local_only(
+        ots_gateway_rest::gateway_routes(gateway.clone(), &rest).nest_service("/mcp", mcp),
+        &rest,
+    );
     let discord = config.discord.enabled.then(|| config.discord.clone());
     let side_tasks = move |stop: CancellationToken| {
         let mut tasks: Vec<(&'static str, SideTask)> = Vec::new();
@@ -61,6 +69,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let served = serve_until_shutdown(listener, router, config.shutdown_grace, side_tasks).await;
     maintenance.abort();
     served
+}
+
+pub fn mcp_settings(config: &ValidConfig) -> McpSettings {
+    McpSettings {
+        return_generated_value: config.mcp_return_generated_value,
+        allowed_hosts: config.allowed_hosts.clone(),
+        max_body_bytes: config.max_body_bytes,
+    }
 }
 
 pub fn rest_config(config: &ValidConfig) -> RestConfig {

@@ -36,7 +36,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     tracing::info!(listen = %local, accounts = accounts.len(), "OTS simulator starting");
     let router = ots_gateway_rest::simulator_router(simulator, RestConfig::default());
-    serve_until_shutdown(listener, router, std::time::Duration::from_secs(5), |_| Vec::new()).await
+    serve_until_shutdown(listener, router, std::time::Duration::from_secs(5), |_| {
+        Vec::new()
+    })
+    .await
 }
 
 fn parse_account(spec: &str) -> anyhow::Result<Credentials> {

@@ -27,7 +27,9 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("{url} answered {code} with something other than JSON"))?;
     if code == reqwest::StatusCode::UNAUTHORIZED {
-        anyhow::bail!("the gateway wants its bearer token: pass --token or set OTS_GATEWAY_BEARER_TOKEN");
+        anyhow::bail!(
+            "the gateway wants its bearer token: pass --token or set OTS_GATEWAY_BEARER_TOKEN"
+        );
     }
     print!("{}", describe(&args.url, &body));
     anyhow::ensure!(body["ready"] == true, "the gateway is not ready");
@@ -45,14 +47,21 @@ fn describe(base: &str, body: &Value) -> String {
     ));
     let upstream = &body["upstream"];
     match upstream["status"].as_str() {
-        Some(status) => out.push_str(&format!("  upstream      {} ({status})\n", text(&upstream["origin"]))),
+        Some(status) => out.push_str(&format!(
+            "  upstream      {} ({status})\n",
+            text(&upstream["origin"])
+        )),
         None => out.push_str(&format!(
             "  upstream      {}: {}\n",
             text(&upstream["origin"]),
             text(&upstream["error"])
         )),
     }
-    let account = if body["team_account"] == true { "team credentials" } else { "anonymous" };
+    let account = if body["team_account"] == true {
+        "team credentials"
+    } else {
+        "anonymous"
+    };
     out.push_str(&format!("  account       {account}\n"));
     let rate = |rate: &Value| match (rate["per_minute"].as_u64(), rate["burst"].as_u64()) {
         (Some(per_minute), Some(burst)) => format!("{per_minute}/min, burst {burst}"),

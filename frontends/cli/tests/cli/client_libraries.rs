@@ -126,7 +126,10 @@ async fn npm_onetimesecret_api_sees_a_spent_quota_as_its_rate_limit_error() {
     let modules = install_npm_client();
     let gateway = support::start(
         &["serve", "--dev", "--listen", "127.0.0.1:0"],
-        &[("OTS_GATEWAY__REST__QUOTA_CREATE", "{ per_minute = 1, burst = 1 }")],
+        &[(
+            "OTS_GATEWAY__REST__QUOTA_CREATE",
+            "{ per_minute = 1, burst = 1 }",
+        )],
     )
     .await;
     let output = Command::new("node")

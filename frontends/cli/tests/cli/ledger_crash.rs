@@ -13,7 +13,14 @@ async fn acknowledged_receipts_survive_sigkill() {
     let _ = std::fs::remove_dir_all(&dir);
     let ledger_path = dir.join("ledger.sqlite3");
     let ledger_env = ledger_path.to_string_lossy().into_owned();
-    let env = [("OTS_GATEWAY__LEDGER__PATH", ledger_env.as_str())];
+    let env = [
+        ("OTS_GATEWAY__LEDGER__PATH", ledger_env.as_str()),
+        // The batch is larger than the default create burst; quotas are not under test here.
+        (
+            "OTS_GATEWAY__REST__QUOTA_CREATE",
+            "{ per_minute = 0, burst = 0 }",
+        ),
+    ];
 
     let mut gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &env).await;
     let http = reqwest::Client::new();
@@ -21,13 +28,21 @@ async fn acknowledged_receipts_survive_sigkill() {
     for n in 0..25 {
         let response = http
             .post(format!("{}/api/v1/share", gateway.base_url))
-            .form(&[("secret", format!("crash-test-{n}")), ("ttl", "3600".to_owned())])
+            .form(&[
+                ("secret", format!("crash-test-{n}")),
+                ("ttl", "3600".to_owned()),
+            ])
             .send()
             .await
             .expect("share");
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.expect("json");
-        acknowledged.push(body["metadata_key"].as_str().expect("metadata_key").to_owned());
+        acknowledged.push(
+            body["metadata_key"]
+                .as_str()
+                .expect("metadata_key")
+                .to_owned(),
+        );
     }
     // No graceful shutdown: the process dies the moment the last answer has arrived.
     gateway.child.start_kill().expect("SIGKILL");
@@ -47,7 +62,9 @@ async fn acknowledged_receipts_survive_sigkill() {
     drop(ledger);
 
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&ledger_path).expect("ledger file").permissions(),
+        &std::fs::metadata(&ledger_path)
+            .expect("ledger file")
+            .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600, "ledger file mode");
 
@@ -61,7 +78,10 @@ async fn acknowledged_receipts_survive_sigkill() {
         .text()
         .await
         .expect("text");
-    assert!(metrics.contains("ots_gateway_ledger_entries 25"), "{metrics}");
+    assert!(
+        metrics.contains("ots_gateway_ledger_entries 25"),
+        "{metrics}"
+    );
     drop(restarted);
     let _ = std::fs::remove_dir_all(&dir);
 }

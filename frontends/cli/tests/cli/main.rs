@@ -4,5 +4,6 @@
 mod canary;
 mod client_libraries;
 mod ledger_crash;
+mod mcp_clients;
 mod process;
 mod support;

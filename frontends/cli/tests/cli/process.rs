@@ -152,18 +152,45 @@ async fn status_reports_readiness_upstream_and_quotas() {
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
     let output = run(&["status", "--url", &gateway.base_url], &[]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains(": ready"), "{stdout}");
     assert!(stdout.contains("(nominal)"), "{stdout}");
-    assert!(stdout.contains("account       team credentials"), "{stdout}");
-    assert!(stdout.contains("OTS budget    600/min, burst 60"), "{stdout}");
-    assert!(stdout.contains("quota         rest create: 60/min, burst 20 per caller"), "{stdout}");
+    assert!(
+        stdout.contains("account       team credentials"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("OTS budget    600/min, burst 60"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("quota         rest create: 60/min, burst 20 per caller"),
+        "{stdout}"
+    );
 
     // A gateway that cannot reach its upstream is reported as not ready, with a non-zero exit.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
     let broken = support::start(
-        &["serve", "--listen", "127.0.0.1:0", "--upstream", &format!("http://{closed}")],
-        &[("OTS_GATEWAY__LEDGER__PATH", &std::env::temp_dir().join(format!("ots-status-{}.sqlite3", std::process::id())).to_string_lossy())],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &format!("http://{closed}"),
+        ],
+        &[(
+            "OTS_GATEWAY__LEDGER__PATH",
+            &std::env::temp_dir()
+                .join(format!("ots-status-{}.sqlite3", std::process::id()))
+                .to_string_lossy(),
+        )],
     )
     .await;
     let output = run(&["status", "--url", &broken.base_url], &[]).await;
