@@ -20,7 +20,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq wrk
 fi
 cargo build --release --locked -p ots-gateway >&2
-BIN=target/release/ots-gateway
+BIN=${CARGO_TARGET_DIR:-target}/release/ots-gateway
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }

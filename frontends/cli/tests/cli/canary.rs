@@ -131,6 +131,51 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
         .expect("status");
     assert_eq!(status.status(), 200);
 
+    // The same secret and passphrase through the MCP tools at /mcp: rmcp logs whole requests
+    // at debug and trace, which the binary must keep out of its output.
+    let mcp = |id: u32, tool: &str, arguments: Value| {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}
+        });
+        http.post(format!("{}/mcp", gateway.base_url))
+            .bearer_auth(BEARER)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body)
+            .send()
+    };
+    let shared_by_mcp: Value = mcp(
+        1,
+        "share_secret",
+        serde_json::json!({"secret": SECRET, "passphrase": PASSPHRASE, "ttl": 300}),
+    )
+    .await
+    .expect("mcp share")
+    .json()
+    .await
+    .expect("mcp json");
+    let result = &shared_by_mcp["result"];
+    assert_eq!(result["isError"], false, "{shared_by_mcp}");
+    let mcp_receipt = result["structuredContent"]["metadata_key"]
+        .as_str()
+        .expect("metadata_key")
+        .to_owned();
+    assert!(
+        !shared_by_mcp.to_string().contains(SECRET),
+        "share_secret echoed the secret"
+    );
+    let burned_by_mcp: Value = mcp(
+        2,
+        "burn_secret",
+        serde_json::json!({"metadata_key": mcp_receipt, "passphrase": PASSPHRASE}),
+    )
+    .await
+    .expect("mcp burn")
+    .json()
+    .await
+    .expect("mcp json");
+    assert_eq!(burned_by_mcp["result"]["isError"], false, "{burned_by_mcp}");
+
     let gateway_logs = gateway.output();
     let simulator_logs = simulator.output();
     assert!(
