@@ -199,3 +199,40 @@ async fn status_reports_readiness_upstream_and_quotas() {
     assert!(stdout.contains("NOT ready"), "{stdout}");
     assert!(stdout.contains("could not be reached"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_rejected_discord_token_stops_serve_with_a_clear_error() {
+    // A Discord stand-in that rejects every token, as Discord does after a token reset.
+    let fake = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let api_base = format!("http://{}", fake.local_addr().expect("addr"));
+    let rejecting = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"message": "401: Unauthorized", "code": 0})),
+        )
+    });
+    tokio::spawn(async move { axum::serve(fake, rejecting).await });
+
+    let mut gateway = support::start(
+        &["serve", "--dev", "--listen", "127.0.0.1:0"],
+        &[
+            ("OTS_GATEWAY__DISCORD__ENABLED", "true"),
+            ("OTS_GATEWAY_DISCORD_TOKEN", "canary-discord-token-55"),
+            ("OTS_GATEWAY_DISCORD_API_BASE", &api_base),
+        ],
+    )
+    .await;
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), gateway.child.wait())
+        .await
+        .expect("serve exits when Discord rejects the token")
+        .expect("wait");
+    assert!(!status.success(), "{status}");
+    let output = gateway.output();
+    assert!(output.contains("rejected the bot token"), "{output}");
+    assert!(
+        !output.contains("canary-discord-token-55"),
+        "the token leaked: {output}"
+    );
+}
