@@ -175,30 +175,31 @@ impl Gateway {
     }
 
     pub async fn share(&self, caller: &Caller, request: ShareRequest) -> Result<Receipt> {
-        let op = Operation::Share;
         let has_passphrase = request.passphrase.is_some();
-        let result = async {
-            self.admit(caller, op)?;
-            let receipt = self.timed(op, self.inner.upstream.share(&request)).await?;
-            self.record_created(caller, &receipt, has_passphrase).await;
-            Ok(receipt)
-        }
-        .await;
-        let short = result
-            .as_ref()
-            .ok()
-            .map(|r| r.metadata_key.short_id().to_owned());
-        self.finish(caller, op, short.as_deref(), result)
+        let call = self.inner.upstream.share(&request);
+        self.create(caller, Operation::Share, has_passphrase, call)
+            .await
     }
 
     pub async fn generate(&self, caller: &Caller, request: GenerateRequest) -> Result<Receipt> {
-        let op = Operation::Generate;
         let has_passphrase = request.passphrase.is_some();
+        let call = self.inner.upstream.generate(&request);
+        self.create(caller, Operation::Generate, has_passphrase, call)
+            .await
+    }
+
+    /// Share and generate: admit, create upstream (`call` is lazy and only runs if admitted),
+    /// record the new receipt in the ledger.
+    async fn create(
+        &self,
+        caller: &Caller,
+        op: Operation,
+        has_passphrase: bool,
+        call: impl Future<Output = Result<Receipt>>,
+    ) -> Result<Receipt> {
         let result = async {
             self.admit(caller, op)?;
-            let receipt = self
-                .timed(op, self.inner.upstream.generate(&request))
-                .await?;
+            let receipt = self.timed(op, call).await?;
             self.record_created(caller, &receipt, has_passphrase).await;
             Ok(receipt)
         }
@@ -591,3 +592,6 @@ fn entry_as_receipt(entry: &LedgerEntry, now: i64) -> Receipt {
         share_url: None,
     }
 }
+
+#[cfg(test)]
+mod tests;
