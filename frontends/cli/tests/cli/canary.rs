@@ -1,6 +1,7 @@
-//! Secret hygiene: a unique secret, passphrase and API key go through every operation, over the
-//! real OTS client and the simulator served over HTTP, with both processes logging at TRACE.
-//! None of them may appear in either process's output.
+//! Secret hygiene: a unique secret, passphrase and API key go through every operation (REST and
+//! MCP), over the real OTS client and the simulator served over HTTP, with both processes logging
+//! at TRACE. None of them may appear in either process's output, the ledger file, the audit log
+//! or the metrics; full keys may appear only in the ledger.
 
 use serde_json::Value;
 
@@ -20,6 +21,11 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
         &trace,
     )
     .await;
+    let dir = std::env::temp_dir().join(format!("ots-gateway-canary-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let ledger_path = dir.join("ledger.sqlite3");
+    let audit_path = dir.join("audit.jsonl");
     let gateway = support::start(
         &[
             "serve",
@@ -29,6 +35,8 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
             &simulator.base_url,
         ],
         &[
+            ("OTS_GATEWAY__LEDGER__PATH", &ledger_path.to_string_lossy()),
+            ("OTS_GATEWAY__AUDIT__FILE", &audit_path.to_string_lossy()),
             ("RUST_LOG", "trace"),
             ("OTS_GATEWAY_USERNAME", "team@example.com"),
             ("OTS_GATEWAY_API_KEY", API_KEY),
@@ -175,6 +183,63 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
     .await
     .expect("mcp json");
     assert_eq!(burned_by_mcp["result"]["isError"], false, "{burned_by_mcp}");
+
+    let metrics = http
+        .get(format!("{}/metrics", gateway.base_url))
+        .bearer_auth(BEARER)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics.contains("ots_gateway_operations_total"),
+        "{metrics}"
+    );
+    let audit = std::fs::read_to_string(&audit_path).expect("audit file");
+    assert!(
+        audit.lines().count() >= 10,
+        "one audit event per operation:\n{audit}"
+    );
+    assert!(audit.contains(r#""operation":"share""#), "{audit}");
+    // SQLite may still hold recent writes in its WAL file; read both.
+    let mut ledger_bytes = std::fs::read(&ledger_path).expect("ledger file");
+    ledger_bytes.extend(std::fs::read(dir.join("ledger.sqlite3-wal")).unwrap_or_default());
+    let ledger = String::from_utf8_lossy(&ledger_bytes).into_owned();
+    assert!(
+        ledger.contains(&metadata_key),
+        "the ledger does record receipts"
+    );
+
+    // Keys are the ledger's purpose, but never in the audit log or metrics: short ids only.
+    for (name, text) in [("audit log", &audit), ("metrics", &metrics)] {
+        assert!(
+            !text.contains(&secret_key) && !text.contains(&metadata_key),
+            "{name} holds a full key"
+        );
+        assert!(!text.contains(&mcp_receipt), "{name} holds a full key");
+    }
+    for (name, text) in [
+        ("audit log", &audit),
+        ("metrics", &metrics),
+        ("ledger", &ledger),
+    ] {
+        for canary in [
+            SECRET,
+            PASSPHRASE,
+            "canary-wrong-pass-x1",
+            BEARER,
+            API_KEY,
+            generated_value.as_str(),
+        ] {
+            assert!(
+                !text.contains(canary),
+                "{name} holds secret material ({canary})"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 
     let gateway_logs = gateway.output();
     let simulator_logs = simulator.output();
