@@ -36,6 +36,7 @@
 
 mod backend;
 mod caller;
+mod dev_page;
 mod errors;
 mod operator;
 mod params;
@@ -112,6 +113,12 @@ pub fn gateway_routes(gateway: Gateway, config: &RestConfig) -> Router {
         routes::v1_routes(Backend::Gateway(gateway)).merge(operator),
         config,
     )
+}
+
+/// `serve --dev` only: a page at `/secret/{key}` so the simulator's share links open in a
+/// browser. Merge it into [`gateway_routes`] before [`local_only`].
+pub fn dev_reveal_page() -> Router {
+    dev_page::routes()
 }
 
 /// The same v1 surface answered by the simulator, behaving as an OTS server would: it reads each

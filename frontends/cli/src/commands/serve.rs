@@ -46,10 +46,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mcp = ots_gateway_mcp::http_service(gateway.clone(), mcp_settings(&config));
     // /mcp shares the REST listener's Host, Origin, token, size and load defences, but not
     // its request timeout.
-    let router = ots_gateway_rest::local_only(
-        ots_gateway_rest::gateway_routes(gateway.clone(), &rest).nest_service("/mcp", mcp),
-        &rest,
-    );
+    let mut routes =
+        ots_gateway_rest::gateway_routes(gateway.clone(), &rest).nest_service("/mcp", mcp);
+    if args.dev {
+        // The simulator's links point here; make them open in a browser.
+        routes = routes.merge(ots_gateway_rest::dev_reveal_page());
+    }
+    let router = ots_gateway_rest::local_only(routes, &rest);
     let discord = config.discord.enabled.then(|| config.discord.clone());
     let side_tasks = move |stop: CancellationToken| {
         let mut tasks: Vec<(&'static str, SideTask)> = Vec::new();

@@ -44,6 +44,27 @@ async fn serve_dev_announces_its_address_and_answers_status() {
         .await
         .expect("healthz");
     assert_eq!(health.status(), 200);
+
+    // Dev-mode share links point at the gateway itself and open as a reveal page.
+    let shared: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/share", gateway.base_url))
+        .form(&[("secret", "dev-link")])
+        .send()
+        .await
+        .expect("share")
+        .json()
+        .await
+        .expect("json");
+    let link = shared["share_url"].as_str().expect("share_url");
+    assert!(link.starts_with(&gateway.base_url), "{link}");
+    let page = reqwest::get(link).await.expect("open the link");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("Reveal the secret")
+    );
 }
 
 #[tokio::test]
