@@ -5,6 +5,7 @@
 //! that enforces ownership, did this caller create the receipt; then the upstream call, the
 //! ledger update, one audit event and the metrics. Frontends hold none of this.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -17,8 +18,8 @@ use crate::ledger::{EntryId, LedgerEntry, LedgerError, LedgerStore};
 use crate::limits::{Limits, OperationClass, QuotaSettings};
 use crate::metrics::Metrics;
 use crate::model::{
-    Burned, Caller, GenerateRequest, Operation, Passphrase, Receipt, ReceiptKey, ReceiptState,
-    Revealed, SecretKey, ShareRequest, UpstreamStatus,
+    Burned, Caller, Frontend, GenerateRequest, Operation, Passphrase, Receipt, ReceiptKey,
+    ReceiptState, Revealed, SecretKey, ShareRequest, UpstreamStatus,
 };
 use crate::policy::{FrontendPolicy, Policy, RecentSource};
 use crate::upstream::Upstream;
@@ -60,7 +61,9 @@ pub struct Gateway {
 
 struct Inner {
     upstream: Upstream,
-    policy: Policy,
+    /// Every frontend's policy, resolved once so each request only looks it up.
+    policies: BTreeMap<Frontend, FrontendPolicy>,
+    fallback_policy: FrontendPolicy,
     limits: Limits,
     ledger: Arc<dyn LedgerStore>,
     metrics: Metrics,
@@ -90,10 +93,19 @@ impl GatewayBuilder {
         if let Ok(count) = self.ledger.count() {
             metrics.set_ledger_entries(count);
         }
+        let policies = Frontend::ALL
+            .into_iter()
+            .map(|frontend| (frontend, self.policy.for_frontend(frontend)))
+            .collect();
         Gateway {
             inner: Arc::new(Inner {
                 upstream: self.upstream,
-                policy: self.policy,
+                policies,
+                fallback_policy: FrontendPolicy {
+                    allowed_operations: Default::default(),
+                    enforce_ownership: true,
+                    recent_source: RecentSource::CallerLedger,
+                },
                 limits: Limits::new(self.quotas),
                 ledger: self.ledger,
                 metrics,
@@ -145,8 +157,13 @@ impl Gateway {
         self.inner.upstream.origin()
     }
 
-    pub fn policy_for(&self, caller: &Caller) -> FrontendPolicy {
-        self.inner.policy.for_frontend(caller.frontend)
+    pub fn policy_for(&self, caller: &Caller) -> &FrontendPolicy {
+        // `build` resolved every frontend in `Frontend::ALL`; one missing from that list gets
+        // the fallback, which allows nothing.
+        self.inner
+            .policies
+            .get(&caller.frontend)
+            .unwrap_or(&self.inner.fallback_policy)
     }
 
     /// The Prometheus exposition of the gateway's metrics.

@@ -22,6 +22,13 @@ pub enum Frontend {
 }
 
 impl Frontend {
+    pub const ALL: [Frontend; 4] = [
+        Frontend::Rest,
+        Frontend::Mcp,
+        Frontend::Discord,
+        Frontend::Cli,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Frontend::Rest => "rest",
