@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::ledger::Durability;
 use crate::limits::{OperationClass, QuotaSettings, Rate};
-use crate::model::{Credentials, Frontend, Operation};
+use crate::model::{ClientToken, Credentials, Frontend, Operation};
 use crate::policy::{FrontendPolicy, Policy, RecentSource};
 
 /// Prefix of the generic override scheme: `OTS_GATEWAY__<SECTION>__<KEY>=value`.
@@ -183,6 +183,7 @@ struct ServerSection {
     listen: String,
     allowed_hosts: Vec<String>,
     bearer_token_file: String,
+    client_tokens_file: String,
     max_body_bytes: usize,
     #[serde(with = "humantime_serde")]
     request_timeout: Duration,
@@ -197,6 +198,7 @@ impl Default for ServerSection {
             listen: DEFAULT_LISTEN.to_owned(),
             allowed_hosts: Vec::new(),
             bearer_token_file: String::new(),
+            client_tokens_file: String::new(),
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,
@@ -293,6 +295,8 @@ pub struct ValidConfig {
     pub listen: SocketAddr,
     pub allowed_hosts: Vec<String>,
     pub bearer_token: Option<SecretString>,
+    /// Per-client tokens; a request authenticated by one is attributed to its label.
+    pub client_tokens: Vec<ClientToken>,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
@@ -690,6 +694,7 @@ fn validate(
         &mut secret_problems,
     );
     problems.extend(secret_problems);
+    let client_tokens = client_tokens(env, &file.server.client_tokens_file, problems);
 
     let username = file.upstream.username.trim().to_owned();
     let credentials = match (username.is_empty(), api_key) {
@@ -718,6 +723,7 @@ fn validate(
     if let Some(addr) = listen
         && !addr.ip().is_loopback()
         && bearer_token.is_none()
+        && client_tokens.is_empty()
     {
         problems.push(ConfigProblem {
             source: file_name.to_owned(),
@@ -787,6 +793,7 @@ fn validate(
         listen: listen?,
         allowed_hosts: file.server.allowed_hosts,
         bearer_token,
+        client_tokens,
         max_body_bytes: file.server.max_body_bytes,
         request_timeout: file.server.request_timeout,
         max_concurrent_requests: file.server.max_concurrent_requests,
@@ -802,6 +809,71 @@ fn validate(
         log_level: file.log.level,
         log_format: log_format?,
     })
+}
+
+/// Shortest client token accepted: long enough that guessing is hopeless.
+const MIN_CLIENT_TOKEN_CHARS: usize = 16;
+
+/// Reads `label:token` lines (blank lines and `#` comments skipped). Problems name the line,
+/// never its content.
+fn client_tokens(
+    env: &dyn Environment,
+    path: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Vec<ClientToken> {
+    if path.is_empty() {
+        return Vec::new();
+    }
+    let key = "server.client_tokens_file";
+    let mut problem = |reason: String| {
+        problems.push(ConfigProblem {
+            source: "config".to_owned(),
+            key: key.to_owned(),
+            reason,
+        })
+    };
+    let text = match env.read_secret_file(path) {
+        Ok(text) => text,
+        Err(reason) => {
+            problem(reason);
+            return Vec::new();
+        }
+    };
+    let mut tokens: Vec<ClientToken> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let number = index + 1;
+        let Some((label, token)) = line.split_once(':') else {
+            problem(format!("{path} line {number}: expected LABEL:TOKEN"));
+            continue;
+        };
+        let label_ok = (1..=64).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !label_ok {
+            problem(format!(
+                "{path} line {number}: the label must be 1-64 characters of A-Z a-z 0-9 . _ -"
+            ));
+        } else if token.chars().count() < MIN_CLIENT_TOKEN_CHARS {
+            problem(format!(
+                "{path} line {number}: the token must be at least {MIN_CLIENT_TOKEN_CHARS} characters"
+            ));
+        } else if tokens.iter().any(|t| t.label == label) {
+            problem(format!(
+                "{path} line {number}: the label {label} appears twice"
+            ));
+        } else {
+            tokens.push(ClientToken {
+                label: label.to_owned(),
+                token: SecretString::from(token.to_owned()),
+            });
+        }
+    }
+    tokens
 }
 
 fn discord_settings(

@@ -108,6 +108,27 @@ impl Caller {
     }
 }
 
+/// The label of the client token a request authenticated with (`[server] client_tokens_file`).
+/// Frontends that see one use it as the caller id: unlike a name a client declares, it is proven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenLabel(pub String);
+
+/// A per-client access token and the label that names its holder in quotas, ownership and audit.
+#[derive(Clone)]
+pub struct ClientToken {
+    pub label: String,
+    pub token: SecretString,
+}
+
+impl fmt::Debug for ClientToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientToken")
+            .field("label", &self.label)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
 /// The plaintext of a secret. `Debug` is redacted.
 #[derive(Clone)]
 pub struct SecretText(SecretString);

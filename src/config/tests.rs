@@ -303,3 +303,34 @@ fn discord_needs_a_token_when_enabled_and_reads_ids() {
     );
     assert!(config.discord.token.is_some());
 }
+
+#[test]
+fn client_tokens_are_read_as_labelled_lines_and_checked() {
+    let file = "# agents\nalice:alice-token-0123456789\n\nci.nightly:ci-token-0123456789ab\n";
+    let env = MapEnvironment::default().with_file("/run/tokens", file);
+    let text = "[server]\nclient_tokens_file = \"/run/tokens\"\nlisten = \"0.0.0.0:7143\"\n";
+    let config = load_text(text, &env).expect("client tokens allow a non-loopback bind");
+    let labels: Vec<&str> = config
+        .client_tokens
+        .iter()
+        .map(|t| t.label.as_str())
+        .collect();
+    assert_eq!(labels, ["alice", "ci.nightly"]);
+    assert!(
+        !format!("{config:?}").contains("alice-token-0123456789"),
+        "Debug is redacted"
+    );
+
+    let bad = "alice:short\nbad label:canary-token-0123456789\nbob:bob-token-0123456789\nbob:bob-token-9876543210\nnocolon\n";
+    let env = MapEnvironment::default().with_file("/run/tokens", bad);
+    let error = load_text("[server]\nclient_tokens_file = \"/run/tokens\"\n", &env)
+        .expect_err("four bad lines");
+    let text = error.to_string();
+    for line in ["line 1", "line 2", "line 4", "line 5"] {
+        assert!(text.contains(line), "{line} missing: {text}");
+    }
+    assert!(
+        !text.contains("canary-token") && !text.contains("short"),
+        "{text}"
+    );
+}

@@ -1,10 +1,10 @@
 //! Who is calling: the caller id the core keys quotas, ownership and audit on.
 //!
-//! MCP has no authentication of its own here (the listener's bearer token is all-or-nothing), so
-//! the id is what the client declares. It separates agents from one another; it does not defend
-//! against a client that lies, which the local trust model accepts.
+//! On HTTP, a client token (`[server] client_tokens_file`) proves who is calling, and its label
+//! is the id. Otherwise the id is what the client declares: it separates agents from one another
+//! but does not defend against a client that lies, which the local trust model accepts.
 
-use ots_gateway_core::model::{Caller, Frontend};
+use ots_gateway_core::model::{Caller, Frontend, TokenLabel};
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
@@ -51,7 +51,8 @@ pub(crate) fn sanitise(raw: &str) -> Option<String> {
 
 /// The caller for one request.
 ///
-/// - HTTP: the `X-OTS-Gateway-Client` header, else the client name the request itself declares
+/// - HTTP: the label of the client token the request presented, else the
+///   `X-OTS-Gateway-Client` header, else the client name the request itself declares
 ///   (`_meta` clientInfo, sent by 2026-07-28 clients on every request), else `http`. The peer
 ///   info is not consulted: in stateless mode rmcp fills it with placeholder values, and a legacy
 ///   client's `initialize` is a separate request whose name is not remembered.
@@ -79,8 +80,13 @@ pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServ
     )
 }
 
+/// A client token's label, proven by the listener's security layer, else the self-declared
+/// `X-OTS-Gateway-Client` header.
 fn header_id(context: &RequestContext<RoleServer>) -> Option<String> {
     let parts = context.extensions.get::<http::request::Parts>()?;
+    if let Some(TokenLabel(label)) = parts.extensions.get::<TokenLabel>() {
+        return sanitise(label);
+    }
     let value = parts.headers.get(CLIENT_HEADER)?.to_str().ok()?;
     sanitise(value)
 }

@@ -16,7 +16,7 @@ use ots_gateway_core::model::{
 use ots_gateway_core::simulator::{SimulatedUpstream, Simulator};
 use ots_gateway_core::{Error, Gateway};
 
-use crate::caller::caller_from_headers;
+use crate::caller::caller_from_request;
 use crate::errors::{ApiError, Dialect};
 use crate::params::Params;
 use crate::simulate::credentials_from_headers;
@@ -134,7 +134,7 @@ fn bind(
             gateway: gateway.clone(),
             // The client's own `Authorization` is deliberately not read here: the gateway calls
             // OTS with the team's credentials, never with whatever a local client sent.
-            caller: caller_from_headers(&parts.headers)?,
+            caller: caller_from_request(parts)?,
         }),
         Backend::Simulator(simulator) => {
             let credentials = credentials_from_headers(&parts.headers)?;

@@ -6,7 +6,7 @@
 //! is safe to put in logs, metrics and the ledger verbatim.
 
 use http::HeaderMap;
-use ots_gateway_core::model::{Caller, Frontend};
+use ots_gateway_core::model::{Caller, Frontend, TokenLabel};
 
 use crate::errors::LocalRefusal;
 
@@ -14,6 +14,14 @@ pub const CLIENT_LABEL_HEADER: &str = "x-ots-gateway-client";
 pub const MAX_CLIENT_LABEL_LEN: usize = 64;
 /// The caller id when a client does not name itself.
 pub const DEFAULT_CLIENT_LABEL: &str = "local";
+
+/// A client token's label (proven, set by the security layer) wins over the self-declared header.
+pub fn caller_from_request(parts: &http::request::Parts) -> Result<Caller, LocalRefusal> {
+    match parts.extensions.get::<TokenLabel>() {
+        Some(TokenLabel(label)) => Ok(Caller::new(Frontend::Rest, label.clone())),
+        None => caller_from_headers(&parts.headers),
+    }
+}
 
 pub fn caller_from_headers(headers: &HeaderMap) -> Result<Caller, LocalRefusal> {
     let Some(value) = headers.get(CLIENT_LABEL_HEADER) else {

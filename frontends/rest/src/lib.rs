@@ -54,6 +54,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use ots_gateway_core::Gateway;
+use ots_gateway_core::model::ClientToken;
 use ots_gateway_core::simulator::Simulator;
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
@@ -71,6 +72,9 @@ pub struct RestConfig {
     /// When set, required on every route except `/healthz` (see the crate docs for the forms
     /// accepted). Needed before the gateway may listen beyond loopback.
     pub bearer_token: Option<SecretString>,
+    /// Per-client tokens, accepted like the bearer token; a request presenting one is attributed
+    /// to its label (the caller id for REST and MCP). Any configured token makes one required.
+    pub client_tokens: Vec<ClientToken>,
     /// Extra `Host` names (optionally `name:port`) accepted besides loopback names and
     /// addresses, e.g. a container's service name. Browsers on these origins are trusted too.
     pub allowed_hosts: Vec<String>,
@@ -87,6 +91,7 @@ impl Default for RestConfig {
     fn default() -> Self {
         RestConfig {
             bearer_token: None,
+            client_tokens: Vec::new(),
             allowed_hosts: Vec::new(),
             max_body_bytes: 64 * 1024,
             // Longer than the OTS client's own timeout, so an upstream timeout is reported as
@@ -136,7 +141,11 @@ pub fn simulator_router(simulator: Simulator, config: RestConfig) -> Router {
 /// Wraps `router` (REST routes and any nested services) in the local endpoint's defences:
 /// Host allowlist, cross-site refusal, bearer token, body size and concurrency bounds.
 pub fn local_only(router: Router, config: &RestConfig) -> Router {
-    let policy = LocalPolicy::new(&config.allowed_hosts, config.bearer_token.clone());
+    let policy = LocalPolicy::new(
+        &config.allowed_hosts,
+        config.bearer_token.clone(),
+        &config.client_tokens,
+    );
     // Layers added later run first: cheap header checks before taking a concurrency slot.
     bounded_in_size_and_load(router, config)
         .layer(from_fn_with_state(policy, security::guard_local))

@@ -22,6 +22,8 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use ots_gateway_core::model::{ClientToken, TokenLabel};
+
 use crate::errors::LocalRefusal;
 
 /// The one route a bearer token does not guard: liveness probes carry no credentials, and the
@@ -34,10 +36,26 @@ pub struct LocalPolicy {
     /// Lower-cased extra Host names (with or without port) the operator allows.
     allowed_hosts: Arc<[String]>,
     bearer_token: Option<SecretString>,
+    client_tokens: Arc<[ClientToken]>,
+}
+
+/// Who a request proved to be, when tokens are configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authenticated {
+    /// No token is configured, or the route needs none.
+    NotRequired,
+    /// The shared bearer token: no identity beyond "allowed".
+    SharedToken,
+    /// A client token: the request is attributed to its label.
+    Client(TokenLabel),
 }
 
 impl LocalPolicy {
-    pub fn new(allowed_hosts: &[String], bearer_token: Option<SecretString>) -> Self {
+    pub fn new(
+        allowed_hosts: &[String],
+        bearer_token: Option<SecretString>,
+        client_tokens: &[ClientToken],
+    ) -> Self {
         LocalPolicy {
             allowed_hosts: allowed_hosts
                 .iter()
@@ -45,6 +63,7 @@ impl LocalPolicy {
                 .filter(|h| !h.is_empty())
                 .collect(),
             bearer_token,
+            client_tokens: client_tokens.into(),
         }
     }
 
@@ -54,7 +73,7 @@ impl LocalPolicy {
         path: &str,
         headers: &HeaderMap,
         authority: Option<&str>,
-    ) -> Result<(), LocalRefusal> {
+    ) -> Result<Authenticated, LocalRefusal> {
         let host = headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
@@ -73,10 +92,10 @@ impl LocalPolicy {
                 "cross-site browser requests are not allowed",
             ));
         }
-        if path != UNAUTHENTICATED_PATH && !self.token_accepted(headers) {
-            return Err(LocalRefusal::Unauthorized);
+        if path == UNAUTHENTICATED_PATH {
+            return Ok(Authenticated::NotRequired);
         }
-        Ok(())
+        self.authenticate(headers).ok_or(LocalRefusal::Unauthorized)
     }
 
     /// DNS-rebinding defence: a page on `evil.example` whose name now resolves to 127.0.0.1
@@ -129,17 +148,40 @@ impl LocalPolicy {
         is_loopback_name(&name) || self.is_allowed_extra(&with_port, &name)
     }
 
-    fn token_accepted(&self, headers: &HeaderMap) -> bool {
-        let Some(expected) = &self.bearer_token else {
-            return true;
-        };
-        let expected = expected.expose_secret().as_bytes();
-        headers
+    /// `None` when tokens are configured and none of the presented ones matches. Every
+    /// configured token is compared in constant time, so timing does not reveal which matched.
+    fn authenticate(&self, headers: &HeaderMap) -> Option<Authenticated> {
+        if self.bearer_token.is_none() && self.client_tokens.is_empty() {
+            return Some(Authenticated::NotRequired);
+        }
+        let presented: Vec<SecretString> = headers
             .get_all(header::AUTHORIZATION)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .filter_map(presented_token)
-            .any(|presented| bool::from(presented.expose_secret().as_bytes().ct_eq(expected)))
+            .collect();
+        let matches = |expected: &SecretString| {
+            presented.iter().fold(false, |found, candidate| {
+                let equal = candidate
+                    .expose_secret()
+                    .as_bytes()
+                    .ct_eq(expected.expose_secret().as_bytes());
+                found | bool::from(equal)
+            })
+        };
+        let mut result = None;
+        for client in self.client_tokens.iter() {
+            if matches(&client.token) && result.is_none() {
+                result = Some(Authenticated::Client(TokenLabel(client.label.clone())));
+            }
+        }
+        if let Some(shared) = &self.bearer_token
+            && matches(shared)
+            && result.is_none()
+        {
+            result = Some(Authenticated::SharedToken);
+        }
+        result
     }
 }
 
@@ -193,7 +235,13 @@ fn is_loopback_name(name: &str) -> bool {
 pub async fn guard_local(State(policy): State<LocalPolicy>, req: Request, next: Next) -> Response {
     let authority = req.uri().authority().map(|a| a.as_str().to_owned());
     match policy.check(req.uri().path(), req.headers(), authority.as_deref()) {
-        Ok(()) => next.run(req).await,
+        Ok(Authenticated::Client(label)) => {
+            let mut req = req;
+            // Handlers and nested services (MCP) read it as the caller's proven identity.
+            req.extensions_mut().insert(label);
+            next.run(req).await
+        }
+        Ok(_) => next.run(req).await,
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -246,6 +294,7 @@ mod tests {
         LocalPolicy::new(
             &["Gateway.Internal".to_owned(), "box:8080".to_owned()],
             token.map(|t| SecretString::from(t.to_owned())),
+            &[],
         )
     }
 
@@ -261,7 +310,7 @@ mod tests {
     }
 
     fn check(policy: &LocalPolicy, path: &str, pairs: &[(&str, &str)]) -> Result<(), LocalRefusal> {
-        policy.check(path, &headers(pairs), None)
+        policy.check(path, &headers(pairs), None).map(|_| ())
     }
 
     #[tokio::test]
@@ -288,6 +337,41 @@ mod tests {
             .await
             .unwrap();
         assert!(body.starts_with(br#"{"message":"#));
+    }
+
+    #[test]
+    fn client_tokens_authenticate_as_their_label() {
+        let alice = ClientToken {
+            label: "alice".to_owned(),
+            token: SecretString::from("alice-token-0123456789".to_owned()),
+        };
+        let p = LocalPolicy::new(&[], Some(SecretString::from("shared".to_owned())), &[alice]);
+        let with = |auth: &str| {
+            p.check(
+                "/api/v1/status",
+                &headers(&[("host", "127.0.0.1"), ("authorization", auth)]),
+                None,
+            )
+        };
+        assert_eq!(
+            with("Bearer alice-token-0123456789"),
+            Ok(Authenticated::Client(TokenLabel("alice".to_owned())))
+        );
+        // As a Basic password, the way OTS client libraries send an API key.
+        let basic = format!("Basic {}", STANDARD.encode("anyone:alice-token-0123456789"));
+        assert_eq!(
+            with(&basic),
+            Ok(Authenticated::Client(TokenLabel("alice".to_owned())))
+        );
+        assert_eq!(with("Bearer shared"), Ok(Authenticated::SharedToken));
+        assert_eq!(
+            with("Bearer alice-token-wrong"),
+            Err(LocalRefusal::Unauthorized)
+        );
+        assert_eq!(
+            p.check("/healthz", &headers(&[("host", "127.0.0.1")]), None),
+            Ok(Authenticated::NotRequired)
+        );
     }
 
     #[test]
@@ -346,7 +430,7 @@ mod tests {
     #[test]
     fn http2_authority_stands_in_for_host() {
         let p = policy(None);
-        assert_eq!(p.check("/", &HeaderMap::new(), Some("127.0.0.1:1")), Ok(()));
+        assert!(p.check("/", &HeaderMap::new(), Some("127.0.0.1:1")).is_ok());
     }
 
     #[test]

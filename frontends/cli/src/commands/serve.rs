@@ -85,6 +85,7 @@ pub fn mcp_settings(config: &ValidConfig) -> McpSettings {
 pub fn rest_config(config: &ValidConfig) -> RestConfig {
     RestConfig {
         bearer_token: config.bearer_token.clone(),
+        client_tokens: config.client_tokens.clone(),
         allowed_hosts: config.allowed_hosts.clone(),
         max_body_bytes: config.max_body_bytes,
         request_timeout: config.request_timeout,

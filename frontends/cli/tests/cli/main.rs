@@ -3,6 +3,7 @@
 
 mod canary;
 mod client_libraries;
+mod client_tokens;
 mod ledger_crash;
 mod mcp_clients;
 mod process;
