@@ -23,10 +23,10 @@ fn run_installer(program: &str, args: &[&str]) {
     assert!(status.success(), "{program} {args:?} failed: {status}");
 }
 
-fn install_npm_client() -> PathBuf {
+async fn install_npm_client() -> PathBuf {
+    let _installing = support::INSTALL_LOCK.lock().await;
     let dir = tools_dir("npm");
-    let marker = dir.join("node_modules/onetimesecret-api/index.js");
-    if !marker.exists() {
+    if !support::is_installed(&dir) {
         let prefix = dir.to_string_lossy().into_owned();
         run_installer(
             "npm",
@@ -43,9 +43,10 @@ fn install_npm_client() -> PathBuf {
     dir.join("node_modules")
 }
 
-fn install_pypi_client() -> PathBuf {
+async fn install_pypi_client() -> PathBuf {
+    let _installing = support::INSTALL_LOCK.lock().await;
     let dir = tools_dir("pypi");
-    if !dir.join("onetimesecret").exists() {
+    if !support::is_installed(&dir) {
         let target = dir.to_string_lossy().into_owned();
         run_installer(
             "python3",
@@ -60,6 +61,7 @@ fn install_pypi_client() -> PathBuf {
                 PYPI_PACKAGE,
             ],
         );
+        support::mark_installed(&dir);
     }
     dir
 }
@@ -81,7 +83,7 @@ fn assert_steps(output: &std::process::Output, steps: &[&str]) {
 
 #[tokio::test]
 async fn npm_onetimesecret_api_works_unchanged_against_the_gateway() {
-    let modules = install_npm_client();
+    let modules = install_npm_client().await;
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
     let output = Command::new("node")
         .arg(clients_dir().join("npm_onetimesecret_api.js"))
@@ -109,7 +111,7 @@ async fn npm_onetimesecret_api_works_unchanged_against_the_gateway() {
 
 #[tokio::test]
 async fn pypi_onetimesecret_works_unchanged_against_the_gateway() {
-    let site = install_pypi_client();
+    let site = install_pypi_client().await;
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
     let output = Command::new("python3")
         .arg(clients_dir().join("pypi_onetimesecret.py"))
@@ -123,7 +125,7 @@ async fn pypi_onetimesecret_works_unchanged_against_the_gateway() {
 
 #[tokio::test]
 async fn npm_onetimesecret_api_sees_a_spent_quota_as_its_rate_limit_error() {
-    let modules = install_npm_client();
+    let modules = install_npm_client().await;
     let gateway = support::start(
         &["serve", "--dev", "--listen", "127.0.0.1:0"],
         &[(

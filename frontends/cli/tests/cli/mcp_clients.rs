@@ -15,6 +15,7 @@ fn client_script() -> PathBuf {
 
 /// A venv with the pinned client (shared with the MCP crate's own tests).
 async fn python_with_mcp() -> PathBuf {
+    let _installing = support::INSTALL_LOCK.lock().await;
     let venv = tools_dir("pyvenv");
     let python = venv.join("bin/python");
     let check = format!(

@@ -100,6 +100,19 @@ fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Stri
     });
 }
 
+/// Held while a test installs a tool: tests in this binary run in parallel and would otherwise
+/// install into the same folder at once (npm then fails, or a test sees a half-written install).
+pub static INSTALL_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Marks `dir` as completely installed; written only after the installer succeeded.
+pub fn mark_installed(dir: &Path) {
+    std::fs::write(dir.join(".ots-gateway-installed"), b"ok\n").expect("write install marker");
+}
+
+pub fn is_installed(dir: &Path) -> bool {
+    dir.join(".ots-gateway-installed").exists()
+}
+
 /// A folder under the workspace's target directory for tools the tests install (npm and PyPI
 /// client libraries), kept between runs so they are fetched once.
 pub fn tools_dir(name: &str) -> PathBuf {
