@@ -102,6 +102,39 @@ echo "### 1 connection (no queueing: the latency one request pays)"
 echo
 CONNECTIONS=1 THREADS=1 table
 echo
+# Open loop: a fixed request rate over the same connections, so latency is what a request pays
+# below saturation rather than queueing (oha from crates.io: `cargo install --locked oha`).
+if command -v oha >/dev/null 2>&1; then
+  open_loop() { # url rate [oha args...]
+    local url=$1 rate=$2; shift 2
+    oha -z "$DURATION" -c "$CONNECTIONS" -q "$rate" --latency-correction --no-tui \
+      --output-format json "$@" "$url" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = d["latencyPercentiles"]
+print("%.0f %.3f %.3f %.4f" % (d["summary"]["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, d["summary"]["successRate"]))'
+  }
+  share_args=(-m POST -T application/x-www-form-urlencoded -d "secret=benchmark-secret-value&ttl=60")
+  echo
+  echo "### $CONNECTIONS connections, open loop at fixed rates (oha, latency-corrected)"
+  echo
+  echo "| operation | rate/s | direct p50 ms | gateway p50 ms | direct p99 ms | gateway p99 ms | adds p50 | adds p99 |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for rate in ${RATES:-1000 2000}; do
+    for op in status share; do
+      args=()
+      [ "$op" = share ] && args=("${share_args[@]}")
+      read -r _ d50 d99 _ < <(open_loop "$sim_url/api/v1/$op" "$rate" -H "$basic" "${args[@]}")
+      read -r _ g50 g99 _ < <(open_loop "$gw_url/api/v1/$op" "$rate" "${args[@]}")
+      awk -v op="$op" -v r="$rate" -v d50="$d50" -v g50="$g50" -v d99="$d99" -v g99="$g99" \
+        'BEGIN { printf "| %s | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", op, r, d50, g50, d99, g99, g50 - d50, g99 - d99 }'
+    done
+  done
+else
+  echo
+  echo "(open-loop table skipped: install oha with 'cargo install --locked oha')"
+fi
+echo
 peak_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$gw_pid/status")
 echo "gateway peak RSS: $((peak_kib / 1024)) MiB ($peak_kib KiB, VmHWM)"
 echo "settings: $CONNECTIONS connections, $THREADS wrk threads, $DURATION per run, $(nproc) cores"
