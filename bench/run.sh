@@ -22,15 +22,20 @@ fi
 cargo build --release --locked -p ots-gateway >&2
 BIN=${CARGO_TARGET_DIR:-target}/release/ots-gateway
 work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+# `start` runs in a command substitution (a subshell), so it records each server's pid in a file
+# that cleanup reads, rather than in a variable the parent would never see.
+cleanup() {
+  for pidfile in "$work"/*.pid; do
+    [ -e "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # Starts a server in the background and prints the URL from its "listening on" line.
 start() {
   local log=$1; shift
   "$@" >"$work/$log.out" 2>"$work/$log.err" &
-  pids+=($!)
   echo $! >"$work/$log.pid"
   for _ in $(seq 1 100); do
     if grep -q '^listening on ' "$work/$log.out" 2>/dev/null; then
