@@ -270,7 +270,7 @@ impl Gateway {
             let burned = self
                 .timed(op, self.inner.upstream.burn(key, passphrase))
                 .await?;
-            self.note_state(key, ReceiptState::Burned).await;
+            self.note_burned_by_owner(key).await;
             Ok(burned)
         }
         .await;
@@ -355,7 +355,7 @@ impl Gateway {
             let burned = self
                 .timed(op, self.inner.upstream.burn(&key, passphrase))
                 .await?;
-            self.note_state(&key, ReceiptState::Burned).await;
+            self.note_burned_by_owner(&key).await;
             Ok(burned)
         }
         .await;
@@ -501,6 +501,13 @@ impl Gateway {
             .await;
     }
 
+    /// A burn through the gateway was asked for by the receipt's owner (or, on REST, by whoever
+    /// holds its key), who already knows: no read receipt follows.
+    async fn note_burned_by_owner(&self, key: &ReceiptKey) {
+        self.note_state(key, ReceiptState::Burned).await;
+        let _ = self.mark_announced(key, ReceiptState::Burned).await;
+    }
+
     async fn check_ownership(&self, caller: &Caller, key: &ReceiptKey) -> Result<()> {
         if !self.policy_for(caller).enforce_ownership {
             return Ok(());
@@ -612,3 +619,6 @@ fn entry_as_receipt(entry: &LedgerEntry, now: i64) -> Receipt {
 
 #[cfg(test)]
 mod tests;
+mod watch;
+
+pub(crate) use watch::PollOutcome;

@@ -11,6 +11,8 @@
 //! - [`policy`]: per-frontend allowed operations, ownership and where `recent` comes from.
 //! - [`metrics`]: Prometheus metrics with closed label sets.
 //! - [`ledger`]: the ownership ledger, an embedded store of receipts made through the gateway.
+//! - [`watcher`]: read receipts; polls the ledger's live entries and tells a frontend's
+//!   subscriber when a secret is opened, burned or expires.
 //! - [`config`]: the validated configuration model. The core reads no files or environment itself;
 //!   the binary hands it text and a view of the environment.
 
@@ -25,6 +27,7 @@ pub mod ots;
 pub mod policy;
 pub mod simulator;
 pub mod upstream;
+pub mod watcher;
 
 pub use error::{Error, Result};
 pub use gateway::Gateway;

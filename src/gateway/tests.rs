@@ -222,6 +222,43 @@ impl LedgerStore for BrokenLedger {
     fn count(&self) -> std::result::Result<u64, LedgerError> {
         Err(LedgerError::CorruptEntry { column: "test" })
     }
+    fn watch_due(
+        &self,
+        _: Frontend,
+        _: i64,
+        _: usize,
+    ) -> std::result::Result<Vec<LedgerEntry>, LedgerError> {
+        Err(LedgerError::CorruptEntry { column: "test" })
+    }
+    fn unannounced(
+        &self,
+        _: Frontend,
+        _: usize,
+    ) -> std::result::Result<Vec<LedgerEntry>, LedgerError> {
+        Err(LedgerError::CorruptEntry { column: "test" })
+    }
+    fn mark_announced(
+        &self,
+        _: &ReceiptKey,
+        _: &ReceiptState,
+    ) -> std::result::Result<(), LedgerError> {
+        Err(LedgerError::CorruptEntry { column: "test" })
+    }
+    fn set_read_receipts(
+        &self,
+        _: Frontend,
+        _: &str,
+        _: bool,
+    ) -> std::result::Result<(), LedgerError> {
+        Err(LedgerError::CorruptEntry { column: "test" })
+    }
+    fn read_receipts_enabled(
+        &self,
+        _: Frontend,
+        _: &str,
+    ) -> std::result::Result<bool, LedgerError> {
+        Err(LedgerError::CorruptEntry { column: "test" })
+    }
 }
 
 #[tokio::test]

@@ -67,4 +67,39 @@ pub trait LedgerStore: Send + Sync + 'static {
     fn prune(&self, now: i64) -> Result<usize, LedgerError>;
 
     fn count(&self) -> Result<u64, LedgerError>;
+
+    // Read receipts: what the receipt watcher polls and what each owner has been told.
+
+    /// Up to `limit` of `frontend`'s entries worth asking upstream about: state still live,
+    /// receipt still in existence at `now`, owner not opted out of read receipts. Least recently
+    /// observed first, so that repeated calls go round all of them.
+    fn watch_due(
+        &self,
+        frontend: Frontend,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, LedgerError>;
+
+    /// Up to `limit` of `frontend`'s entries whose secret is gone (received, burned, expired,
+    /// orphaned) and whose owner, not opted out, has not been told yet. Oldest change first.
+    fn unannounced(
+        &self,
+        frontend: Frontend,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, LedgerError>;
+
+    /// Records that the owner now knows about `state`, so it is not announced again.
+    fn mark_announced(&self, key: &ReceiptKey, state: &ReceiptState) -> Result<(), LedgerError>;
+
+    /// Turns read receipts on or off for one owner. Turning them on counts everything already
+    /// finished as announced: the owner asked for news from now on, not a backlog.
+    fn set_read_receipts(
+        &self,
+        frontend: Frontend,
+        caller: &str,
+        enabled: bool,
+    ) -> Result<(), LedgerError>;
+
+    /// Whether the owner gets read receipts (on unless they opted out).
+    fn read_receipts_enabled(&self, frontend: Frontend, caller: &str) -> Result<bool, LedgerError>;
 }

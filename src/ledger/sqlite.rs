@@ -1,6 +1,7 @@
 //! The embedded ledger: one SQLite file in WAL mode, private to the gateway's user.
 
 mod files;
+mod read_receipts;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -259,6 +260,40 @@ impl LedgerStore for SqliteLedger {
             .map_err(LedgerError::database("counting entries"))?;
         // COUNT(*) is never negative; the fallback only satisfies the type.
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn watch_due(
+        &self,
+        frontend: Frontend,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.watch_due_entries(frontend, now, limit)
+    }
+
+    fn unannounced(
+        &self,
+        frontend: Frontend,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.unannounced_entries(frontend, limit)
+    }
+
+    fn mark_announced(&self, key: &ReceiptKey, state: &ReceiptState) -> Result<(), LedgerError> {
+        self.record_announced(key, state)
+    }
+
+    fn set_read_receipts(
+        &self,
+        frontend: Frontend,
+        caller: &str,
+        enabled: bool,
+    ) -> Result<(), LedgerError> {
+        self.store_read_receipts(frontend, caller, enabled)
+    }
+
+    fn read_receipts_enabled(&self, frontend: Frontend, caller: &str) -> Result<bool, LedgerError> {
+        self.load_read_receipts(frontend, caller)
     }
 }
 

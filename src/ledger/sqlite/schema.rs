@@ -31,6 +31,27 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX receipts_by_owner ON receipts (frontend, caller, created);
     CREATE INDEX receipts_by_expiry ON receipts (receipt_expires);",
+    // Version 2: read receipts, in tables of their own so the receipts table keeps its shape.
+    // `read_receipt_announced` holds the state each entry's owner was last told about; entries
+    // already finished when this migration runs count as announced, so upgrading does not flood
+    // anyone with news about old secrets, and a trigger drops the row when pruning drops the
+    // entry. The observation index serves the watcher's least-recently-observed-first query.
+    // `read_receipt_optouts` lists owners who turned read receipts off (everyone else gets them).
+    "CREATE TABLE read_receipt_announced (
+        entry_id        TEXT NOT NULL PRIMARY KEY,
+        announced_state TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO read_receipt_announced (entry_id, announced_state)
+        SELECT id, state FROM receipts WHERE state NOT IN ('new', 'viewed');
+    CREATE TRIGGER read_receipt_announced_pruned AFTER DELETE ON receipts BEGIN
+        DELETE FROM read_receipt_announced WHERE entry_id = old.id;
+    END;
+    CREATE INDEX receipts_by_observation ON receipts (frontend, state, state_updated);
+    CREATE TABLE read_receipt_optouts (
+        frontend TEXT NOT NULL,
+        caller   TEXT NOT NULL,
+        PRIMARY KEY (frontend, caller)
+    ) STRICT;",
 ];
 
 /// The version this build reads and writes.

@@ -407,7 +407,7 @@ fn a_new_file_gets_the_current_schema_version_and_reopening_keeps_it() {
     let dir = TempDir::new("schema");
     drop(SqliteLedger::open(&dir.db()).unwrap());
     assert_eq!(user_version(&dir.db()), schema::SCHEMA_VERSION);
-    assert_eq!(schema::SCHEMA_VERSION, 1);
+    assert_eq!(schema::SCHEMA_VERSION, 2);
     drop(SqliteLedger::open(&dir.db()).unwrap());
     assert_eq!(user_version(&dir.db()), schema::SCHEMA_VERSION);
 }
