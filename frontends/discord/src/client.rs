@@ -13,6 +13,8 @@ use serenity::http::{Http, HttpBuilder};
 use crate::access::Access;
 use crate::error::DiscordError;
 use crate::handler::Handler;
+use crate::notifier::ReadReceipts;
+use crate::options::BotOptions;
 
 /// Where Discord's OAuth2 install page lives. Always the real site, even with `api_base` set:
 /// the link is opened by a person in a browser, not by the bot.
@@ -46,6 +48,7 @@ fn http_for(settings: &DiscordSettings) -> Result<Http, DiscordError> {
 pub async fn run(
     gateway: Gateway,
     settings: DiscordSettings,
+    options: BotOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), DiscordError> {
     let http = http_for(&settings)?;
@@ -62,6 +65,7 @@ pub async fn run(
     let handler = Handler::new(
         gateway,
         Access::from_settings(&settings),
+        options,
         settings.guild_id,
         settings.default_member_permissions,
     );
@@ -90,6 +94,12 @@ pub async fn run(
             .map_err(|error| DiscordError::from_serenity("gateway", &error))?;
     }
     Ok(())
+}
+
+/// The subscriber that DMs owners their read receipts, for the core's receipt watcher. It has
+/// its own HTTP client, so it works whether or not the gateway connection is up.
+pub fn read_receipts(settings: &DiscordSettings) -> Result<ReadReceipts, DiscordError> {
+    Ok(ReadReceipts::new(http_for(settings)?))
 }
 
 /// The OAuth2 link that installs the bot with the `bot` and `applications.commands` scopes. The

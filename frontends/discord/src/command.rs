@@ -2,19 +2,9 @@
 
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permissions};
 
+use crate::options::TtlChoices;
+
 pub const NAME: &str = "ots";
-
-/// The lifetimes offered for a secret. A fixed list rather than free input: Discord then
-/// validates the choice, and users do not have to do arithmetic in seconds.
-pub const TTL_CHOICES: [(&str, u32); 4] = [
-    ("5 minutes", 300),
-    ("1 hour", 3_600),
-    ("1 day", 86_400),
-    ("7 days", 604_800),
-];
-
-/// Used when `ttl` is left out: long enough to reach someone in another time zone.
-pub const DEFAULT_TTL_SECS: u32 = 86_400;
 
 /// OTS's bounds for generated passwords.
 pub const MIN_LENGTH: u16 = 8;
@@ -26,6 +16,7 @@ pub mod sub {
     pub const STATUS: &str = "status";
     pub const RECENT: &str = "recent";
     pub const BURN: &str = "burn";
+    pub const NOTIFY: &str = "notify";
     pub const HELP: &str = "help";
 }
 
@@ -33,23 +24,26 @@ pub mod opt {
     pub const TTL: &str = "ttl";
     pub const RECIPIENT: &str = "recipient";
     pub const LENGTH: &str = "length";
+    pub const RECEIPTS: &str = "receipts";
 }
 
-pub fn ttl_label(secs: u32) -> Option<&'static str> {
-    TTL_CHOICES
-        .iter()
-        .find(|(_, value)| *value == secs)
-        .map(|(label, _)| *label)
+/// The values of `/ots notify receipts:`.
+pub mod receipts {
+    pub const ON: &str = "on";
+    pub const OFF: &str = "off";
 }
 
-fn ttl_option() -> CreateCommandOption {
-    TTL_CHOICES.iter().fold(
-        CreateCommandOption::new(
-            CommandOptionType::Integer,
-            opt::TTL,
-            "How long the link stays valid (default: 1 day)",
-        ),
-        |option, (label, secs)| option.add_int_choice(*label, i32::try_from(*secs).unwrap_or(0)),
+fn ttl_option(ttl: &TtlChoices) -> CreateCommandOption {
+    let description = format!(
+        "How long the link stays valid (default: {})",
+        crate::options::label(ttl.default_secs())
+    );
+    ttl.labelled().fold(
+        CreateCommandOption::new(CommandOptionType::Integer, opt::TTL, description),
+        |option, (label, secs)| {
+            // `TtlChoices` keeps every choice within i32.
+            option.add_int_choice(label, i32::try_from(secs).unwrap_or(i32::MAX))
+        },
     )
 }
 
@@ -67,7 +61,7 @@ fn plain(name: &str, description: &str) -> CreateCommandOption {
 
 /// `default_member_permissions` hides the command from members lacking those bits until a server
 /// admin says otherwise; `None` leaves it visible to everyone.
-pub fn register(default_member_permissions: Option<u64>) -> CreateCommand {
+pub fn register(default_member_permissions: Option<u64>, ttl: &TtlChoices) -> CreateCommand {
     let command = CreateCommand::new(NAME)
         .description("Share secrets through one-time links, without leaving them in chat")
         .add_option(
@@ -75,7 +69,7 @@ pub fn register(default_member_permissions: Option<u64>) -> CreateCommand {
                 sub::SHARE,
                 "Type a secret in a private form and get a one-time link",
             )
-            .add_sub_option(ttl_option())
+            .add_sub_option(ttl_option(ttl))
             .add_sub_option(recipient_option()),
         )
         .add_option(
@@ -83,7 +77,7 @@ pub fn register(default_member_permissions: Option<u64>) -> CreateCommand {
                 sub::GENERATE,
                 "Generate a password and get a one-time link to it",
             )
-            .add_sub_option(ttl_option())
+            .add_sub_option(ttl_option(ttl))
             .add_sub_option(
                 CreateCommandOption::new(
                     CommandOptionType::Integer,
@@ -99,11 +93,29 @@ pub fn register(default_member_permissions: Option<u64>) -> CreateCommand {
             sub::STATUS,
             "Whether your recent secrets were opened, and whether OTS is up",
         ))
-        .add_option(plain(sub::RECENT, "Your recent secrets, with Burn buttons"))
+        .add_option(plain(
+            sub::RECENT,
+            "Your recent secrets, with their links while unopened and Burn buttons",
+        ))
         .add_option(plain(
             sub::BURN,
             "Destroy one of your secrets before it is opened",
         ))
+        .add_option(
+            plain(
+                sub::NOTIFY,
+                "Whether I DM you when your secrets are opened, burned or expire",
+            )
+            .add_sub_option(
+                CreateCommandOption::new(
+                    CommandOptionType::String,
+                    opt::RECEIPTS,
+                    "Turn read receipts on or off (leave out to see the current setting)",
+                )
+                .add_string_choice("on", receipts::ON)
+                .add_string_choice("off", receipts::OFF),
+            ),
+        )
         .add_option(plain(sub::HELP, "What each /ots command does"));
     match default_member_permissions {
         Some(bits) => command.default_member_permissions(Permissions::from_bits_truncate(bits)),

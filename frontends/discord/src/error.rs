@@ -16,6 +16,9 @@ pub enum DiscordError {
     Refused { action: &'static str, status: u16 },
     #[error("could not reach Discord for the {action} request")]
     Unreachable { action: &'static str },
+    /// A bot setting has a value the bot cannot use; `key` is its name under `[discord]`.
+    #[error("discord.{key}: {reason}")]
+    InvalidSetting { key: &'static str, reason: String },
     /// The gateway connection failed in a way serenity does not retry.
     #[error("the Discord gateway connection failed: {0}")]
     Gateway(String),

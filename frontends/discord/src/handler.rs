@@ -8,20 +8,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ots_gateway_core::Gateway;
 use serenity::all::{
-    Builder, Command, Context, CreateInteractionResponseFollowup, EventHandler, GuildId,
-    Interaction, InteractionId, Ready,
+    Builder, Command, Context, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    EventHandler, GuildId, Interaction, InteractionId, Ready,
 };
 use serenity::async_trait;
 
 use crate::access::Access;
 use crate::command;
 use crate::error::DiscordError;
+use crate::options::BotOptions;
 use crate::perform::{Completion, perform};
 use crate::respond::{Decision, deferral, respond};
 
 pub(crate) struct Handler {
     gateway: Gateway,
     access: Access,
+    options: BotOptions,
     /// `None` registers globally (can take up to an hour to appear); a guild is instant.
     guild_id: Option<u64>,
     default_member_permissions: Option<u64>,
@@ -33,27 +35,32 @@ impl Handler {
     pub(crate) fn new(
         gateway: Gateway,
         access: Access,
+        options: BotOptions,
         guild_id: Option<u64>,
         default_member_permissions: Option<u64>,
     ) -> Self {
         Handler {
             gateway,
             access,
+            options,
             guild_id,
             default_member_permissions,
             registered: AtomicBool::new(false),
         }
     }
 
+    /// Creates `/ots`, or updates it in place: Discord matches a created command by name. The
+    /// bulk "set commands" call would also delete every other command of the application,
+    /// which may belong to another tool sharing it.
     async fn register(&self, ctx: &Context) -> Result<(), DiscordError> {
-        let commands = vec![command::register(self.default_member_permissions)];
+        let ots = command::register(self.default_member_permissions, &self.options.ttl_choices);
         // The config only hands over non-zero ids; `GuildId::new` would panic on zero.
         let result = match self.guild_id.filter(|id| *id != 0) {
             Some(guild) => GuildId::new(guild)
-                .set_commands(&ctx.http, commands)
+                .create_command(&ctx.http, ots)
                 .await
                 .map(drop),
-            None => Command::set_global_commands(&ctx.http, commands)
+            None => Command::create_global_command(&ctx.http, ots)
                 .await
                 .map(drop),
         };
@@ -92,7 +99,7 @@ impl EventHandler for Handler {
         let Some((id, token)) = address(&interaction) else {
             return;
         };
-        match respond(&interaction, &self.access) {
+        match respond(&interaction, &self.access, &self.options) {
             Decision::Ignore => {}
             Decision::Reply(response) => {
                 if let Err(error) = response.execute(&ctx.http, (id, token)).await {
@@ -106,6 +113,17 @@ impl EventHandler for Handler {
                     log_failure("deferral", &error);
                     return;
                 }
+                let completion = perform(&self.gateway, task).await;
+                deliver(&ctx, token, completion).await;
+            }
+            Decision::DeferUpdate(task) => {
+                let acknowledge = CreateInteractionResponse::Acknowledge;
+                if let Err(error) = acknowledge.execute(&ctx.http, (id, token)).await {
+                    log_failure("acknowledgement", &error);
+                    return;
+                }
+                // Editing the original response of a component interaction edits the message
+                // the component sits on.
                 let completion = perform(&self.gateway, task).await;
                 deliver(&ctx, token, completion).await;
             }

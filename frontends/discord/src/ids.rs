@@ -9,6 +9,44 @@ use ots_gateway_core::ledger::EntryId;
 
 const PREFIX: &str = "ots";
 
+/// What the message a button sits on shows, so that after the button's work the message can be
+/// drawn again as it is now (no stale buttons, no stale states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// One secret: the reply to share or generate, a status detail, a burn-menu choice.
+    Entry,
+    /// The `/ots recent` listing.
+    Recent,
+    /// The `/ots status` listing.
+    Status,
+}
+
+impl View {
+    fn code(self) -> &'static str {
+        match self {
+            View::Entry => "e",
+            View::Recent => "r",
+            View::Status => "s",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<View> {
+        match code {
+            "e" => Some(View::Entry),
+            "r" => Some(View::Recent),
+            "s" => Some(View::Status),
+            _ => None,
+        }
+    }
+}
+
+/// A button or modal about one entry, on a message showing `view`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnEntry {
+    pub entry: EntryId,
+    pub view: View,
+}
+
 /// What a custom id asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustomId {
@@ -17,31 +55,40 @@ pub enum CustomId {
         ttl_secs: u32,
         recipient: Option<u64>,
     },
-    /// A "Burn" button on a secret without a passphrase: burn straight away.
-    Burn(EntryId),
-    /// A "Burn" button on a secret with a passphrase, which OTS needs to burn it: ask for it.
-    BurnAskPassphrase(EntryId),
+    /// "Burn" on a secret without a passphrase: ask to confirm, in the same message.
+    Burn(OnEntry),
+    /// "Burn" on a secret with a passphrase, which OTS needs to burn it: ask for it (typing it
+    /// is the confirmation).
+    BurnAskPassphrase(OnEntry),
     /// The modal that asks for that passphrase.
-    BurnPassphraseModal(EntryId),
+    BurnPassphraseModal(OnEntry),
+    /// "Yes, burn it" on the confirmation.
+    BurnConfirm(OnEntry),
+    /// "Keep it" on the confirmation: draw the message as it was, with states as they are now.
+    BurnCancel(OnEntry),
     /// The menu of `/ots burn`; each option's value is an [`BurnChoice`].
     BurnMenu,
     /// The menu of `/ots status`; each option's value is an entry id.
     StatusMenu,
 }
 
-/// Discord allows 100 characters; the longest id here is well below that (37 + 20 + 10).
+/// Discord allows 100 characters; the longest id here is well below that (14 + 32).
 pub const MAX_LEN: usize = 100;
 
 impl CustomId {
     pub fn encode(&self) -> String {
+        let on =
+            |kind: &str, on: &OnEntry| format!("{PREFIX}:{kind}:{}:{}", on.view.code(), on.entry);
         match self {
             CustomId::ShareModal {
                 ttl_secs,
                 recipient,
             } => format!("{PREFIX}:share:{ttl_secs}:{}", recipient.unwrap_or(0)),
-            CustomId::Burn(id) => format!("{PREFIX}:burn:{id}"),
-            CustomId::BurnAskPassphrase(id) => format!("{PREFIX}:burn-ask:{id}"),
-            CustomId::BurnPassphraseModal(id) => format!("{PREFIX}:burn-pass:{id}"),
+            CustomId::Burn(target) => on("burn", target),
+            CustomId::BurnAskPassphrase(target) => on("burn-ask", target),
+            CustomId::BurnPassphraseModal(target) => on("burn-pass", target),
+            CustomId::BurnConfirm(target) => on("burn-ok", target),
+            CustomId::BurnCancel(target) => on("burn-no", target),
             CustomId::BurnMenu => format!("{PREFIX}:burn-menu"),
             CustomId::StatusMenu => format!("{PREFIX}:status-menu"),
         }
@@ -55,8 +102,11 @@ impl CustomId {
         }
         let kind = parts.next()?;
         let rest: Vec<&str> = parts.collect();
-        let entry = |rest: &[&str]| match rest {
-            [id] => EntryId::parse(id).ok(),
+        let on = |rest: &[&str]| match rest {
+            [view, id] => Some(OnEntry {
+                view: View::from_code(view)?,
+                entry: EntryId::parse(id).ok()?,
+            }),
             _ => None,
         };
         match (kind, rest.as_slice()) {
@@ -68,9 +118,11 @@ impl CustomId {
                     recipient: (recipient != 0).then_some(recipient),
                 })
             }
-            ("burn", rest) => entry(rest).map(CustomId::Burn),
-            ("burn-ask", rest) => entry(rest).map(CustomId::BurnAskPassphrase),
-            ("burn-pass", rest) => entry(rest).map(CustomId::BurnPassphraseModal),
+            ("burn", rest) => on(rest).map(CustomId::Burn),
+            ("burn-ask", rest) => on(rest).map(CustomId::BurnAskPassphrase),
+            ("burn-pass", rest) => on(rest).map(CustomId::BurnPassphraseModal),
+            ("burn-ok", rest) => on(rest).map(CustomId::BurnConfirm),
+            ("burn-no", rest) => on(rest).map(CustomId::BurnCancel),
             ("burn-menu", []) => Some(CustomId::BurnMenu),
             ("status-menu", []) => Some(CustomId::StatusMenu),
             _ => None,
@@ -113,6 +165,10 @@ mod tests {
     #[test]
     fn every_custom_id_round_trips_and_fits_discords_limit() {
         let id = EntryId::generate();
+        let on = |view| OnEntry {
+            entry: id.clone(),
+            view,
+        };
         let all = [
             CustomId::ShareModal {
                 ttl_secs: 604_800,
@@ -122,9 +178,11 @@ mod tests {
                 ttl_secs: 300,
                 recipient: None,
             },
-            CustomId::Burn(id.clone()),
-            CustomId::BurnAskPassphrase(id.clone()),
-            CustomId::BurnPassphraseModal(id.clone()),
+            CustomId::Burn(on(View::Entry)),
+            CustomId::BurnAskPassphrase(on(View::Recent)),
+            CustomId::BurnPassphraseModal(on(View::Status)),
+            CustomId::BurnConfirm(on(View::Recent)),
+            CustomId::BurnCancel(on(View::Entry)),
             CustomId::BurnMenu,
             CustomId::StatusMenu,
         ];
@@ -140,9 +198,11 @@ mod tests {
         for raw in [
             "",
             "ots",
-            "other:burn:0123456789abcdef0123456789abcdef",
+            "other:burn:e:0123456789abcdef0123456789abcdef",
             "ots:burn:not-an-entry-id",
-            "ots:burn:0123456789abcdef0123456789abcdef:extra",
+            "ots:burn:0123456789abcdef0123456789abcdef",
+            "ots:burn:x:0123456789abcdef0123456789abcdef",
+            "ots:burn:e:0123456789abcdef0123456789abcdef:extra",
             "ots:share:abc:0",
             "ots:share:300",
         ] {

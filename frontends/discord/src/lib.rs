@@ -8,6 +8,8 @@
 //! - [`respond`]: the pure core, interaction in, decision out; no network.
 //! - [`perform`]: runs a deferred decision against the gateway core.
 //! - [`render`]: what the bot says.
+//! - [`options`]: the bot's own settings (TTL choices, read receipts), with defaults.
+//! - `notifier`: read receipts, delivered by DM for the core's receipt watcher.
 //! - `handler`: the serenity event handler that carries decisions out.
 //! - `client`: connecting, registering, shutting down, and the invite link.
 //!
@@ -20,9 +22,12 @@ pub mod command;
 mod error;
 mod handler;
 pub mod ids;
+mod notifier;
+pub mod options;
 pub mod perform;
 pub mod render;
 pub mod respond;
 
-pub use client::{invite_url, run};
+pub use client::{invite_url, read_receipts, run};
 pub use error::DiscordError;
+pub use notifier::ReadReceipts;

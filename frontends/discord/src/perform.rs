@@ -6,10 +6,12 @@
 
 use ots_gateway_core::Gateway;
 use ots_gateway_core::gateway::OwnedReceipt;
+use ots_gateway_core::ledger::EntryId;
 use ots_gateway_core::model::{Caller, GenerateRequest, Receipt, ShareRequest};
 use serenity::all::{CreateActionRow, CreateMessage, EditInteractionResponse, UserId};
 
-use crate::command;
+use crate::ids::{OnEntry, View};
+use crate::options::label;
 use crate::render::{self, LISTED};
 use crate::respond::{Action, Task};
 
@@ -40,10 +42,37 @@ pub struct DirectMessage {
     pub message: CreateMessage,
 }
 
+/// A reply without buttons. The empty component list is sent on purpose: when the edit
+/// replaces a message that had buttons, they must go.
 fn text(content: impl Into<String>) -> Completion {
-    Completion {
-        reply: EditInteractionResponse::new().content(content),
-        direct_message: None,
+    with_components(content.into(), Vec::new())
+}
+
+/// A message drawn from the ledger and upstream as they are now, before it becomes a reply.
+struct Drawn {
+    content: String,
+    components: Vec<CreateActionRow>,
+}
+
+impl Drawn {
+    fn text(content: impl Into<String>) -> Self {
+        Drawn {
+            content: content.into(),
+            components: Vec::new(),
+        }
+    }
+
+    /// Listings leave room for a note (see [`render::listing`]); the cut is only a backstop.
+    fn with_note(mut self, note: &str) -> Self {
+        self.content = format!("{note}\n\n{}", self.content)
+            .chars()
+            .take(render::MAX_CONTENT_CHARS)
+            .collect();
+        self
+    }
+
+    fn done(self) -> Completion {
+        with_components(self.content, self.components)
     }
 }
 
@@ -99,33 +128,9 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 Err(error) => text(render::error_message(&error)),
             }
         }
-        Action::Status => status(gateway, &caller).await,
-        Action::StatusOf(entry) => match gateway.owned_entry(&caller, &entry).await {
-            Ok(owned) => {
-                let mut content = render::entry_line(1, &owned);
-                if let Some(received) = owned.receipt.as_ref().and_then(|r| r.received) {
-                    content.push_str(&format!("\nOpened {}.", render::relative_time(received)));
-                }
-                let components = if render::is_burnable(&owned) {
-                    vec![CreateActionRow::Buttons(vec![render::burn_button(
-                        &owned, "Burn",
-                    )])]
-                } else {
-                    Vec::new()
-                };
-                with_components(content, components)
-            }
-            Err(error) => text(render::error_message(&error)),
-        },
-        Action::Recent => match gateway.owned_recent(&caller).await {
-            Ok(entries) if entries.is_empty() => text(NOTHING_YET),
-            Ok(mut entries) => {
-                entries.truncate(LISTED);
-                let content = listing("Your recent secrets:", &entries);
-                with_components(content, render::burn_buttons(&entries))
-            }
-            Err(error) => text(render::error_message(&error)),
-        },
+        Action::Status => status(gateway, &caller).await.done(),
+        Action::StatusOf(entry) => entry_view(gateway, &caller, &entry).await.done(),
+        Action::Recent => recent(gateway, &caller).await.done(),
         Action::BurnMenu => match gateway.owned_recent(&caller).await {
             Ok(entries) => match render::burn_menu(&entries) {
                 Some(menu) => with_components(
@@ -137,31 +142,97 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
             },
             Err(error) => text(render::error_message(&error)),
         },
-        Action::Burn { entry, passphrase } => {
-            match gateway
-                .burn_entry(&caller, &entry, passphrase.as_ref())
+        Action::Burn { target, passphrase } => {
+            let note = match gateway
+                .burn_entry(&caller, &target.entry, passphrase.as_ref())
                 .await
             {
-                Ok(_) => text("Burned. Nobody can open that link any more."),
+                Ok(_) => "Burned. Nobody can open that link any more.".to_owned(),
+                Err(error) => render::error_message(&error),
+            };
+            redraw(gateway, &caller, &target, Some(note)).await
+        }
+        Action::Redraw(target) => redraw(gateway, &caller, &target, None).await,
+        Action::Notify(setting) => {
+            let result = match setting {
+                Some(enabled) => gateway
+                    .set_read_receipts(&caller, enabled)
+                    .await
+                    .map(|()| enabled),
+                None => gateway.read_receipts_enabled(&caller).await,
+            };
+            match result {
+                Ok(enabled) => text(render::read_receipts_setting(enabled)),
                 Err(error) => text(render::error_message(&error)),
             }
         }
     }
 }
 
+/// The message a button sat on, drawn again as things are now, with `note` (what the button
+/// did) on top. If the view cannot be drawn (not the caller's entry, ledger down), the note and
+/// the reason stand alone, and the old buttons go.
+async fn redraw(
+    gateway: &Gateway,
+    caller: &Caller,
+    target: &OnEntry,
+    note: Option<String>,
+) -> Completion {
+    let drawn = match target.view {
+        View::Entry => entry_view(gateway, caller, &target.entry).await,
+        View::Recent => recent(gateway, caller).await,
+        View::Status => status(gateway, caller).await,
+    };
+    match note {
+        Some(note) => drawn.with_note(&note).done(),
+        None => drawn.done(),
+    }
+}
+
+async fn entry_view(gateway: &Gateway, caller: &Caller, entry: &EntryId) -> Drawn {
+    match gateway.owned_entry(caller, entry).await {
+        Ok(owned) => {
+            let mut content = render::entry_block(1, &owned);
+            if let Some(received) = owned.receipt.as_ref().and_then(|r| r.received) {
+                content.push_str(&format!("\nOpened {}.", render::relative_time(received)));
+            }
+            let components = if render::is_burnable(&owned) {
+                vec![CreateActionRow::Buttons(vec![render::burn_button(
+                    &owned,
+                    "Burn",
+                    View::Entry,
+                )])]
+            } else {
+                Vec::new()
+            };
+            Drawn {
+                content,
+                components,
+            }
+        }
+        Err(error) => Drawn::text(render::error_message(&error)),
+    }
+}
+
+async fn recent(gateway: &Gateway, caller: &Caller) -> Drawn {
+    match gateway.owned_recent(caller).await {
+        Ok(entries) if entries.is_empty() => Drawn::text(NOTHING_YET),
+        Ok(mut entries) => {
+            entries.truncate(LISTED);
+            let (content, shown) = render::listing("Your recent secrets:", &entries);
+            Drawn {
+                content,
+                components: render::burn_buttons(&entries[..shown], View::Recent),
+            }
+        }
+        Err(error) => Drawn::text(render::error_message(&error)),
+    }
+}
+
 const NOTHING_YET: &str =
     "You have no secrets yet. Use `/ots share` or `/ots generate` to make one.";
 
-fn listing(title: &str, entries: &[OwnedReceipt]) -> String {
-    let mut content = title.to_owned();
-    for (index, owned) in entries.iter().enumerate() {
-        content.push('\n');
-        content.push_str(&render::entry_line(index + 1, owned));
-    }
-    content
-}
-
-async fn status(gateway: &Gateway, caller: &Caller) -> Completion {
+async fn status(gateway: &Gateway, caller: &Caller) -> Drawn {
     let overview = gateway.overview().await;
     let health = match &overview.upstream {
         Ok(status) => format!(
@@ -174,14 +245,18 @@ async fn status(gateway: &Gateway, caller: &Caller) -> Completion {
         ),
     };
     match gateway.owned_recent(caller).await {
-        Ok(entries) if entries.is_empty() => text(format!("{health}\n{NOTHING_YET}")),
+        Ok(entries) if entries.is_empty() => Drawn::text(format!("{health}\n{NOTHING_YET}")),
         Ok(mut entries) => {
             entries.truncate(LISTED);
-            let content = listing(&format!("{health}\nYour recent secrets:"), &entries);
-            let components = render::status_menu(&entries).into_iter().collect();
-            with_components(content, components)
+            let (content, shown) =
+                render::listing(&format!("{health}\nYour recent secrets:"), &entries);
+            let components = render::status_menu(&entries[..shown]).into_iter().collect();
+            Drawn {
+                content,
+                components,
+            }
         }
-        Err(error) => text(format!("{health}\n{}", render::error_message(&error))),
+        Err(error) => Drawn::text(format!("{health}\n{}", render::error_message(&error))),
     }
 }
 
@@ -205,8 +280,7 @@ async fn created(
         .saturating_add(i64::try_from(receipt.ttl).unwrap_or(i64::MAX));
     let lifetime = u32::try_from(receipt.ttl)
         .ok()
-        .and_then(command::ttl_label)
-        .map(|label| format!(" ({label})"))
+        .map(|secs| format!(" ({})", label(secs)))
         .unwrap_or_default();
     let mut content = format!(
         "One-time link (opens once, expires {}{lifetime}):\n{link}",
@@ -227,7 +301,9 @@ async fn created(
     }
     let components = match own_entry(gateway, caller, receipt).await {
         Some(owned) => vec![CreateActionRow::Buttons(vec![render::burn_button(
-            &owned, "Burn",
+            &owned,
+            "Burn",
+            View::Entry,
         )])],
         None => {
             content.push_str("\nTo burn it later, use `/ots recent`.");

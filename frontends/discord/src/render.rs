@@ -6,12 +6,13 @@ use ots_gateway_core::Error;
 use ots_gateway_core::error::{RateLimitScope, UpstreamFailure};
 use ots_gateway_core::gateway::OwnedReceipt;
 use ots_gateway_core::model::{ReceiptState, retry_after_secs};
+use ots_gateway_core::watcher::ReceiptNews;
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateSelectMenu, CreateSelectMenuKind,
     CreateSelectMenuOption,
 };
 
-use crate::ids::{BurnChoice, CustomId};
+use crate::ids::{BurnChoice, CustomId, OnEntry, View};
 
 /// Discord shows at most 5 buttons per row and 5 rows per message.
 const BUTTONS_PER_ROW: usize = 5;
@@ -21,6 +22,8 @@ const MAX_MENU_OPTIONS: usize = 25;
 /// Entries listed in `/ots recent` and `/ots status`: a screenful, and within one message's 2000
 /// characters.
 pub const LISTED: usize = 10;
+/// Discord's limit on a message's content.
+pub const MAX_CONTENT_CHARS: usize = 2_000;
 /// Characters of an upstream refusal message shown to the user.
 const MAX_UPSTREAM_MESSAGE: usize = 300;
 
@@ -98,8 +101,53 @@ pub fn relative_time(unix: i64) -> String {
     format!("<t:{unix}:R>")
 }
 
-/// One line per entry, numbered the way the buttons are.
-pub fn entry_line(number: usize, owned: &OwnedReceipt) -> String {
+/// One line per entry, numbered the way the buttons are; a second line with the link while the
+/// secret is unopened, so its owner can find it again after Discord drops the first reply.
+/// Only the owner ever sees this (every reply is ephemeral).
+pub fn entry_block(number: usize, owned: &OwnedReceipt) -> String {
+    let mut block = entry_line(number, owned);
+    if let Some(link) = live_link(owned) {
+        block.push_str("\n   ");
+        block.push_str(link);
+    }
+    block
+}
+
+/// The share link, if the secret can still be opened and upstream just told us the link.
+pub fn live_link(owned: &OwnedReceipt) -> Option<&str> {
+    if !is_burnable(owned) {
+        return None;
+    }
+    owned.receipt.as_ref()?.share_url.as_deref()
+}
+
+/// A title followed by as many entries as fit in one message, numbered from 1; says how many
+/// were left out. Returns the text and how many entries it shows.
+pub fn listing(title: &str, entries: &[OwnedReceipt]) -> (String, usize) {
+    let mut content = title.to_owned();
+    let mut shown = 0;
+    // Room for the "and N more" line, and for a note about what a button just did (an error
+    // message is at most a few hundred characters).
+    let budget = MAX_CONTENT_CHARS - 500;
+    for (index, owned) in entries.iter().enumerate() {
+        let block = entry_block(index + 1, owned);
+        if content.chars().count() + 1 + block.chars().count() > budget {
+            break;
+        }
+        content.push('\n');
+        content.push_str(&block);
+        shown += 1;
+    }
+    if shown < entries.len() {
+        content.push_str(&format!(
+            "\n…and {} more, not shown.",
+            entries.len() - shown
+        ));
+    }
+    (content, shown)
+}
+
+fn entry_line(number: usize, owned: &OwnedReceipt) -> String {
     let entry = &owned.entry;
     let lock = if entry.has_passphrase {
         " · passphrase"
@@ -122,14 +170,17 @@ pub fn is_burnable(owned: &OwnedReceipt) -> bool {
     owned.entry.state.is_live()
 }
 
-/// A "Burn" button for an entry. A passphrase-protected one asks for the passphrase first,
-/// because OTS will not burn it without.
-pub fn burn_button(owned: &OwnedReceipt, label: impl Into<String>) -> CreateButton {
-    let id = owned.entry.id.clone();
+/// A "Burn" button for an entry on a message showing `view`. A passphrase-protected one asks
+/// for the passphrase (OTS will not burn it without); the others ask to confirm.
+pub fn burn_button(owned: &OwnedReceipt, label: impl Into<String>, view: View) -> CreateButton {
+    let target = OnEntry {
+        entry: owned.entry.id.clone(),
+        view,
+    };
     let custom_id = if owned.entry.has_passphrase {
-        CustomId::BurnAskPassphrase(id)
+        CustomId::BurnAskPassphrase(target)
     } else {
-        CustomId::Burn(id)
+        CustomId::Burn(target)
     };
     CreateButton::new(custom_id.encode())
         .style(ButtonStyle::Danger)
@@ -137,12 +188,12 @@ pub fn burn_button(owned: &OwnedReceipt, label: impl Into<String>) -> CreateButt
 }
 
 /// Numbered Burn buttons for the live entries among `entries` (numbered by position).
-pub fn burn_buttons(entries: &[OwnedReceipt]) -> Vec<CreateActionRow> {
+pub fn burn_buttons(entries: &[OwnedReceipt], view: View) -> Vec<CreateActionRow> {
     let buttons: Vec<CreateButton> = entries
         .iter()
         .enumerate()
         .filter(|(_, owned)| is_burnable(owned))
-        .map(|(index, owned)| burn_button(owned, format!("Burn #{}", index + 1)))
+        .map(|(index, owned)| burn_button(owned, format!("Burn #{}", index + 1), view))
         .take(BUTTONS_PER_ROW * MAX_ROWS)
         .collect();
     buttons
@@ -205,15 +256,58 @@ fn menu_label(index: usize, owned: &OwnedReceipt) -> String {
     format!("#{} · {}", index + 1, state_label(&owned.entry.state))
 }
 
+pub const CONFIRM_BURN: &str = "Burn this secret? Its link stops working at once, for everyone. \
+                                This cannot be undone.";
+
+pub const READ_RECEIPTS_OFF: &str =
+    "Read receipts are turned off on this gateway, so there is nothing to switch.";
+
+/// What `/ots notify` says the setting now is.
+pub fn read_receipts_setting(enabled: bool) -> &'static str {
+    if enabled {
+        "Read receipts are **on**: I will DM you when one of your secrets is opened, or expires \
+         unopened. `/ots notify receipts:off` stops them."
+    } else {
+        "Read receipts are **off**: I will not DM you about your secrets. \
+         `/ots notify receipts:on` starts them again."
+    }
+}
+
+/// The DM telling an owner what became of their secret: which one (by when it was made), what
+/// happened and when the gateway saw it. No link, key or value: the secret is gone anyway.
+pub fn read_receipt(news: &ReceiptNews) -> String {
+    let made = relative_time(news.created);
+    let seen = relative_time(news.observed);
+    let gone = "Its link no longer works.";
+    let what = match &news.state {
+        ReceiptState::Received => format!("was opened (noticed {seen}). {gone}"),
+        ReceiptState::Burned => {
+            format!("was burned before anyone opened it (noticed {seen}). {gone}")
+        }
+        ReceiptState::Expired => {
+            format!("expired without being opened (noticed {seen}). {gone}")
+        }
+        ReceiptState::Orphaned => format!("is gone from OTS (noticed {seen}). {gone}"),
+        ReceiptState::New | ReceiptState::Viewed | ReceiptState::Other(_) => {
+            format!("changed (noticed {seen}): `/ots status` shows how it stands.")
+        }
+    };
+    format!(
+        "Your one-time secret made {made} {what}\n\
+         -# `/ots notify receipts:off` stops these messages."
+    )
+}
+
 pub const HELP: &str = "\
 **/ots** keeps secrets out of chat history. Everything it shows is visible only to you.
 • `/ots share [ttl] [recipient]` opens a private form: type the secret (and an optional \
 passphrase) and get a one-time link. The recipient, if you name one, gets the link by DM.
 • `/ots generate [ttl] [length] [recipient]` makes a random password, shows it only to you, \
 and gives you a one-time link to it.
-• `/ots recent` lists the secrets you made, with Burn buttons.
+• `/ots recent` lists the secrets you made, with the link of each unopened one and Burn buttons.
 • `/ots status` tells whether your secrets were opened, and whether OTS is up.
-• `/ots burn` destroys one of your secrets before anyone opens it.
+• `/ots burn` destroys one of your secrets before anyone opens it (it asks first).
+• `/ots notify [receipts]` turns the DM you get when a secret is opened or expires on or off.
 A link opens once. Share a passphrase through another channel than the link.";
 
 #[cfg(test)]

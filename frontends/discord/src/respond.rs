@@ -8,16 +8,17 @@
 use ots_gateway_core::ledger::EntryId;
 use ots_gateway_core::model::{Caller, Frontend, Passphrase, SecretText};
 use serenity::all::{
-    ActionRowComponent, CommandDataOption, CommandDataOptionValue, CommandInteraction,
+    ActionRowComponent, ButtonStyle, CommandDataOption, CommandDataOptionValue, CommandInteraction,
     ComponentInteraction, ComponentInteractionDataKind, CreateActionRow,
-    CreateAutocompleteResponse, CreateInputText, CreateInteractionResponse,
+    CreateAutocompleteResponse, CreateButton, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseMessage, CreateModal, InputTextStyle, Interaction, ModalInteraction,
     UserId,
 };
 
 use crate::access::Access;
-use crate::command::{self, DEFAULT_TTL_SECS, MAX_LENGTH, MIN_LENGTH, opt, sub};
-use crate::ids::{BurnChoice, CustomId};
+use crate::command::{self, MAX_LENGTH, MIN_LENGTH, opt, receipts, sub};
+use crate::ids::{BurnChoice, CustomId, OnEntry, View};
+use crate::options::{BotOptions, TtlChoices};
 use crate::render;
 
 /// Discord's cap on a text input, and so on a secret typed into the modal.
@@ -35,6 +36,9 @@ pub enum Decision {
     Reply(CreateInteractionResponse),
     /// Acknowledge with an ephemeral deferral, run the task, then edit the deferred reply.
     Defer(Task),
+    /// Acknowledge a button, menu or modal without a new message, run the task, then redraw
+    /// the message the component sits on.
+    DeferUpdate(Task),
     /// Nothing to answer (a PING, which only the HTTP endpoint receives).
     Ignore,
 }
@@ -66,10 +70,15 @@ pub enum Action {
     Recent,
     /// The menu of the caller's live secrets to burn.
     BurnMenu,
+    /// A confirmed burn; then the message it was asked from is drawn again.
     Burn {
-        entry: EntryId,
+        target: OnEntry,
         passphrase: Option<Passphrase>,
     },
+    /// Draw a message again as things are now (after "Keep it").
+    Redraw(OnEntry),
+    /// `/ots notify`: turn read receipts on or off, or (`None`) say how they are set.
+    Notify(Option<bool>),
 }
 
 /// An ephemeral message: the only kind this bot sends in reply to an interaction.
@@ -88,7 +97,7 @@ pub fn deferral() -> CreateInteractionResponse {
 
 /// Decides how to answer `interaction`. The allowlists come first, for every kind of
 /// interaction, so a button in an old message cannot get around them.
-pub fn respond(interaction: &Interaction, access: &Access) -> Decision {
+pub fn respond(interaction: &Interaction, access: &Access, options: &BotOptions) -> Decision {
     let checked = match interaction {
         Interaction::Command(cmd) | Interaction::Autocomplete(cmd) => {
             access.check(cmd.guild_id, cmd.member.as_deref())
@@ -111,9 +120,9 @@ pub fn respond(interaction: &Interaction, access: &Access) -> Decision {
         };
     }
     match interaction {
-        Interaction::Command(cmd) => command(cmd),
+        Interaction::Command(cmd) => command(cmd, options),
         Interaction::Component(component) => component_clicked(component),
-        Interaction::Modal(modal) => modal_submitted(modal),
+        Interaction::Modal(modal) => modal_submitted(modal, &options.ttl_choices),
         // No option uses autocomplete; an empty list is the polite answer.
         Interaction::Autocomplete(_) => Decision::Reply(CreateInteractionResponse::Autocomplete(
             CreateAutocompleteResponse::new(),
@@ -133,7 +142,14 @@ fn defer(user: UserId, action: Action) -> Decision {
     })
 }
 
-fn command(cmd: &CommandInteraction) -> Decision {
+fn defer_update(user: UserId, action: Action) -> Decision {
+    Decision::DeferUpdate(Task {
+        caller: caller_of(user),
+        action,
+    })
+}
+
+fn command(cmd: &CommandInteraction, bot: &BotOptions) -> Decision {
     if cmd.data.name != command::NAME {
         return Decision::Reply(ephemeral("Unknown command."));
     }
@@ -145,7 +161,7 @@ fn command(cmd: &CommandInteraction) -> Decision {
         _ => &[],
     };
     let user = cmd.user.id;
-    let ttl = match ttl_option(options) {
+    let ttl = match ttl_option(options, &bot.ttl_choices) {
         Ok(ttl) => ttl,
         Err(message) => return Decision::Reply(ephemeral(message)),
     };
@@ -166,6 +182,11 @@ fn command(cmd: &CommandInteraction) -> Decision {
         sub::STATUS => defer(user, Action::Status),
         sub::RECENT => defer(user, Action::Recent),
         sub::BURN => defer(user, Action::BurnMenu),
+        sub::NOTIFY => match notify_option(options) {
+            Ok(_) if !bot.read_receipts => Decision::Reply(ephemeral(render::READ_RECEIPTS_OFF)),
+            Ok(setting) => defer(user, Action::Notify(setting)),
+            Err(message) => Decision::Reply(ephemeral(message)),
+        },
         sub::HELP => Decision::Reply(ephemeral(render::HELP)),
         _ => Decision::Reply(ephemeral(
             "Unknown subcommand: the registered commands may be out of date. See `/ots help`.",
@@ -175,14 +196,14 @@ fn command(cmd: &CommandInteraction) -> Decision {
 
 /// Discord only offers the registered choices, but a stale registration could send another
 /// value; refusing it beats silently using a lifetime the user never picked.
-fn ttl_option(options: &[CommandDataOption]) -> Result<u32, String> {
+fn ttl_option(options: &[CommandDataOption], choices: &TtlChoices) -> Result<u32, String> {
     let Some(option) = options.iter().find(|o| o.name == opt::TTL) else {
-        return Ok(DEFAULT_TTL_SECS);
+        return Ok(choices.default_secs());
     };
     let allowed = |secs: i64| {
         u32::try_from(secs)
             .ok()
-            .filter(|secs| command::ttl_label(*secs).is_some())
+            .filter(|secs| choices.offers(*secs))
     };
     match &option.value {
         CommandDataOptionValue::Integer(secs) => allowed(*secs),
@@ -204,6 +225,21 @@ fn length_option(options: &[CommandDataOption]) -> Result<Option<u16>, String> {
                 format!("Invalid length: choose between {MIN_LENGTH} and {MAX_LENGTH}.")
             }),
         _ => Err("Invalid length: expected a number.".to_owned()),
+    }
+}
+
+fn notify_option(options: &[CommandDataOption]) -> Result<Option<bool>, String> {
+    let Some(option) = options.iter().find(|o| o.name == opt::RECEIPTS) else {
+        return Ok(None);
+    };
+    match &option.value {
+        CommandDataOptionValue::String(value) if value == receipts::ON => Ok(Some(true)),
+        CommandDataOptionValue::String(value) if value == receipts::OFF => Ok(Some(false)),
+        _ => Err(format!(
+            "Invalid receipts: choose `{}` or `{}`.",
+            receipts::ON,
+            receipts::OFF
+        )),
     }
 }
 
@@ -244,16 +280,34 @@ fn share_modal(ttl_secs: u32, recipient: Option<UserId>) -> CreateInteractionRes
     )
 }
 
-fn passphrase_modal(entry: EntryId) -> CreateInteractionResponse {
+/// Typing the passphrase is deliberate enough to stand for the confirmation.
+fn passphrase_modal(target: OnEntry) -> CreateInteractionResponse {
     let passphrase = CreateInputText::new(InputTextStyle::Short, "Passphrase", PASSPHRASE_FIELD)
+        .placeholder("Burning cannot be undone: the link stops working at once")
         .max_length(MAX_PASSPHRASE_CHARS)
         .required(true);
     CreateInteractionResponse::Modal(
         CreateModal::new(
-            CustomId::BurnPassphraseModal(entry).encode(),
+            CustomId::BurnPassphraseModal(target).encode(),
             "Burn a passphrase-protected secret",
         )
         .components(vec![CreateActionRow::InputText(passphrase)]),
+    )
+}
+
+/// Turns the message the Burn button sits on into the question, so the answer replaces it
+/// in place and no second, stale copy of the buttons is left behind.
+fn confirm_burn(target: OnEntry) -> CreateInteractionResponse {
+    let burn = CreateButton::new(CustomId::BurnConfirm(target.clone()).encode())
+        .style(ButtonStyle::Danger)
+        .label("Yes, burn it");
+    let keep = CreateButton::new(CustomId::BurnCancel(target).encode())
+        .style(ButtonStyle::Secondary)
+        .label("Keep it");
+    CreateInteractionResponse::UpdateMessage(
+        CreateInteractionResponseMessage::new()
+            .content(render::CONFIRM_BURN)
+            .components(vec![CreateActionRow::Buttons(vec![burn, keep])]),
     )
 }
 
@@ -270,29 +324,31 @@ fn component_clicked(component: &ComponentInteraction) -> Decision {
         _ => None,
     };
     match custom_id {
-        CustomId::Burn(entry) => defer(
+        CustomId::Burn(target) => Decision::Reply(confirm_burn(target)),
+        CustomId::BurnAskPassphrase(target) => Decision::Reply(passphrase_modal(target)),
+        CustomId::BurnConfirm(target) => defer_update(
             user,
             Action::Burn {
-                entry,
+                target,
                 passphrase: None,
             },
         ),
-        CustomId::BurnAskPassphrase(entry) => Decision::Reply(passphrase_modal(entry)),
+        CustomId::BurnCancel(target) => defer_update(user, Action::Redraw(target)),
         CustomId::BurnMenu => match selected.and_then(BurnChoice::parse) {
             Some(BurnChoice {
                 entry,
-                has_passphrase: true,
-            }) => Decision::Reply(passphrase_modal(entry)),
-            Some(BurnChoice {
-                entry,
-                has_passphrase: false,
-            }) => defer(
-                user,
-                Action::Burn {
+                has_passphrase,
+            }) => {
+                let target = OnEntry {
                     entry,
-                    passphrase: None,
-                },
-            ),
+                    view: View::Entry,
+                };
+                if has_passphrase {
+                    Decision::Reply(passphrase_modal(target))
+                } else {
+                    Decision::Reply(confirm_burn(target))
+                }
+            }
             None => Decision::Reply(ephemeral(STALE_COMPONENT)),
         },
         CustomId::StatusMenu => match selected.map(EntryId::parse) {
@@ -327,7 +383,7 @@ fn passphrase_field(modal: &ModalInteraction) -> Option<Passphrase> {
         .map(Passphrase::new)
 }
 
-fn modal_submitted(modal: &ModalInteraction) -> Decision {
+fn modal_submitted(modal: &ModalInteraction, ttl_choices: &TtlChoices) -> Decision {
     let user = modal.user.id;
     match CustomId::parse(&modal.data.custom_id) {
         Some(CustomId::ShareModal {
@@ -338,7 +394,7 @@ fn modal_submitted(modal: &ModalInteraction) -> Decision {
             if secret.trim().is_empty() {
                 return Decision::Reply(ephemeral("Invalid secret: it must not be empty."));
             }
-            if command::ttl_label(ttl_secs).is_none() {
+            if !ttl_choices.offers(ttl_secs) {
                 return Decision::Reply(ephemeral(
                     "Invalid ttl: pick one of the offered lifetimes.",
                 ));
@@ -353,11 +409,11 @@ fn modal_submitted(modal: &ModalInteraction) -> Decision {
                 },
             )
         }
-        Some(CustomId::BurnPassphraseModal(entry)) => match passphrase_field(modal) {
-            Some(passphrase) => defer(
+        Some(CustomId::BurnPassphraseModal(target)) => match passphrase_field(modal) {
+            Some(passphrase) => defer_update(
                 user,
                 Action::Burn {
-                    entry,
+                    target,
                     passphrase: Some(passphrase),
                 },
             ),

@@ -2,6 +2,8 @@
 
 use anyhow::Context as _;
 use ots_gateway_core::config::{CommandLineOverrides, ValidConfig};
+use ots_gateway_core::model::Frontend;
+use ots_gateway_core::watcher::{ReceiptWatcher, WatcherSettings};
 use ots_gateway_mcp::McpSettings;
 use ots_gateway_rest::RestConfig;
 use tokio_util::sync::CancellationToken;
@@ -57,11 +59,29 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let side_tasks = move |stop: CancellationToken| {
         let mut tasks: Vec<(&'static str, SideTask)> = Vec::new();
         if let Some(settings) = discord {
+            // The lead wires these from `[discord]` (ttl_choices, default_ttl, read_receipts).
+            let options = ots_gateway_discord::options::BotOptions::default();
+            if options.read_receipts {
+                let watcher = ReceiptWatcher::new(
+                    gateway.clone(),
+                    Frontend::Discord,
+                    WatcherSettings::default(),
+                );
+                let notifier = ots_gateway_discord::read_receipts(&settings);
+                let stopped = stop.clone().cancelled_owned();
+                tasks.push((
+                    "read receipts",
+                    Box::pin(async move {
+                        watcher.run(notifier?, stopped).await;
+                        Ok(())
+                    }),
+                ));
+            }
             tracing::info!("starting the Discord bot");
             tasks.push((
                 "discord bot",
                 Box::pin(async move {
-                    ots_gateway_discord::run(gateway, settings, stop.cancelled_owned())
+                    ots_gateway_discord::run(gateway, settings, options, stop.cancelled_owned())
                         .await
                         .map_err(anyhow::Error::from)
                 }),

@@ -3,8 +3,11 @@
 //! and what every byte sent to Discord does and does not contain.
 
 use ots_gateway_core::config::DiscordSettings;
-use ots_gateway_core::model::{Caller, Frontend};
-use ots_gateway_discord::ids::CustomId;
+use ots_gateway_core::model::{Caller, Frontend, SecretKey};
+use ots_gateway_core::watcher::{ReceiptWatcher, WatcherSettings};
+use ots_gateway_discord::ids::{CustomId, OnEntry, View};
+use ots_gateway_discord::options::BotOptions;
+use ots_gateway_discord::read_receipts;
 use ots_gateway_discord::{DiscordError, invite_url, run};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -54,9 +57,11 @@ fn token_of(value: &Value) -> String {
     value["token"].as_str().unwrap().to_owned()
 }
 
+/// Types 4 and 5 open a new message, which must be ephemeral; a modal (9) has no message, and
+/// 6 and 7 act on the (ephemeral) message the component sits on.
 fn assert_ephemeral_callback(callback: &Value, kind: u64) {
     assert_eq!(callback["type"], kind, "{callback}");
-    if kind != 9 {
+    if kind == 4 || kind == 5 {
         assert_eq!(callback["data"]["flags"], 64, "not ephemeral: {callback}");
     }
 }
@@ -69,6 +74,7 @@ async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
     let bot = tokio::spawn(run(
         test.gateway.clone(),
         settings(&fake, BOT_TOKEN),
+        BotOptions::default(),
         async move {
             let _ = stopped.await;
         },
@@ -77,14 +83,14 @@ async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
     // Registration in the configured guild, with the permissions default.
     let registration = fake
         .wait_for(|r| {
-            r.method == "PUT"
+            r.method == "POST"
                 && r.path == format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands")
         })
         .await
         .json();
-    assert_eq!(registration[0]["name"], "ots");
-    assert_eq!(registration[0]["default_member_permissions"], "8192");
-    assert_eq!(registration[0]["options"].as_array().unwrap().len(), 6);
+    assert_eq!(registration["name"], "ots");
+    assert_eq!(registration["default_member_permissions"], "8192");
+    assert_eq!(registration["options"].as_array().unwrap().len(), 7);
 
     // /ots share → the modal is the first answer.
     let share = command_json(
@@ -148,7 +154,7 @@ async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
     let reply2 = fake.edit(&token_of(&submit2)).await;
     let link2 = link_in(reply2["content"].as_str().unwrap()).unwrap();
     let burn_button = custom_ids(&reply2).remove(0);
-    let CustomId::BurnAskPassphrase(entry) = CustomId::parse(&burn_button).unwrap() else {
+    let CustomId::BurnAskPassphrase(target) = CustomId::parse(&burn_button).unwrap() else {
         panic!("a protected secret's button asks for the passphrase: {burn_button}");
     };
 
@@ -156,10 +162,10 @@ async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
         5,
         BOB,
         &Place::team(),
-        &CustomId::Burn(entry.clone()).encode(),
+        &CustomId::BurnConfirm(target.clone()).encode(),
     );
     fake.push_interaction(bob_click.clone());
-    assert_ephemeral_callback(&fake.callback(&token_of(&bob_click)).await, 5);
+    assert_ephemeral_callback(&fake.callback(&token_of(&bob_click)).await, 6);
     let refusal = fake.edit(&token_of(&bob_click)).await;
     assert!(
         refusal["content"]
@@ -182,6 +188,7 @@ async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
         &[("passphrase", "e2e-pass-phrase")],
     );
     fake.push_interaction(pass_submit.clone());
+    assert_ephemeral_callback(&fake.callback(&token_of(&pass_submit)).await, 6);
     let burned = fake.edit(&token_of(&pass_submit)).await;
     assert!(
         burned["content"].as_str().unwrap().contains("Burned"),
@@ -230,15 +237,33 @@ async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
     let plain_burn = custom_ids(&generated_reply).remove(0);
     assert!(matches!(
         CustomId::parse(&plain_burn),
-        Some(CustomId::Burn(_))
+        Some(CustomId::Burn(OnEntry {
+            view: View::Entry,
+            ..
+        }))
     ));
+    // The Burn button asks first, in the same message: the question replaces the reply (and
+    // with it the generated value), so no second copy of the buttons is left behind.
     let click = button_json(10, ALICE, &Place::team(), &plain_burn);
     fake.push_interaction(click.clone());
-    assert_ephemeral_callback(&fake.callback(&token_of(&click)).await, 5);
-    let burned = fake.edit(&token_of(&click)).await;
+    let question = fake.callback(&token_of(&click)).await;
+    assert_ephemeral_callback(&question, 7);
+    assert!(!question.to_string().contains(&generated_value));
+    let answers = custom_ids(&question["data"]);
+    assert_eq!(answers.len(), 2, "{question}");
+    let yes = button_json(11, ALICE, &Place::team(), &answers[0]);
+    fake.push_interaction(yes.clone());
+    assert_ephemeral_callback(&fake.callback(&token_of(&yes)).await, 6);
+    let burned = fake.edit(&token_of(&yes)).await;
+    let burned_text = burned["content"].as_str().unwrap();
+    assert!(burned_text.contains("Burned"), "{burned}");
     assert!(
-        burned["content"].as_str().unwrap().contains("Burned"),
-        "{burned}"
+        burned_text.contains("burned"),
+        "the state as it is now: {burned}"
+    );
+    assert!(
+        custom_ids(&burned).is_empty(),
+        "no Burn button on a burned secret: {burned}"
     );
     assert_eq!(test.reveal(&generated_link, None).await, None);
 
@@ -308,11 +333,11 @@ async fn a_real_client_serves_share_burn_and_generate_and_leaks_nothing() {
         everything.iter().any(|(_, c)| c.contains(&generated_value)),
         "the owner did get the generated value"
     );
-    // Every message the bot sent to an interaction was ephemeral.
+    // Every message the bot opened in reply to an interaction was ephemeral.
     for request in recorded.iter().filter(|r| r.path.ends_with("/callback")) {
         let kind = request.json()["type"].as_u64().unwrap();
         assert!(
-            kind == 9 || request.json()["data"]["flags"] == 64,
+            !matches!(kind, 4 | 5) || request.json()["data"]["flags"] == 64,
             "{request:?}"
         );
     }
@@ -358,6 +383,7 @@ async fn errors_say_what_went_wrong_without_the_token() {
     let outcome = run(
         test.gateway,
         settings(&fake, REJECTED_TOKEN),
+        BotOptions::default(),
         std::future::pending(),
     );
     // A generous guard, so a regression (serenity retrying for ever) fails instead of hanging.
@@ -376,17 +402,22 @@ async fn without_a_guild_the_command_is_registered_globally_and_shutdown_is_clea
     global.guild_id = None;
     global.default_member_permissions = None;
     let (stop, stopped) = oneshot::channel::<()>();
-    let bot = tokio::spawn(run(test.gateway, global, async move {
-        let _ = stopped.await;
-    }));
+    let bot = tokio::spawn(run(
+        test.gateway,
+        global,
+        BotOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     let registration = fake
         .wait_for(|r| {
-            r.method == "PUT" && r.path == format!("/api/v10/applications/{APP_ID}/commands")
+            r.method == "POST" && r.path == format!("/api/v10/applications/{APP_ID}/commands")
         })
         .await
         .json();
-    assert_eq!(registration[0]["name"], "ots");
-    assert!(registration[0]["default_member_permissions"].is_null());
+    assert_eq!(registration["name"], "ots");
+    assert!(registration["default_member_permissions"].is_null());
     // The bot asked for no gateway intents.
     let identify = fake
         .gateway_frames()
@@ -408,11 +439,13 @@ async fn a_recipient_with_closed_dms_is_reported_to_the_sender_privately() {
     let bot = tokio::spawn(run(
         test.gateway.clone(),
         settings(&fake, BOT_TOKEN),
+        BotOptions::default(),
         async move {
             let _ = stopped.await;
         },
     ));
-    fake.wait_for(|r| r.method == "PUT").await;
+    fake.wait_for(|r| r.method == "POST" && r.path.ends_with("/commands"))
+        .await;
     let generate = command_json(
         1,
         ALICE,
@@ -445,4 +478,177 @@ async fn a_recipient_with_closed_dms_is_reported_to_the_sender_privately() {
     );
     stop.send(()).unwrap();
     bot.await.unwrap().expect("a clean shutdown");
+}
+
+#[tokio::test]
+async fn registration_creates_only_ots_and_leaves_other_commands_alone() {
+    let fake = FakeDiscord::start().await;
+    fake.add_command(&GUILD.to_string(), "deploy");
+    fake.add_command(&GUILD.to_string(), "ots");
+    fake.add_command("global", "weather");
+    let test = gateway();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(
+        test.gateway,
+        settings(&fake, BOT_TOKEN),
+        BotOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    fake.wait_for(|r| r.method == "POST" && r.path.ends_with("/commands"))
+        .await;
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+    assert_eq!(fake.command_names(&GUILD.to_string()), ["deploy", "ots"]);
+    assert_eq!(fake.command_names("global"), ["weather"]);
+    assert!(
+        !fake.recorded().iter().any(|r| r.method == "PUT"),
+        "no bulk overwrite"
+    );
+}
+
+/// A watcher that polls quickly, so the test does not wait; nothing asserts how fast.
+fn quick_watcher(test: &TestGateway) -> ReceiptWatcher {
+    ReceiptWatcher::new(
+        test.gateway.clone(),
+        Frontend::Discord,
+        WatcherSettings {
+            interval: std::time::Duration::from_millis(20),
+            batch: 10,
+            max_backoff: std::time::Duration::from_millis(200),
+        },
+    )
+}
+
+/// Shares through the modal, as `who`, and returns the link from the reply.
+async fn share_through_discord(fake: &FakeDiscord, seq: u64, who: u64, secret: &str) -> String {
+    let command = command_json(seq, who, &Place::team(), "share", &[]);
+    fake.push_interaction(command.clone());
+    let modal = fake.callback(&token_of(&command)).await["data"]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let submit = modal_json(
+        seq + 1,
+        who,
+        &Place::team(),
+        &modal,
+        &[("secret", secret), ("passphrase", "")],
+    );
+    fake.push_interaction(submit.clone());
+    let reply = fake.edit(&token_of(&submit)).await;
+    link_in(reply["content"].as_str().unwrap()).unwrap()
+}
+
+/// The recipient opens the link through the gateway's REST frontend, as an OTS client would.
+async fn reveal_through_gateway(test: &TestGateway, link: &str) {
+    let key = SecretKey::parse(link.rsplit('/').next().unwrap()).unwrap();
+    test.gateway
+        .retrieve(&Caller::new(Frontend::Rest, "recipient"), &key, None)
+        .await
+        .unwrap();
+}
+
+fn dm_opened_for(request: &crate::fake::Recorded, user: u64) -> bool {
+    request.method == "POST"
+        && request.path == "/api/v10/users/@me/channels"
+        && request.json()["recipient_id"].as_str() == Some(user.to_string().as_str())
+}
+
+#[tokio::test]
+async fn the_sender_hears_when_the_link_is_opened_unless_they_turned_it_off() {
+    let fake = FakeDiscord::start().await;
+    let test = gateway();
+    let settings = settings(&fake, BOT_TOKEN);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(
+        test.gateway.clone(),
+        settings.clone(),
+        BotOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let (stop_watching, watching) = oneshot::channel::<()>();
+    let watcher = tokio::spawn(quick_watcher(&test).run(
+        read_receipts(&settings).unwrap(),
+        async move {
+            let _ = watching.await;
+        },
+    ));
+    fake.wait_for(|r| r.method == "POST" && r.path.ends_with("/commands"))
+        .await;
+
+    // Alice shares; the recipient opens it through the gateway; Alice gets a DM saying so.
+    let first = share_through_discord(&fake, 1, ALICE, "receipt-canary-1").await;
+    reveal_through_gateway(&test, &first).await;
+    fake.wait_for(|r| dm_opened_for(r, ALICE)).await;
+    let told = fake
+        .wait_for(|r| {
+            r.method == "POST"
+                && r.path == format!("/api/v10/channels/{DM_CHANNEL}/messages")
+                && r.body.contains("was opened")
+        })
+        .await
+        .json();
+    let told = told["content"].as_str().unwrap();
+    assert!(told.contains("/ots notify"), "{told}");
+
+    // Alice turns read receipts off.
+    let off = command_json(
+        3,
+        ALICE,
+        &Place::team(),
+        "notify",
+        &[Opt::Str("receipts", "off")],
+    );
+    fake.push_interaction(off.clone());
+    assert!(
+        fake.edit(&token_of(&off)).await["content"]
+            .as_str()
+            .unwrap()
+            .contains("**off**")
+    );
+
+    // Her next secret is opened, and then Bob's (who kept them on). Bob hearing about his
+    // proves the watcher ran after Alice's was opened; Alice hears nothing more.
+    let second = share_through_discord(&fake, 4, ALICE, "receipt-canary-2").await;
+    let bobs = share_through_discord(&fake, 6, BOB, "receipt-canary-3").await;
+    reveal_through_gateway(&test, &second).await;
+    reveal_through_gateway(&test, &bobs).await;
+    fake.wait_for_count(|r| dm_opened_for(r, BOB), 1).await;
+    // One more of Bob's, so that the round in which Alice would have heard has surely ended.
+    let more = share_through_discord(&fake, 8, BOB, "receipt-canary-4").await;
+    reveal_through_gateway(&test, &more).await;
+    fake.wait_for_count(|r| dm_opened_for(r, BOB), 2).await;
+    let alice_dms = fake
+        .recorded()
+        .iter()
+        .filter(|r| dm_opened_for(r, ALICE))
+        .count();
+    assert_eq!(alice_dms, 1, "nothing after /ots notify receipts:off");
+
+    stop_watching.send(()).unwrap();
+    watcher.await.unwrap();
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+
+    // The read receipts carry neither the secrets nor their links.
+    for request in fake.recorded() {
+        let body = decoded(&request.path, &request.body);
+        for secret in [
+            "receipt-canary-1",
+            "receipt-canary-2",
+            "receipt-canary-3",
+            "receipt-canary-4",
+        ] {
+            assert!(!body.contains(secret), "secret sent: {request:?}");
+        }
+        if request.path.starts_with("/api/v10/channels/") {
+            for link in [&first, &second, &bobs, &more] {
+                assert!(!body.contains(link.as_str()), "link in a DM: {request:?}");
+            }
+        }
+    }
 }

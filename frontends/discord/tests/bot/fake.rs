@@ -5,7 +5,7 @@
 //! keeps Discord's ordering rules that matter here: one callback per interaction (a second gets
 //! 400 / 40060) and no edit of `@original` before the callback (404).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -51,6 +51,9 @@ struct Shared {
     answered: Arc<Mutex<HashSet<String>>>,
     /// Every frame the bot sent over the gateway websocket, as text.
     frames: Arc<Mutex<Vec<String>>>,
+    /// The application's commands per scope ("global" or a guild id), as Discord keeps them:
+    /// a bulk PUT replaces a scope's list, a POST creates or (same name) replaces one command.
+    commands: Arc<Mutex<BTreeMap<String, Vec<Value>>>>,
 }
 
 pub struct FakeDiscord {
@@ -71,6 +74,7 @@ impl FakeDiscord {
             events,
             answered: Arc::default(),
             frames: Arc::default(),
+            commands: Arc::default(),
         };
         let app = Router::new()
             .route("/gw", get(gateway))
@@ -93,6 +97,30 @@ impl FakeDiscord {
 
     pub fn recorded(&self) -> Vec<Recorded> {
         self.shared.recorded.lock().unwrap().clone()
+    }
+
+    /// Registers a command as if another tool sharing the application had made it.
+    pub fn add_command(&self, scope: &str, name: &str) {
+        self.shared
+            .commands
+            .lock()
+            .unwrap()
+            .entry(scope.to_owned())
+            .or_default()
+            .push(json!({"name": name, "description": "someone else's command"}));
+    }
+
+    /// The names of the commands registered in `scope` ("global" or a guild id).
+    pub fn command_names(&self, scope: &str) -> Vec<String> {
+        let commands = self.shared.commands.lock().unwrap();
+        let mut names: Vec<String> = commands
+            .get(scope)
+            .into_iter()
+            .flatten()
+            .filter_map(|command| command["name"].as_str().map(str::to_owned))
+            .collect();
+        names.sort();
+        names
     }
 
     pub fn gateway_frames(&self) -> Vec<String> {
@@ -119,6 +147,26 @@ impl FakeDiscord {
                 "the bot never sent the expected request; it sent: {:#?}",
                 self.recorded()
             ),
+        }
+    }
+
+    /// Waits until `count` requests matching `wanted` have been received.
+    pub async fn wait_for_count(&self, wanted: impl Fn(&Recorded) -> bool, count: usize) {
+        let mut changes = self.shared.changes.subscribe();
+        let arrival = async {
+            loop {
+                changes.borrow_and_update();
+                if self.recorded().iter().filter(|r| wanted(r)).count() >= count {
+                    return;
+                }
+                changes.changed().await.unwrap();
+            }
+        };
+        if tokio::time::timeout(HANG_GUARD, arrival).await.is_err() {
+            panic!(
+                "the bot never sent the {count} expected requests; it sent: {:#?}",
+                self.recorded()
+            );
         }
     }
 
@@ -286,8 +334,14 @@ fn answer(
                 "team": null,
             }),
         ),
-        ("PUT", ["applications", _, "guilds", _, "commands"])
-        | ("PUT", ["applications", _, "commands"]) => json_response(StatusCode::OK, json!([])),
+        ("PUT", ["applications", _, "guilds", guild, "commands"]) => {
+            replace_commands(shared, guild, body)
+        }
+        ("PUT", ["applications", _, "commands"]) => replace_commands(shared, "global", body),
+        ("POST", ["applications", _, "guilds", guild, "commands"]) => {
+            upsert_command(shared, guild, body)
+        }
+        ("POST", ["applications", _, "commands"]) => upsert_command(shared, "global", body),
         ("POST", ["interactions", _, token, "callback"]) => {
             if shared.answered.lock().unwrap().insert((*token).to_owned()) {
                 (StatusCode::NO_CONTENT, String::new())
@@ -331,6 +385,59 @@ fn answer(
         ),
         _ => not_found(),
     }
+}
+
+fn replace_commands(shared: &Shared, scope: &str, body: &[u8]) -> (StatusCode, String) {
+    let Ok(Value::Array(list)) = serde_json::from_slice::<Value>(body) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "bad body", "code": 50035}),
+        );
+    };
+    let stored: Vec<Value> = list.iter().map(stored_command).collect();
+    shared
+        .commands
+        .lock()
+        .unwrap()
+        .insert(scope.to_owned(), stored.clone());
+    json_response(StatusCode::OK, Value::Array(stored))
+}
+
+fn upsert_command(shared: &Shared, scope: &str, body: &[u8]) -> (StatusCode, String) {
+    let Ok(command) = serde_json::from_slice::<Value>(body) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "bad body", "code": 50035}),
+        );
+    };
+    if !command["name"].is_string() {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "no name", "code": 50035}),
+        );
+    }
+    let stored = stored_command(&command);
+    let mut commands = shared.commands.lock().unwrap();
+    let list = commands.entry(scope.to_owned()).or_default();
+    list.retain(|existing| existing["name"] != stored["name"]);
+    list.push(stored.clone());
+    json_response(StatusCode::CREATED, stored)
+}
+
+/// A command as Discord returns it: what was sent plus the ids serenity's `Command` requires.
+fn stored_command(sent: &Value) -> Value {
+    let mut command = sent.clone();
+    command["id"] = json!("600000000000000001");
+    command["application_id"] = json!(APP_ID.to_string());
+    command["version"] = json!("1");
+    command["type"] = json!(1);
+    if command["description"].is_null() {
+        command["description"] = json!("");
+    }
+    if command["default_member_permissions"].is_null() {
+        command["default_member_permissions"] = Value::Null;
+    }
+    command
 }
 
 /// Carol keeps her DMs closed, as many people do.

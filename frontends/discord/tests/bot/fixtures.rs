@@ -78,6 +78,7 @@ fn base(seq: u64, kind: u8, who: u64, place: &Place, data: Value) -> Value {
 pub enum Opt {
     Int(&'static str, i64),
     User(&'static str, u64),
+    Str(&'static str, &'static str),
 }
 
 pub fn command_json(seq: u64, who: u64, place: &Place, sub: &str, options: &[Opt]) -> Value {
@@ -86,6 +87,7 @@ pub fn command_json(seq: u64, who: u64, place: &Place, sub: &str, options: &[Opt
         .iter()
         .map(|option| match option {
             Opt::Int(name, value) => json!({"name": name, "type": 4, "value": value}),
+            Opt::Str(name, value) => json!({"name": name, "type": 3, "value": value}),
             Opt::User(name, id) => {
                 resolved_users.insert(id.to_string(), user(*id));
                 json!({"name": name, "type": 6, "value": id.to_string()})

@@ -4,7 +4,8 @@
 use ots_gateway_core::Gateway;
 use ots_gateway_core::model::{Caller, Frontend};
 use ots_gateway_discord::access::Access;
-use ots_gateway_discord::ids::CustomId;
+use ots_gateway_discord::ids::{CustomId, OnEntry, View};
+use ots_gateway_discord::options::BotOptions;
 use ots_gateway_discord::perform::{Completion, perform};
 use ots_gateway_discord::respond::{Decision, respond};
 use serde_json::Value;
@@ -14,10 +15,22 @@ use crate::support::*;
 
 /// Decides and, for a deferral, performs: what the user ends up seeing.
 async fn complete(gateway: &Gateway, value: &Value) -> Completion {
-    match respond(&interaction(value), &Access::default()) {
-        Decision::Defer(task) => perform(gateway, task).await,
+    match respond(
+        &interaction(value),
+        &Access::default(),
+        &BotOptions::default(),
+    ) {
+        Decision::Defer(task) | Decision::DeferUpdate(task) => perform(gateway, task).await,
         other => panic!("expected a deferral, got {other:?}"),
     }
+}
+
+/// The "Yes, burn it" that the confirmation behind a Burn button offers.
+fn confirmed(burn_button: &str) -> String {
+    let Some(CustomId::Burn(target)) = CustomId::parse(burn_button) else {
+        panic!("not a plain Burn button: {burn_button}")
+    };
+    CustomId::BurnConfirm(target).encode()
 }
 
 fn json_of(completion: &Completion) -> Value {
@@ -177,7 +190,7 @@ async fn recent_lists_own_secrets_with_burn_buttons_that_burn() {
     // Newest first: #1 is the second secret.
     let burned = complete(
         &test.gateway,
-        &button_json(8, ALICE, &Place::team(), &buttons[0]),
+        &button_json(8, ALICE, &Place::team(), &confirmed(&buttons[0])),
     )
     .await;
     assert!(content(&burned).contains("Burned"));
@@ -205,7 +218,7 @@ async fn burning_someone_elses_secret_is_refused_and_leaves_it_alone() {
 
     let refused = complete(
         &test.gateway,
-        &button_json(11, BOB, &Place::team(), &button),
+        &button_json(11, BOB, &Place::team(), &confirmed(&button)),
     )
     .await;
     assert!(
@@ -213,8 +226,12 @@ async fn burning_someone_elses_secret_is_refused_and_leaves_it_alone() {
         "{}",
         content(&refused)
     );
+    assert!(
+        custom_ids(&json_of(&refused)).is_empty(),
+        "no buttons for someone else's secret"
+    );
 
-    let CustomId::Burn(entry) = CustomId::parse(&button).unwrap() else {
+    let Some(CustomId::Burn(OnEntry { entry, .. })) = CustomId::parse(&button) else {
         panic!()
     };
     let status = select_json(
@@ -260,7 +277,11 @@ async fn the_burn_menu_offers_live_secrets_and_asks_for_a_passphrase_where_neede
 
     let entry = values[0].trim_start_matches("p:");
     let entry = ots_gateway_core::ledger::EntryId::parse(entry).unwrap();
-    let modal = CustomId::BurnPassphraseModal(entry).encode();
+    let modal = CustomId::BurnPassphraseModal(OnEntry {
+        entry,
+        view: View::Entry,
+    })
+    .encode();
     let wrong = modal_json(16, ALICE, &Place::team(), &modal, &[("passphrase", "nope")]);
     let wrong = content(&complete(&test.gateway, &wrong).await);
     assert!(wrong.contains("passphrase does not match"), "{wrong}");
@@ -359,7 +380,7 @@ async fn an_operation_turned_off_in_the_config_is_refused_with_a_reason() {
     let button = custom_ids(&json_of(&shared)).remove(0);
     let refused = complete(
         &test.gateway,
-        &button_json(28, ALICE, &Place::team(), &button),
+        &button_json(28, ALICE, &Place::team(), &confirmed(&button)),
     )
     .await;
     assert!(
@@ -368,4 +389,118 @@ async fn an_operation_turned_off_in_the_config_is_refused_with_a_reason() {
         content(&refused)
     );
     assert_eq!(test.reveal(&link, None).await.as_deref(), Some("kept"));
+}
+
+#[tokio::test]
+async fn recent_and_status_show_the_owner_the_link_of_each_unopened_secret() {
+    let test = gateway();
+    let opened = complete(&test.gateway, &share_submit(40, ALICE, None, "read-me", "")).await;
+    let opened_link = link_in(&content(&opened)).unwrap();
+    test.reveal(&opened_link, None).await.unwrap();
+    let waiting = complete(&test.gateway, &share_submit(41, ALICE, None, "wait", "")).await;
+    let waiting_link = link_in(&content(&waiting)).unwrap();
+
+    for (seq, sub) in [(42, "recent"), (43, "status")] {
+        let listed = complete(
+            &test.gateway,
+            &command_json(seq, ALICE, &Place::team(), sub, &[]),
+        )
+        .await;
+        let text = content(&listed);
+        assert!(text.contains(&waiting_link), "{sub}: {text}");
+        assert!(
+            !text.contains(&opened_link),
+            "{sub}: a spent link is not shown: {text}"
+        );
+        assert!(
+            !text.contains("read-me") && !text.contains("wait\n"),
+            "{text}"
+        );
+        for key in metadata_keys(&test.gateway, ALICE).await {
+            assert!(!text.contains(&key), "metadata key shown");
+        }
+    }
+    // Nobody else's listing shows them.
+    let bobs = complete(
+        &test.gateway,
+        &command_json(44, BOB, &Place::team(), "recent", &[]),
+    )
+    .await;
+    assert!(!content(&bobs).contains(&waiting_link));
+}
+
+#[tokio::test]
+async fn a_confirmed_burn_redraws_the_listing_it_was_pressed_in() {
+    let test = gateway();
+    complete(&test.gateway, &share_submit(45, ALICE, None, "keep", "")).await;
+    let doomed = complete(&test.gateway, &share_submit(46, ALICE, None, "doomed", "")).await;
+    let doomed_link = link_in(&content(&doomed)).unwrap();
+    let recent = complete(
+        &test.gateway,
+        &command_json(47, ALICE, &Place::team(), "recent", &[]),
+    )
+    .await;
+    let buttons = custom_ids(&json_of(&recent));
+    assert_eq!(buttons.len(), 2);
+    // Newest first: #1 is the doomed one.
+    let first = buttons[0].clone();
+    assert!(matches!(
+        CustomId::parse(&first),
+        Some(CustomId::Burn(OnEntry {
+            view: View::Recent,
+            ..
+        }))
+    ));
+
+    // "Keep it" redraws the listing unchanged.
+    let Some(CustomId::Burn(target)) = CustomId::parse(&first) else {
+        panic!()
+    };
+    let kept = complete(
+        &test.gateway,
+        &button_json(
+            48,
+            ALICE,
+            &Place::team(),
+            &CustomId::BurnCancel(target).encode(),
+        ),
+    )
+    .await;
+    assert_eq!(custom_ids(&json_of(&kept)).len(), 2);
+    assert!(content(&kept).contains(&doomed_link));
+
+    let burned = complete(
+        &test.gateway,
+        &button_json(49, ALICE, &Place::team(), &confirmed(&first)),
+    )
+    .await;
+    let text = content(&burned);
+    assert!(text.starts_with("Burned."), "{text}");
+    assert!(
+        text.contains("burned"),
+        "the listing shows the new state: {text}"
+    );
+    assert!(!text.contains(&doomed_link), "{text}");
+    let left = custom_ids(&json_of(&burned));
+    assert_eq!(left.len(), 1, "no Burn button for what is already burned");
+    assert_ne!(left[0], first);
+    assert_eq!(test.reveal(&doomed_link, None).await, None);
+}
+
+#[tokio::test]
+async fn notify_remembers_each_users_choice() {
+    let test = gateway();
+    let ask = |seq, receipts: Option<&'static str>| {
+        let options: Vec<Opt> = receipts
+            .map(|v| Opt::Str("receipts", v))
+            .into_iter()
+            .collect();
+        command_json(seq, ALICE, &Place::team(), "notify", &options)
+    };
+    assert!(content(&complete(&test.gateway, &ask(50, None)).await).contains("**on**"));
+    assert!(content(&complete(&test.gateway, &ask(51, Some("off"))).await).contains("**off**"));
+    assert!(content(&complete(&test.gateway, &ask(52, None)).await).contains("**off**"));
+    let bobs = command_json(53, BOB, &Place::team(), "notify", &[]);
+    assert!(content(&complete(&test.gateway, &bobs).await).contains("**on**"));
+    assert!(content(&complete(&test.gateway, &ask(54, Some("on"))).await).contains("**on**"));
 }

@@ -4,7 +4,8 @@ use ots_gateway_core::ledger::EntryId;
 use ots_gateway_core::model::Frontend;
 use ots_gateway_discord::access::Access;
 use ots_gateway_discord::command;
-use ots_gateway_discord::ids::CustomId;
+use ots_gateway_discord::ids::{CustomId, OnEntry, View};
+use ots_gateway_discord::options::{BotOptions, TtlChoices};
 use ots_gateway_discord::respond::{Action, Decision, deferral, respond};
 use serde_json::Value;
 
@@ -22,7 +23,43 @@ fn team_only() -> Access {
 }
 
 fn decide(access: &Access, value: &Value) -> Decision {
-    respond(&interaction(value), access)
+    respond(&interaction(value), access, &BotOptions::default())
+}
+
+fn on(entry: &EntryId, view: View) -> OnEntry {
+    OnEntry {
+        entry: entry.clone(),
+        view,
+    }
+}
+
+/// A deferral that updates the message the component sits on (type 6, then an edit).
+fn update_action(decision: Decision) -> Action {
+    match decision {
+        Decision::DeferUpdate(task) => {
+            assert_eq!(task.caller.frontend, Frontend::Discord);
+            task.action
+        }
+        other => panic!("expected a deferred update, got {other:?}"),
+    }
+}
+
+/// The confirmation that replaces the message a Burn button sits on: its two custom ids.
+fn confirmation_ids(decision: Decision) -> Vec<CustomId> {
+    let json = reply(decision);
+    assert_eq!(json["type"], 7, "updates the message in place: {json}");
+    assert!(
+        json["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be undone")
+    );
+    json["data"]["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|button| CustomId::parse(button["custom_id"].as_str().unwrap()).unwrap())
+        .collect()
 }
 
 fn reply(decision: Decision) -> Value {
@@ -91,7 +128,7 @@ fn share_without_options_uses_the_default_lifetime() {
     assert_eq!(
         CustomId::parse(custom_id),
         Some(CustomId::ShareModal {
-            ttl_secs: command::DEFAULT_TTL_SECS,
+            ttl_secs: BotOptions::default().ttl_choices.default_secs(),
             recipient: None
         })
     );
@@ -195,7 +232,7 @@ fn invalid_input_is_refused_ephemerally_before_anything_is_sent() {
         13,
         ALICE,
         &Place::team(),
-        &CustomId::BurnPassphraseModal(EntryId::generate()).encode(),
+        &CustomId::BurnPassphraseModal(on(&EntryId::generate(), View::Entry)).encode(),
         &[("passphrase", "")],
     );
     assert!(ephemeral_text(decide(&open(), &empty_pass)).contains("Invalid passphrase"));
@@ -235,46 +272,70 @@ fn the_modal_submit_becomes_a_share_task_with_the_typed_values() {
 }
 
 #[test]
-fn buttons_and_menus_name_entries_and_ask_for_a_passphrase_when_one_is_needed() {
+fn burn_asks_first_and_answers_by_updating_the_message_it_sits_on() {
     let id = EntryId::generate();
     let plain = button_json(
         15,
         ALICE,
         &Place::team(),
-        &CustomId::Burn(id.clone()).encode(),
+        &CustomId::Burn(on(&id, View::Recent)).encode(),
     );
-    match deferred_action(decide(&open(), &plain)) {
+    // The first click only asks; the view rides along so the answer can redraw it.
+    assert_eq!(
+        confirmation_ids(decide(&open(), &plain)),
+        [
+            CustomId::BurnConfirm(on(&id, View::Recent)),
+            CustomId::BurnCancel(on(&id, View::Recent))
+        ]
+    );
+    let confirm = button_json(
+        16,
+        ALICE,
+        &Place::team(),
+        &CustomId::BurnConfirm(on(&id, View::Recent)).encode(),
+    );
+    match update_action(decide(&open(), &confirm)) {
         Action::Burn {
-            entry,
+            target,
             passphrase: None,
-        } => assert_eq!(entry, id),
+        } => assert_eq!(target, on(&id, View::Recent)),
+        other => panic!("{other:?}"),
+    }
+    let cancel = button_json(
+        17,
+        ALICE,
+        &Place::team(),
+        &CustomId::BurnCancel(on(&id, View::Entry)).encode(),
+    );
+    match update_action(decide(&open(), &cancel)) {
+        Action::Redraw(target) => assert_eq!(target, on(&id, View::Entry)),
         other => panic!("{other:?}"),
     }
 
     let protected = button_json(
-        16,
+        18,
         ALICE,
         &Place::team(),
-        &CustomId::BurnAskPassphrase(id.clone()).encode(),
+        &CustomId::BurnAskPassphrase(on(&id, View::Status)).encode(),
     );
     let modal = reply(decide(&open(), &protected));
     assert_eq!(modal["type"], 9);
     assert_eq!(
         CustomId::parse(modal["data"]["custom_id"].as_str().unwrap()),
-        Some(CustomId::BurnPassphraseModal(id.clone()))
+        Some(CustomId::BurnPassphraseModal(on(&id, View::Status)))
     );
 
     let menu = CustomId::BurnMenu.encode();
-    let chose_protected = select_json(17, ALICE, &Place::team(), &menu, &format!("p:{id}"));
+    let chose_protected = select_json(19, ALICE, &Place::team(), &menu, &format!("p:{id}"));
     assert_eq!(reply(decide(&open(), &chose_protected))["type"], 9);
-    let chose_plain = select_json(18, ALICE, &Place::team(), &menu, &format!("n:{id}"));
-    assert!(matches!(
-        deferred_action(decide(&open(), &chose_plain)),
-        Action::Burn { .. }
-    ));
+    let chose_plain = select_json(20, ALICE, &Place::team(), &menu, &format!("n:{id}"));
+    assert_eq!(
+        confirmation_ids(decide(&open(), &chose_plain))[0],
+        CustomId::BurnConfirm(on(&id, View::Entry))
+    );
 
     let status = select_json(
-        19,
+        21,
         ALICE,
         &Place::team(),
         &CustomId::StatusMenu.encode(),
@@ -286,22 +347,97 @@ fn buttons_and_menus_name_entries_and_ask_for_a_passphrase_when_one_is_needed() 
     }
 
     let submit = modal_json(
-        20,
+        22,
         ALICE,
         &Place::team(),
-        &CustomId::BurnPassphraseModal(id.clone()).encode(),
+        &CustomId::BurnPassphraseModal(on(&id, View::Status)).encode(),
         &[("passphrase", "pw")],
     );
-    match deferred_action(decide(&open(), &submit)) {
+    match update_action(decide(&open(), &submit)) {
         Action::Burn {
-            entry,
+            target,
             passphrase: Some(passphrase),
         } => {
-            assert_eq!(entry, id);
+            assert_eq!(target, on(&id, View::Status));
             assert_eq!(passphrase.expose(), "pw");
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn notify_turns_read_receipts_on_or_off_or_reports_them() {
+    let cases = [
+        (None, None),
+        (Some("off"), Some(false)),
+        (Some("on"), Some(true)),
+    ];
+    for (seq, (given, expected)) in (30..).zip(cases) {
+        let options: Vec<Opt> = given.map(|v| Opt::Str("receipts", v)).into_iter().collect();
+        let value = command_json(seq, ALICE, &Place::team(), "notify", &options);
+        match deferred_action(decide(&open(), &value)) {
+            Action::Notify(setting) => assert_eq!(setting, expected),
+            other => panic!("{other:?}"),
+        }
+    }
+    let odd = command_json(
+        33,
+        ALICE,
+        &Place::team(),
+        "notify",
+        &[Opt::Str("receipts", "maybe")],
+    );
+    assert!(ephemeral_text(decide(&open(), &odd)).contains("Invalid receipts"));
+    // Off in config: nothing to switch, said at once.
+    let off = BotOptions {
+        read_receipts: false,
+        ..BotOptions::default()
+    };
+    let value = command_json(34, ALICE, &Place::team(), "notify", &[]);
+    let json = reply(respond(&interaction(&value), &open(), &off));
+    assert!(
+        json["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("turned off on this gateway")
+    );
+}
+
+#[test]
+fn lifetimes_come_from_the_settings() {
+    let options = BotOptions {
+        ttl_choices: TtlChoices::new(vec![600, 1_800], 1_800).unwrap(),
+        ..BotOptions::default()
+    };
+    let json = serde_json::to_value(command::register(None, &options.ttl_choices)).unwrap();
+    let choices = &json["options"][0]["options"][0]["choices"];
+    assert_eq!(choices[0]["name"], "10 minutes");
+    assert_eq!(choices[1]["value"], 1_800);
+    assert_eq!(choices.as_array().unwrap().len(), 2);
+    // The default applies when ttl is left out, and a lifetime not offered is refused.
+    let share = command_json(35, ALICE, &Place::team(), "share", &[]);
+    let modal = reply(respond(&interaction(&share), &open(), &options));
+    assert_eq!(
+        CustomId::parse(modal["data"]["custom_id"].as_str().unwrap()),
+        Some(CustomId::ShareModal {
+            ttl_secs: 1_800,
+            recipient: None
+        })
+    );
+    let day = command_json(
+        36,
+        ALICE,
+        &Place::team(),
+        "share",
+        &[Opt::Int("ttl", 86_400)],
+    );
+    let refused = reply(respond(&interaction(&day), &open(), &options));
+    assert!(
+        refused["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid ttl")
+    );
 }
 
 #[test]
@@ -334,7 +470,12 @@ fn guild_and_role_allowlists_refuse_every_kind_of_interaction_ephemerally() {
             "not in direct messages",
         ),
         (
-            button_json(24, ALICE, &no_role, &CustomId::Burn(id.clone()).encode()),
+            button_json(
+                24,
+                ALICE,
+                &no_role,
+                &CustomId::Burn(on(&id, View::Entry)).encode(),
+            ),
             "roles allowed",
         ),
         (
@@ -358,7 +499,8 @@ fn guild_and_role_allowlists_refuse_every_kind_of_interaction_ephemerally() {
 
 #[test]
 fn the_registered_command_has_every_subcommand_and_the_configured_permissions() {
-    let json = serde_json::to_value(command::register(Some(8192))).unwrap();
+    let ttl = TtlChoices::default();
+    let json = serde_json::to_value(command::register(Some(8192), &ttl)).unwrap();
     assert_eq!(json["name"], "ots");
     assert_eq!(json["default_member_permissions"], "8192");
     let subs: Vec<&str> = json["options"]
@@ -369,7 +511,9 @@ fn the_registered_command_has_every_subcommand_and_the_configured_permissions() 
         .collect();
     assert_eq!(
         subs,
-        ["share", "generate", "status", "recent", "burn", "help"]
+        [
+            "share", "generate", "status", "recent", "burn", "notify", "help"
+        ]
     );
     let share = &json["options"][0];
     let ttl_choices: Vec<i64> = share["options"][0]["choices"]
@@ -380,6 +524,6 @@ fn the_registered_command_has_every_subcommand_and_the_configured_permissions() 
         .collect();
     assert_eq!(ttl_choices, [300, 3600, 86_400, 604_800]);
     assert_eq!(share["options"][1]["type"], 6, "recipient is a user");
-    let open = serde_json::to_value(command::register(None)).unwrap();
+    let open = serde_json::to_value(command::register(None, &ttl)).unwrap();
     assert!(open["default_member_permissions"].is_null());
 }
