@@ -652,3 +652,108 @@ async fn the_sender_hears_when_the_link_is_opened_unless_they_turned_it_off() {
         }
     }
 }
+
+#[tokio::test]
+async fn recent_shows_the_owner_their_link_and_its_burn_asks_then_updates_the_listing() {
+    use ots_gateway_discord::options::TtlChoices;
+    let fake = FakeDiscord::start().await;
+    let test = gateway();
+    let options = BotOptions {
+        ttl_choices: TtlChoices::new(vec![600, 1_800], 1_800).unwrap(),
+        ..BotOptions::default()
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(
+        test.gateway.clone(),
+        settings(&fake, BOT_TOKEN),
+        options,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // The lifetimes offered are the configured ones.
+    let registration = fake
+        .wait_for(|r| r.method == "POST" && r.path.ends_with("/commands"))
+        .await
+        .json();
+    let choices: Vec<i64> = registration["options"][0]["options"][0]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|choice| choice["value"].as_i64().unwrap())
+        .collect();
+    assert_eq!(choices, [600, 1_800]);
+
+    let kept = share_through_discord(&fake, 1, ALICE, "listed-canary-1").await;
+    let doomed = share_through_discord(&fake, 3, ALICE, "listed-canary-2").await;
+
+    // `/ots recent` and `/ots status` show Alice both links (Discord drops the first replies
+    // when her client reloads), in replies only she sees.
+    let recent = command_json(5, ALICE, &Place::team(), "recent", &[]);
+    fake.push_interaction(recent.clone());
+    assert_ephemeral_callback(&fake.callback(&token_of(&recent)).await, 5);
+    let listing = fake.edit(&token_of(&recent)).await;
+    let text = listing["content"].as_str().unwrap();
+    assert!(text.contains(&kept) && text.contains(&doomed), "{text}");
+    assert!(
+        text.contains("30 minutes") || text.contains("expires"),
+        "{text}"
+    );
+    let status = command_json(6, ALICE, &Place::team(), "status", &[]);
+    fake.push_interaction(status.clone());
+    let status_text = fake.edit(&token_of(&status)).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(status_text.contains(&kept) && status_text.contains(&doomed));
+    // Bob's listing shows neither.
+    let bobs = command_json(7, BOB, &Place::team(), "recent", &[]);
+    fake.push_interaction(bobs.clone());
+    let bobs = fake.edit(&token_of(&bobs)).await;
+    assert!(!bobs.to_string().contains(&kept));
+
+    // Burn #1 (the newest, `doomed`): first the question in place, then the listing redrawn.
+    let burn = custom_ids(&listing).remove(0);
+    let click = button_json(8, ALICE, &Place::team(), &burn);
+    fake.push_interaction(click.clone());
+    let question = fake.callback(&token_of(&click)).await;
+    assert_ephemeral_callback(&question, 7);
+    let answers = custom_ids(&question["data"]);
+    let yes = button_json(9, ALICE, &Place::team(), &answers[0]);
+    fake.push_interaction(yes.clone());
+    assert_ephemeral_callback(&fake.callback(&token_of(&yes)).await, 6);
+    let redrawn = fake.edit(&token_of(&yes)).await;
+    let redrawn_text = redrawn["content"].as_str().unwrap();
+    assert!(redrawn_text.starts_with("Burned."), "{redrawn_text}");
+    assert!(redrawn_text.contains("burned"), "{redrawn_text}");
+    assert!(
+        redrawn_text.contains(&kept),
+        "the other link is still listed"
+    );
+    assert!(!redrawn_text.contains(&doomed), "a burned link is not");
+    assert_eq!(
+        custom_ids(&redrawn).len(),
+        1,
+        "only the live secret keeps a button"
+    );
+    assert_eq!(test.reveal(&doomed, None).await, None);
+    assert_eq!(
+        test.reveal(&kept, None).await.as_deref(),
+        Some("listed-canary-1")
+    );
+
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+    // The secrets never went to Discord; the links went only into Alice's own replies.
+    for request in fake.recorded() {
+        let body = decoded(&request.path, &request.body);
+        assert!(!body.contains("listed-canary"), "secret sent: {request:?}");
+        if body.contains(&kept) {
+            assert!(
+                request.path.starts_with("/api/v10/webhooks/")
+                    && !request.path.contains("interaction-token-7"),
+                "link outside Alice's replies: {request:?}"
+            );
+        }
+    }
+}
