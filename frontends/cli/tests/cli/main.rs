@@ -5,6 +5,7 @@ mod canary;
 mod client_libraries;
 mod client_tokens;
 mod ledger_crash;
+mod links;
 mod mcp_clients;
 mod process;
 mod support;
