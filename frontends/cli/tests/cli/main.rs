@@ -7,5 +7,6 @@ mod client_tokens;
 mod ledger_crash;
 mod links;
 mod mcp_clients;
+mod probes;
 mod process;
 mod support;
