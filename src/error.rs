@@ -34,7 +34,13 @@ pub enum UpstreamFailure {
     MalformedResponse,
 }
 
-#[derive(Debug, Error)]
+/// The words for [`Error::NotAuthorized`] when the gateway sent the team's credentials: the
+/// caller did nothing wrong, and the operator has to fix the gateway's configuration. Share,
+/// readiness and status all say it this way.
+pub const TEAM_CREDENTIALS_REJECTED: &str =
+    "the gateway's OTS credentials were rejected by the upstream";
+
+#[derive(Debug, Clone, Error)]
 pub enum Error {
     /// The secret or receipt does not exist, was already revealed or burned, or has expired. On
     /// retrieve, OTS gives the same answer for a wrong passphrase.

@@ -9,7 +9,7 @@
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use ots_gateway_core::Error;
-use ots_gateway_core::error::{RateLimitScope, UpstreamFailure};
+use ots_gateway_core::error::{RateLimitScope, TEAM_CREDENTIALS_REJECTED, UpstreamFailure};
 use ots_gateway_core::model::{Frontend, retry_after_secs};
 use serde::Serialize;
 
@@ -124,10 +124,7 @@ impl ApiError {
             },
             Error::IncorrectPassphrase => Rendered::ots(Some(400), "Incorrect passphrase"),
             Error::NotAuthorized => match gateway {
-                Some(true) => Rendered::new(
-                    StatusCode::BAD_GATEWAY,
-                    "the gateway's OTS credentials were rejected by the upstream",
-                ),
+                Some(true) => Rendered::new(StatusCode::BAD_GATEWAY, TEAM_CREDENTIALS_REJECTED),
                 Some(false) | None => Rendered::ots(Some(401), "Not authorized"),
             },
             Error::SecretTooLarge { .. } => Rendered::ots(Some(400), self.error.to_string()),
