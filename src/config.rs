@@ -148,9 +148,9 @@ impl FrontendSection {
                 RecentSource::UpstreamAccount => "upstream".to_owned(),
                 RecentSource::CallerLedger => "ledger".to_owned(),
             },
-            quota_create: RateSection::new(60, 20),
-            quota_reveal: RateSection::new(60, 20),
-            quota_manage: RateSection::new(300, 60),
+            quota_create: RateSection::new(50, 2000),
+            quota_reveal: RateSection::new(50, 2000),
+            quota_manage: RateSection::new(500, 20000),
         }
     }
 }
@@ -233,7 +233,7 @@ impl Default for UpstreamSection {
             request_timeout: Duration::from_secs(20),
             read_retries: 2,
             retry_backoff: Duration::from_millis(200),
-            budget: RateSection::new(600, 60),
+            budget: RateSection::new(600, 24000),
         }
     }
 }

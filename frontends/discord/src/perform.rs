@@ -4,10 +4,10 @@
 //! outcomes into messages. It needs no Discord connection, so tests drive it with a simulated
 //! upstream.
 
-use ots_gateway_core::Gateway;
 use ots_gateway_core::gateway::OwnedReceipt;
 use ots_gateway_core::ledger::EntryId;
-use ots_gateway_core::model::{Caller, GenerateRequest, Receipt, ShareRequest};
+use ots_gateway_core::model::{Caller, Frontend, GenerateRequest, Receipt, ShareRequest};
+use ots_gateway_core::{Error, Gateway};
 use serenity::all::{CreateActionRow, CreateMessage, EditInteractionResponse, UserId};
 
 use crate::ids::{OnEntry, View};
@@ -106,7 +106,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 Ok(receipt) => {
                     created(gateway, &caller, &receipt, has_passphrase, recipient, None).await
                 }
-                Err(error) => text(render::error_message(&error)),
+                Err(error) => text(failure_message(&error)),
             }
         }
         Action::Generate {
@@ -125,7 +125,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                     let generated = Some(value.unwrap_or_default());
                     created(gateway, &caller, &receipt, false, recipient, generated).await
                 }
-                Err(error) => text(render::error_message(&error)),
+                Err(error) => text(failure_message(&error)),
             }
         }
         Action::Status => status(gateway, &caller).await.done(),
@@ -140,7 +140,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 ),
                 None => text("You have no secrets that can still be burned."),
             },
-            Err(error) => text(render::error_message(&error)),
+            Err(error) => text(failure_message(&error)),
         },
         Action::Burn { target, passphrase } => {
             let note = match gateway
@@ -148,7 +148,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 .await
             {
                 Ok(_) => "Burned. Nobody can open that link any more.".to_owned(),
-                Err(error) => render::error_message(&error),
+                Err(error) => failure_message(&error),
             };
             redraw(gateway, &caller, &target, Some(note)).await
         }
@@ -163,7 +163,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
             };
             match result {
                 Ok(enabled) => text(render::read_receipts_setting(enabled)),
-                Err(error) => text(render::error_message(&error)),
+                Err(error) => text(failure_message(&error)),
             }
         }
     }
@@ -210,7 +210,7 @@ async fn entry_view(gateway: &Gateway, caller: &Caller, entry: &EntryId) -> Draw
                 components,
             }
         }
-        Err(error) => Drawn::text(render::error_message(&error)),
+        Err(error) => Drawn::text(failure_message(&error)),
     }
 }
 
@@ -225,8 +225,15 @@ async fn recent(gateway: &Gateway, caller: &Caller) -> Drawn {
                 components: render::burn_buttons(&entries[..shown], View::Recent),
             }
         }
-        Err(error) => Drawn::text(render::error_message(&error)),
+        Err(error) => Drawn::text(failure_message(&error)),
     }
+}
+
+/// Logs a core error once, where it becomes the user's reply, at the level the core gives it
+/// (`Error::fault`), and words it for the user.
+fn failure_message(error: &Error) -> String {
+    error.log(Frontend::Discord, "/ots");
+    render::error_message(error)
 }
 
 const NOTHING_YET: &str =
@@ -256,7 +263,7 @@ async fn status(gateway: &Gateway, caller: &Caller) -> Drawn {
                 components,
             }
         }
-        Err(error) => Drawn::text(format!("{health}\n{}", render::error_message(&error))),
+        Err(error) => Drawn::text(format!("{health}\n{}", failure_message(&error))),
     }
 }
 

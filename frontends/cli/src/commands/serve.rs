@@ -51,8 +51,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut routes =
         ots_gateway_rest::gateway_routes(gateway.clone(), &rest).nest_service("/mcp", mcp);
     if args.dev {
-        // The simulator's links point here; make them open in a browser.
-        routes = routes.merge(ots_gateway_rest::dev_reveal_page());
+        // The simulator's secret and receipt links point here; make them open in a browser.
+        routes = routes.merge(ots_gateway_rest::link_pages());
     }
     let router = ots_gateway_rest::local_only(routes, &rest);
     let discord = config.discord.enabled.then(|| config.discord.clone());

@@ -5,6 +5,8 @@ mod canary;
 mod client_libraries;
 mod client_tokens;
 mod ledger_crash;
+mod links;
 mod mcp_clients;
+mod probes;
 mod process;
 mod support;
