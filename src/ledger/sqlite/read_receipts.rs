@@ -168,3 +168,173 @@ impl SqliteLedger {
         Ok(opted_out.is_none())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::ledger::sqlite::schema;
+    use crate::ledger::{EntryId, LedgerStore};
+    use crate::model::{Caller, SecretKey};
+
+    fn entry(caller: &str, created: i64) -> LedgerEntry {
+        LedgerEntry::new_receipt(
+            &Caller::new(Frontend::Discord, caller),
+            ReceiptKey::parse(&format!("rk{}", EntryId::generate())).unwrap(),
+            Some(SecretKey::parse(&format!("sk{}", EntryId::generate())).unwrap()),
+            created,
+            600,
+            false,
+        )
+    }
+
+    fn ids(entries: &[LedgerEntry]) -> Vec<EntryId> {
+        entries.iter().map(|e| e.id.clone()).collect()
+    }
+
+    #[test]
+    fn only_live_unexpired_entries_of_the_frontend_are_due_least_recently_observed_first() {
+        let ledger = SqliteLedger::open_in_memory().unwrap();
+        let older = entry("alice", 1_000);
+        let newer = entry("alice", 1_100);
+        let opened = entry("alice", 1_050);
+        let mut elsewhere = entry("alice", 1_000);
+        elsewhere.frontend = Frontend::Mcp;
+        for e in [&older, &newer, &opened, &elsewhere] {
+            ledger.record(e).unwrap();
+        }
+        ledger
+            .update_state(&opened.metadata_key, ReceiptState::Received, 1_060)
+            .unwrap();
+        let due = ledger.watch_due(Frontend::Discord, 1_200, 10).unwrap();
+        assert_eq!(ids(&due), ids(&[older.clone(), newer.clone()]));
+        // Observing the older one again sends it to the back of the queue.
+        ledger
+            .update_state(&older.metadata_key, ReceiptState::New, 1_300)
+            .unwrap();
+        let due = ledger.watch_due(Frontend::Discord, 1_300, 1).unwrap();
+        assert_eq!(ids(&due), ids(&[newer.clone()]));
+        // Past the receipt's life (created + 2 × ttl) nothing is left to ask about.
+        assert!(
+            ledger
+                .watch_due(Frontend::Discord, 2_400, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn finished_entries_are_announced_once_and_never_to_owners_who_opted_out() {
+        let ledger = SqliteLedger::open_in_memory().unwrap();
+        let alices = entry("alice", 1_000);
+        let bobs = entry("bob", 1_000);
+        for e in [&alices, &bobs] {
+            ledger.record(e).unwrap();
+            ledger
+                .update_state(&e.metadata_key, ReceiptState::Received, 1_010)
+                .unwrap();
+        }
+        ledger
+            .set_read_receipts(Frontend::Discord, "bob", false)
+            .unwrap();
+        assert!(
+            !ledger
+                .read_receipts_enabled(Frontend::Discord, "bob")
+                .unwrap()
+        );
+        let pending = ledger.unannounced(Frontend::Discord, 10).unwrap();
+        assert_eq!(ids(&pending), ids(&[alices.clone()]));
+        ledger
+            .mark_announced(&alices.metadata_key, &ReceiptState::Received)
+            .unwrap();
+        assert!(
+            ledger
+                .unannounced(Frontend::Discord, 10)
+                .unwrap()
+                .is_empty()
+        );
+        // Turning receipts back on does not deliver the backlog.
+        ledger
+            .set_read_receipts(Frontend::Discord, "bob", true)
+            .unwrap();
+        assert!(
+            ledger
+                .read_receipts_enabled(Frontend::Discord, "bob")
+                .unwrap()
+        );
+        assert!(
+            ledger
+                .unannounced(Frontend::Discord, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn pruning_an_entry_drops_its_announcement() {
+        let ledger = SqliteLedger::open_in_memory().unwrap();
+        let e = entry("alice", 1_000);
+        ledger.record(&e).unwrap();
+        ledger
+            .mark_announced(&e.metadata_key, &ReceiptState::Burned)
+            .unwrap();
+        assert_eq!(ledger.prune(10_000).unwrap(), 1);
+        let left: i64 = ledger
+            .conn()
+            .query_row("SELECT COUNT(*) FROM read_receipt_announced", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn upgrading_a_version_1_ledger_announces_nothing_that_was_already_finished() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let finished = entry("alice", 1_000);
+        let live = entry("alice", 1_000);
+        for (e, state) in [(&finished, "received"), (&live, "new")] {
+            conn.execute(
+                &format!("INSERT INTO receipts ({COLUMNS}) VALUES (?1, 'discord', ?2, ?3, NULL, ?4, ?5, ?6, ?7, ?4, 0)"),
+                rusqlite::params![
+                    e.id.as_str(),
+                    e.caller,
+                    e.metadata_key.as_str(),
+                    e.created,
+                    e.secret_expires,
+                    e.receipt_expires,
+                    state
+                ],
+            )
+            .unwrap();
+        }
+        schema::migrate(&mut conn, Path::new(":memory:")).unwrap();
+        let ledger = SqliteLedger {
+            conn: std::sync::Mutex::new(conn),
+            path: None,
+        };
+        assert!(
+            ledger
+                .unannounced(Frontend::Discord, 10)
+                .unwrap()
+                .is_empty()
+        );
+        // The live one is still watched, and announced once it finishes.
+        assert_eq!(
+            ids(&ledger.watch_due(Frontend::Discord, 1_100, 10).unwrap()),
+            ids(&[live.clone()])
+        );
+        ledger
+            .update_state(&live.metadata_key, ReceiptState::Expired, 1_700)
+            .unwrap();
+        assert_eq!(
+            ids(&ledger.unannounced(Frontend::Discord, 10).unwrap()),
+            ids(&[live])
+        );
+    }
+}

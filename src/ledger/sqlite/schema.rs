@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::ledger::LedgerError;
 
 /// `MIGRATIONS[n]` takes a database from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // Version 1. STRICT makes SQLite reject a value of the wrong type instead of storing it, so a
     // bug cannot quietly write something the reader then fails on. The owner index serves
     // `recent` (its implicit rowid suffix breaks ties between entries of the same second); the
