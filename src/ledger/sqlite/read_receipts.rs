@@ -210,13 +210,13 @@ mod tests {
             .update_state(&opened.metadata_key, ReceiptState::Received, 1_060)
             .unwrap();
         let due = ledger.watch_due(Frontend::Discord, 1_200, 10).unwrap();
-        assert_eq!(ids(&due), ids(&[older.clone(), newer.clone()]));
+        assert_eq!(ids(&due), vec![older.id.clone(), newer.id.clone()]);
         // Observing the older one again sends it to the back of the queue.
         ledger
             .update_state(&older.metadata_key, ReceiptState::New, 1_300)
             .unwrap();
         let due = ledger.watch_due(Frontend::Discord, 1_300, 1).unwrap();
-        assert_eq!(ids(&due), ids(&[newer.clone()]));
+        assert_eq!(ids(&due), vec![newer.id.clone()]);
         // Past the receipt's life (created + 2 × ttl) nothing is left to ask about.
         assert!(
             ledger
@@ -246,7 +246,7 @@ mod tests {
                 .unwrap()
         );
         let pending = ledger.unannounced(Frontend::Discord, 10).unwrap();
-        assert_eq!(ids(&pending), ids(&[alices.clone()]));
+        assert_eq!(ids(&pending), vec![alices.id.clone()]);
         ledger
             .mark_announced(&alices.metadata_key, &ReceiptState::Received)
             .unwrap();
@@ -327,14 +327,14 @@ mod tests {
         // The live one is still watched, and announced once it finishes.
         assert_eq!(
             ids(&ledger.watch_due(Frontend::Discord, 1_100, 10).unwrap()),
-            ids(&[live.clone()])
+            vec![live.id.clone()]
         );
         ledger
             .update_state(&live.metadata_key, ReceiptState::Expired, 1_700)
             .unwrap();
         assert_eq!(
             ids(&ledger.unannounced(Frontend::Discord, 10).unwrap()),
-            ids(&[live])
+            vec![live.id.clone()]
         );
     }
 }
