@@ -4,6 +4,7 @@
 mod canary;
 mod client_libraries;
 mod client_tokens;
+mod frictions;
 mod ledger_crash;
 mod links;
 mod mcp_clients;
