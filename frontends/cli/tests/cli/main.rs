@@ -10,4 +10,5 @@ mod links;
 mod mcp_clients;
 mod probes;
 mod process;
+mod readme;
 mod support;
