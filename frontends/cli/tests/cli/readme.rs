@@ -160,3 +160,41 @@ async fn every_readme_snippet_with_output_prints_it() {
     assert!(output.status.success(), "bash failed: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every ```toml block in the README is a configuration `check-config` accepts as it stands.
+#[tokio::test]
+async fn every_readme_config_snippet_is_accepted() {
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("read README.md");
+    let lines: Vec<&str> = readme.lines().collect();
+    let dir = std::env::temp_dir().join(format!("ots-gateway-readme-toml-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut checked = 0;
+    for (n, line) in lines.iter().enumerate() {
+        if line.trim_end() != "```toml" {
+            continue;
+        }
+        let (block, _) = fenced(&lines, n + 1);
+        let file = dir.join(format!("snippet-{n}.toml"));
+        std::fs::write(&file, block.join("\n")).expect("write snippet");
+        let output = Command::new(support::BIN)
+            .args(["check-config", "--config"])
+            .arg(&file)
+            .env_remove("OTS_GATEWAY_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run check-config");
+        assert!(
+            output.status.success(),
+            "README.md line {}: check-config refuses the snippet:\n{}{}",
+            n + 2,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1, "the README shows its policy settings as TOML");
+    let _ = std::fs::remove_dir_all(&dir);
+}
