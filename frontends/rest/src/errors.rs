@@ -1,5 +1,5 @@
 //! Every way a request can fail, rendered as JSON with the status and headers a v1 client
-//! expects, and logged exactly once, here.
+//! expects, and logged exactly once, here, at the level the core's `Error::fault` gives.
 //!
 //! Two dialects: the gateway answers its *own* refusals honestly (400, 401, 403, 413, 429, 502,
 //! 504) while relaying what the upstream said the way OTS says it (404 plus
@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use ots_gateway_core::Error;
 use ots_gateway_core::error::{RateLimitScope, TEAM_CREDENTIALS_REJECTED, UpstreamFailure};
-use ots_gateway_core::model::retry_after_secs;
+use ots_gateway_core::model::{Frontend, retry_after_secs};
 use serde::Serialize;
 
 use crate::render::json;
@@ -194,17 +194,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let rendered = self.render();
-        // Display strings of core errors carry no secret, key or URL (core error.rs contract).
-        let status = rendered.status.as_u16();
-        let needs_operator = matches!(self.error, Error::NotAuthorized | Error::Ledger);
-        if needs_operator && rendered.status.is_server_error() {
-            // Refused team credentials or a broken ledger: nothing works until the operator acts.
-            tracing::error!(route = %self.route, status, error = %self.error, "request failed");
-        } else if rendered.status.is_server_error() {
-            tracing::warn!(route = %self.route, status, error = %self.error, "request failed");
-        } else {
-            tracing::debug!(route = %self.route, status, error = %self.error, "request refused");
-        }
+        // The level is the core's decision (`Error::fault`), the same in every frontend.
+        self.error.log(Frontend::Rest, &self.route);
         let mut response = json(
             rendered.status,
             &MessageBody {

@@ -43,6 +43,7 @@ async fn a_closed_port_is_a_refused_connection() {
         "{error:?}"
     );
     assert!(error.to_string().contains("refused"), "{error}");
+    assert!(error.is_retryable(), "a server may be restarting");
 }
 
 #[tokio::test]
@@ -71,4 +72,8 @@ async fn a_server_that_does_not_speak_tls_is_a_tls_failure() {
     let error = status_failure(&format!("https://{addr}")).await;
     assert_eq!(cause(&error), Some(NetworkCause::Tls), "{error:?}");
     assert!(error.to_string().contains("TLS"), "{error}");
+    assert!(
+        !error.is_retryable(),
+        "a TLS mismatch does not mend itself in a retry"
+    );
 }
