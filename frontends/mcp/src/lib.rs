@@ -4,11 +4,11 @@
 //! Layout:
 //! - [`settings`]: what the binary configures.
 //! - `server`: the tools, the server instructions and annotations.
-//! - `args` / `output`: the tools' argument and result types (their JSON Schemas are what
-//!   models see).
-//! - `arguments`: schema mismatches as structured `invalid_input` errors, values redacted.
+//! - `arguments`: the tools' argument types (their JSON Schemas are what models see) and the
+//!   check of each call against them, as structured `invalid_input` errors naming the field.
+//! - `output`: the tools' result types.
 //! - `errors`: core errors as `isError` tool results with a machine-readable code.
-//! - `schema`: JSON Schema adjustments for interop.
+//! - `schema`: JSON Schema adjustments for interop, and output schemas that admit error bodies.
 //! - `keys`: bare keys or pasted links, to core key types.
 //! - `identity`: the caller id a request is attributed to.
 //! - `transport`: [`http_service`] and [`serve_stdio`].
@@ -17,7 +17,6 @@
 //! operator enables `return_generated_value`) carries a secret value or passphrase, and nothing
 //! here logs arguments.
 
-mod args;
 mod arguments;
 mod errors;
 mod identity;

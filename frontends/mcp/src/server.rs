@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ots_gateway_core::Gateway;
 use ots_gateway_core::model::{
-    Caller, Frontend, GenerateRequest, Operation, Passphrase, SecretText, ShareRequest,
+    Caller, Frontend, GenerateRequest, Operation, Passphrase, ShareRequest,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -16,12 +16,17 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use crate::args::{BurnArgs, GenerateArgs, RetrieveArgs, ShareArgs, StatusArgs, non_empty};
-use crate::arguments::structure_argument_error;
+use crate::arguments::{
+    BurnArgs, GenerateArgs, NoArgs, PassphraseArg, RetrieveArgs, ShareArgs, StatusArgs,
+    check_arguments, non_empty, structure_argument_error,
+};
 use crate::errors::ToolError;
 use crate::identity::{Transport, caller_for};
 use crate::keys;
-use crate::output::{BurnResult, Created, GatewayStatus, RecentItem, RecentList, Revealed, Status};
+use crate::output::{
+    BurnResult, Created, ExposedSecret, GatewayStatus, RecentItem, RecentList, Revealed, Status,
+};
+use crate::schema;
 use crate::settings::McpSettings;
 
 /// Sent to the client at connection time; models read it before choosing tools.
@@ -59,6 +64,11 @@ impl McpServer {
         if !retrieve_enabled(&gateway) {
             tools.remove_route("retrieve_secret");
         }
+        for route in tools.map.values_mut() {
+            if let Some(success) = &route.attr.output_schema {
+                route.attr.output_schema = Some(Arc::new(schema::or_error(success)));
+            }
+        }
         McpServer {
             gateway,
             transport,
@@ -79,8 +89,8 @@ fn retrieve_enabled(gateway: &Gateway) -> bool {
         .allows(Operation::Retrieve)
 }
 
-fn passphrase(raw: Option<String>) -> Option<Passphrase> {
-    non_empty(raw).map(Passphrase::new)
+fn passphrase(raw: Option<PassphraseArg>) -> Option<Passphrase> {
+    PassphraseArg::into_passphrase(raw)
 }
 
 // Return types are spelt out as `Result<Json<T>, ToolError>`: the macro finds the output schema
@@ -110,14 +120,18 @@ conversation.",
         let passphrase = passphrase(args.passphrase);
         let has_passphrase = passphrase.is_some();
         let request = ShareRequest {
-            secret: SecretText::new(args.secret),
+            secret: args.secret.0,
             ttl: args.ttl.map(i64::from),
             passphrase,
             recipient: non_empty(args.recipient),
             share_domain: None,
         };
         let receipt = self.gateway.share(&caller, request).await?;
-        Ok(Json(Created::from_receipt(&receipt, has_passphrase)))
+        Ok(Json(Created::from_receipt(
+            &receipt,
+            has_passphrase,
+            args.ttl,
+        )))
     }
 
     #[tool(
@@ -149,10 +163,10 @@ secret.",
             recipient: non_empty(args.recipient),
             ..GenerateRequest::default()
         };
-        let receipt = self.gateway.generate(&caller, request).await?;
-        let mut created = Created::from_receipt(&receipt, has_passphrase);
+        let mut receipt = self.gateway.generate(&caller, request).await?;
+        let mut created = Created::from_receipt(&receipt, has_passphrase, args.ttl);
         if self.return_generated_value {
-            created.generated_value = receipt.value.as_ref().map(|v| v.expose().to_owned());
+            created.generated_value = receipt.value.take().map(ExposedSecret);
         }
         Ok(Json(created))
     }
@@ -223,6 +237,7 @@ check or burn, or to see whether a create call that timed out went through.",
     )]
     async fn list_recent_secrets(
         &self,
+        Parameters(NoArgs {}): Parameters<NoArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<RecentList>, ToolError> {
         let caller = self.caller(&context);
@@ -259,7 +274,7 @@ Never use it to check whether a secret was opened; use secret_status for that.",
             .retrieve(&caller, &key, passphrase.as_ref())
             .await?;
         Ok(Json(Revealed {
-            secret: revealed.value.expose().to_owned(),
+            secret: ExposedSecret(revealed.value),
         }))
     }
 
@@ -277,6 +292,7 @@ whether retrieve_secret is enabled. Use it when other tools fail unexpectedly.",
     )]
     async fn gateway_status(
         &self,
+        Parameters(NoArgs {}): Parameters<NoArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<GatewayStatus>, ToolError> {
         let caller = self.caller(&context);
@@ -306,6 +322,12 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        if let Some(tool) = self.tools.get(&request.name) {
+            let checked = check_arguments(&tool.input_schema, request.arguments.as_ref());
+            if let Err(error) = checked {
+                return Ok(ToolError(error).into_response());
+            }
+        }
         let call = ToolCallContext::new(self, request, context);
         let response = self.tools.call(call).await?;
         Ok(structure_argument_error(response))
