@@ -12,6 +12,7 @@
 //! - `keys`: bare keys or pasted links, to core key types.
 //! - `identity`: the caller id a request is attributed to.
 //! - `transport`: [`http_service`] and [`serve_stdio`].
+//! - `http_errors`: HTTP-level failures on `/mcp` as JSON-RPC errors, and the body bound.
 //!
 //! Invariant: no result other than `retrieve_secret`'s (and `generate_secret`'s, when the
 //! operator enables `return_generated_value`) carries a secret value or passphrase, and nothing
@@ -19,6 +20,7 @@
 
 mod arguments;
 mod errors;
+mod http_errors;
 mod identity;
 mod keys;
 mod output;

@@ -10,12 +10,13 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::http_errors;
 use crate::identity::Transport;
 use crate::server::McpServer;
 use crate::settings::{LOOPBACK_HOSTS, McpSettings};
 
-/// The tower service [`http_service`] returns; mount it with `Router::nest_service("/mcp", ..)`.
-pub type McpHttpService = StreamableHttpService<McpServer, LocalSessionManager>;
+/// What [`http_service`] returns; mount it with `Router::nest_service("/mcp", ..)`.
+pub type McpHttpService = axum::Router;
 
 /// Why an MCP stdio session ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -28,8 +29,9 @@ pub enum ServeError {
     Session(#[source] tokio::task::JoinError),
 }
 
-/// The MCP tools over Streamable HTTP: stateless (no session ids to track or leak, nothing held
-/// between requests), plain JSON responses, a body-size cap and rmcp's Host check.
+/// The MCP tools over Streamable HTTP: stateless for 2026-07-28 clients, with sessions for
+/// older ones (so that each connected client is its own caller, see `identity`), a body-size
+/// cap, rmcp's Host check, and every HTTP-level failure answered as a JSON-RPC error.
 pub fn http_service(gateway: Gateway, settings: McpSettings) -> McpHttpService {
     let prototype = McpServer::new(gateway, &settings, Transport::Http);
     let allowed_hosts = LOOPBACK_HOSTS
@@ -37,15 +39,21 @@ pub fn http_service(gateway: Gateway, settings: McpSettings) -> McpHttpService {
         .map(|host| (*host).to_owned())
         .chain(settings.allowed_hosts.iter().cloned());
     let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
+        .with_legacy_session_mode(true)
         .with_json_response(true)
         .with_allowed_hosts(allowed_hosts)
         .with_max_request_body_bytes(settings.max_body_bytes);
-    StreamableHttpService::new(
+    let service = StreamableHttpService::new(
         move || Ok(prototype.clone()),
         Arc::new(LocalSessionManager::default()),
         config,
-    )
+    );
+    axum::Router::new()
+        .fallback_service(service)
+        .layer(axum::middleware::from_fn_with_state(
+            settings.max_body_bytes,
+            http_errors::jsonrpc_errors,
+        ))
 }
 
 /// The MCP tools over this process's stdin and stdout, until the client disconnects. stdout

@@ -3,7 +3,9 @@
 
 mod canary;
 mod identity;
+mod inspector;
 mod listing;
 mod outside;
 mod support;
 mod tools;
+mod transport;
