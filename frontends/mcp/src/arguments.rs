@@ -99,6 +99,25 @@ pub(crate) struct RetrieveArgs {
     pub passphrase: Option<PassphraseArg>,
 }
 
+#[derive(Deserialize, JsonSchema)]
+#[schemars(transform = crate::schema::portable)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AskArgs {
+    /// Lifetime of the link once the person has typed the secret, in seconds; the same bounds
+    /// as share_secret's ttl apply. Default: 7 days.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 4_294_967_295u32))]
+    pub ttl: Option<u32>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[schemars(transform = crate::schema::portable)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EntryArgs {
+    /// The entry_id ask_user_for_secret returned.
+    pub entry_id: String,
+}
+
 /// For tools that take nothing: an object with no properties, closed to additions, so a call
 /// with arguments the model invented is told so rather than silently obeyed.
 #[derive(Deserialize, JsonSchema)]
@@ -165,7 +184,8 @@ pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
 }
 
 /// Every argument name a tool declares, as the `'static` names the core's error carries.
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
+    "entry_id",
     "secret",
     "passphrase",
     "ttl",

@@ -10,6 +10,7 @@
 //! - `errors`: core errors as `isError` tool results with a machine-readable code.
 //! - `schema`: JSON Schema adjustments for interop, and output schemas that admit error bodies.
 //! - `keys`: bare keys or pasted links, to core key types.
+//! - `entry`: out-of-band secret entry, the one-time page a person types a secret into.
 //! - `identity`: the caller id a request is attributed to.
 //! - `transport`: [`http_service`] and [`serve_stdio`].
 //! - `http_errors`: HTTP-level failures on `/mcp` as JSON-RPC errors, and the body bound.
@@ -19,6 +20,7 @@
 //! here logs arguments.
 
 mod arguments;
+mod entry;
 mod errors;
 mod http_errors;
 mod identity;
@@ -29,10 +31,13 @@ mod server;
 pub mod settings;
 mod transport;
 
+pub use entry::{EntryDesk, EntryPages};
 pub use identity::CLIENT_HEADER;
 pub use server::McpServer;
 pub use settings::McpSettings;
-pub use transport::{McpHttpService, ServeError, http_service, serve_io, serve_stdio};
+pub use transport::{
+    McpHttpService, ServeError, entry_desk, entry_pages, http_service, serve_io, serve_stdio,
+};
 
 /// `tracing` filter directives the binary must add to its subscriber's filter (after its own).
 ///

@@ -317,3 +317,28 @@ impl GatewayStatus {
         }
     }
 }
+
+/// What `ask_user_for_secret` returns.
+#[derive(Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::portable)]
+pub(crate) struct EntryOpened {
+    /// The one-time page to give the person (show it as a link). They type the secret there;
+    /// it never passes through this conversation.
+    pub entry_url: String,
+    /// For secret_entry_result, to learn the link once the person has submitted the page.
+    pub entry_id: String,
+    /// Seconds until the page expires unused.
+    pub expires_in_seconds: u32,
+}
+
+/// What `secret_entry_result` returns.
+#[derive(Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::portable)]
+pub(crate) struct EntryResult {
+    pub entry_id: String,
+    /// `waiting` (the page is open), `submitting`, `shared` (see `secret`) or `expired`.
+    pub state: String,
+    /// Once shared: the one-time link and receipt, as share_secret returns them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Created>,
+}

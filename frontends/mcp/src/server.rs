@@ -17,14 +17,16 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::arguments::{
-    BurnArgs, GenerateArgs, NoArgs, PassphraseArg, RetrieveArgs, ShareArgs, StatusArgs,
-    check_arguments, non_empty, structure_argument_error,
+    AskArgs, BurnArgs, EntryArgs, GenerateArgs, NoArgs, PassphraseArg, RetrieveArgs, ShareArgs,
+    StatusArgs, check_arguments, non_empty, structure_argument_error,
 };
+use crate::entry::{EntryDesk, EntryState};
 use crate::errors::ToolError;
 use crate::identity::{Transport, caller_for};
 use crate::keys;
 use crate::output::{
-    BurnResult, Created, ExposedSecret, GatewayStatus, RecentItem, RecentList, Revealed, Status,
+    BurnResult, Created, EntryOpened, EntryResult, ExposedSecret, GatewayStatus, RecentItem,
+    RecentList, Revealed, Status,
 };
 use crate::schema;
 use crate::settings::McpSettings;
@@ -39,6 +41,7 @@ password, so it never passes through this conversation. Use share_secret only fo
 the user already gave you.\n\
 - Keep the metadata_key to yourself: it lets you check (secret_status) or destroy (burn_secret) \
 the secret. Do not send it to the recipient.\n\
+- When the user wants to share a secret they have not typed into this conversation, and ask_user_for_secret is available, use it: the person types the secret into a one-time page of the gateway and you only receive the link (secret_entry_result).\n\
 - If you set a passphrase, tell the user to send it through a different channel than the link.\n\
 - secret_status never uses up the link; opening the share_url does, so do not open it yourself.\n\
 - Errors come back as results with a `code`; on `rate_limited`, wait `retry_after_seconds` \
@@ -51,14 +54,25 @@ pub struct McpServer {
     gateway: Gateway,
     transport: Transport,
     return_generated_value: bool,
+    out_of_band_only: bool,
+    entry: Option<EntryDesk>,
     /// Built once: schema generation is not free, and the set of tools depends only on policy
     /// fixed at startup.
     tools: Arc<ToolRouter<McpServer>>,
 }
 
 impl McpServer {
-    pub(crate) fn new(gateway: Gateway, settings: &McpSettings, transport: Transport) -> Self {
+    pub(crate) fn new(
+        gateway: Gateway,
+        settings: &McpSettings,
+        transport: Transport,
+        entry: Option<EntryDesk>,
+    ) -> Self {
         let mut tools = Self::tool_router();
+        if entry.is_none() {
+            tools.remove_route("ask_user_for_secret");
+            tools.remove_route("secret_entry_result");
+        }
         // Not merely refused at call time: a tool the model never sees is one it cannot be talked
         // into calling, and retrieval puts plaintext into its context and uses up the link.
         if !retrieve_enabled(&gateway) {
@@ -73,12 +87,23 @@ impl McpServer {
             gateway,
             transport,
             return_generated_value: settings.return_generated_value,
+            out_of_band_only: settings.out_of_band_only,
+            entry,
             tools: Arc::new(tools),
         }
     }
 
     fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
         caller_for(self.transport, context)
+    }
+
+    fn entry_desk(&self) -> Result<&EntryDesk, ToolError> {
+        self.entry.as_ref().ok_or_else(|| {
+            ToolError(ots_gateway_core::Error::Refused {
+                message: "secret entry pages are not enabled on this gateway".into(),
+                intended_status: None,
+            })
+        })
     }
 }
 
@@ -116,6 +141,14 @@ conversation.",
         Parameters(args): Parameters<ShareArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<Created>, ToolError> {
+        if self.out_of_band_only {
+            return Err(ToolError(ots_gateway_core::Error::InvalidInput {
+                field: "secret",
+                reason: "this gateway accepts secrets only through its one-time entry page; \
+                         call ask_user_for_secret and give the person the entry_url"
+                    .into(),
+            }));
+        }
         let caller = self.caller(&context);
         let passphrase = passphrase(args.passphrase);
         let has_passphrase = passphrase.is_some();
@@ -275,6 +308,81 @@ Never use it to check whether a secret was opened; use secret_status for that.",
             .await?;
         Ok(Json(Revealed {
             secret: ExposedSecret(revealed.value),
+        }))
+    }
+
+    #[tool(
+        description = "Ask the user to type a secret into a one-time page of the gateway, so \
+the secret never passes through this conversation. Returns entry_url (give it to the user as a \
+link to open) and entry_id. When the user says they have submitted it, call \
+secret_entry_result with the entry_id to get the share_url and metadata_key. The page works \
+once and expires.",
+        annotations(
+            title = "Ask the user to type a secret into a one-time page",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn ask_user_for_secret(
+        &self,
+        Parameters(args): Parameters<AskArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<EntryOpened>, ToolError> {
+        let desk = self.entry_desk()?;
+        let caller = self.caller(&context);
+        let opened = desk.open(&caller, args.ttl)?;
+        Ok(Json(EntryOpened {
+            entry_url: opened.url.to_string(),
+            entry_id: opened.id,
+            expires_in_seconds: u32::try_from(opened.expires_in.as_secs()).unwrap_or(u32::MAX),
+        }))
+    }
+
+    #[tool(
+        description = "Learn how a secret entry page from ask_user_for_secret ended: waiting \
+(not submitted yet), shared (with the share_url and metadata_key, as share_secret returns them) \
+or expired. Only the client that asked can see its entries.",
+        annotations(
+            title = "Result of a secret entry page",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn secret_entry_result(
+        &self,
+        Parameters(args): Parameters<EntryArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<EntryResult>, ToolError> {
+        let desk = self.entry_desk()?;
+        let caller = self.caller(&context);
+        let state = desk
+            .state_for(&caller, args.entry_id.trim())
+            .ok_or_else(|| {
+                ToolError(ots_gateway_core::Error::InvalidInput {
+                    field: "entry_id",
+                    reason: "no entry page of yours has that id".into(),
+                })
+            })?;
+        let (name, secret) = match state {
+            EntryState::Waiting => ("waiting", None),
+            EntryState::Submitting => ("submitting", None),
+            EntryState::Expired => ("expired", None),
+            EntryState::Shared {
+                receipt,
+                has_passphrase,
+            } => (
+                "shared",
+                Some(Created::from_receipt(&receipt, has_passphrase, None)),
+            ),
+        };
+        Ok(Json(EntryResult {
+            entry_id: args.entry_id.trim().to_owned(),
+            state: name.to_owned(),
+            secret,
         }))
     }
 

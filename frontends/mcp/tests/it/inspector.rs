@@ -195,14 +195,14 @@ impl Inspector {
         Ok(())
     }
 
-    async fn lists_tools_strictly(&self) -> Result<()> {
+    async fn lists_tools_strictly(&self, expected: usize) -> Result<()> {
         let listed = self.run("tools/list", &["--strict"]).await?;
         ensure!(listed.status == 0, "tools/list --strict: {}", listed.all);
         let names: Vec<&str> = listed.result["tools"]
             .as_array()
             .map(|tools| tools.iter().filter_map(|t| t["name"].as_str()).collect())
             .unwrap_or_default();
-        ensure!(names.len() == 6, "{names:?}");
+        ensure!(names.len() == expected, "{names:?}");
         Ok(())
     }
 }
@@ -219,7 +219,17 @@ async fn the_inspector_cli_accepts_every_result_and_error_over_stdio() -> Result
         target: vec![server.to_string_lossy().into_owned(), "stdio".to_owned()],
         headers: Vec::new(),
     };
-    inspector.lists_tools_strictly().await?;
+    // The example serves secret entry pages, so the two entry tools are listed too.
+    inspector.lists_tools_strictly(8).await?;
+    let opened = inspector.ok("ask_user_for_secret", &[]).await?;
+    let id = format!(
+        "entry_id={}",
+        opened["entry_id"].as_str().unwrap_or_default()
+    );
+    ensure!(opened["entry_url"].is_string(), "{opened}");
+    inspector
+        .tool_error("secret_entry_result", &[&id], "invalid_input")
+        .await?;
     let created = inspector
         .ok("share_secret", &["secret=inspector-stdio", "ttl=30"])
         .await?;
@@ -249,7 +259,7 @@ async fn the_inspector_cli_accepts_every_result_and_error_over_http() -> Result<
         target: vec![server.url()],
         headers: vec!["X-OTS-Gateway-Client: inspector".to_owned()],
     };
-    inspector.lists_tools_strictly().await?;
+    inspector.lists_tools_strictly(6).await?;
     let created = inspector
         .ok(
             "share_secret",

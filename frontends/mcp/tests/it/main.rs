@@ -2,6 +2,7 @@
 //! `mcp` client, and the MCP conformance suite.
 
 mod canary;
+mod entry;
 mod identity;
 mod inspector;
 mod listing;
