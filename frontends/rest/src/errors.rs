@@ -177,7 +177,7 @@ impl ApiError {
                 Some(_) => {
                     let status = match failure {
                         UpstreamFailure::Timeout => StatusCode::GATEWAY_TIMEOUT,
-                        UpstreamFailure::Network
+                        UpstreamFailure::Network(_)
                         | UpstreamFailure::Status(_)
                         | UpstreamFailure::MalformedResponse => StatusCode::BAD_GATEWAY,
                     };
@@ -333,6 +333,7 @@ impl IntoResponse for LocalRefusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ots_gateway_core::error::NetworkCause;
     use std::time::Duration;
 
     async fn parts(response: Response) -> (u16, Option<String>, Option<String>, String) {
@@ -486,7 +487,7 @@ mod tests {
         assert_eq!(s, 504);
         assert_eq!(b, r#"{"message":"the OTS server did not answer in time"}"#);
         for failure in [
-            UpstreamFailure::Network,
+            UpstreamFailure::Network(NetworkCause::Other),
             UpstreamFailure::Status(503),
             UpstreamFailure::MalformedResponse,
         ] {
