@@ -757,3 +757,95 @@ async fn recent_shows_the_owner_their_link_and_its_burn_asks_then_updates_the_li
         }
     }
 }
+
+#[tokio::test]
+async fn the_discord_section_of_the_config_sets_quotas_and_allowed_operations() {
+    use ots_gateway_core::config::{CommandLineOverrides, MapEnvironment, load};
+    let fake = FakeDiscord::start().await;
+    let toml = format!(
+        r#"
+[discord]
+enabled = true
+api_base = "{}"
+guild_id = "{GUILD}"
+allowed_guilds = ["{GUILD}"]
+allowed_operations = ["generate", "receipt", "recent", "share", "status"]
+quota_create = {{ per_minute = 1, burst = 1 }}
+"#,
+        fake.base
+    );
+    let mut env = MapEnvironment::default();
+    env.vars
+        .insert("OTS_GATEWAY_DISCORD_TOKEN".to_owned(), BOT_TOKEN.to_owned());
+    let config = load(
+        Some(("ots-gateway.toml", &toml)),
+        &env,
+        &CommandLineOverrides::default(),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let test = gateway_from_config(&config);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(run(
+        test.gateway.clone(),
+        config.discord.clone(),
+        BotOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    fake.wait_for(|r| r.method == "POST" && r.path.ends_with("/commands"))
+        .await;
+
+    // The first share goes through and gets its Burn button; burning is turned off.
+    let command = command_json(1, ALICE, &Place::team(), "share", &[]);
+    fake.push_interaction(command.clone());
+    let modal = fake.callback(&token_of(&command)).await["data"]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let submit = modal_json(
+        2,
+        ALICE,
+        &Place::team(),
+        &modal,
+        &[("secret", "quota-canary-1")],
+    );
+    fake.push_interaction(submit.clone());
+    let reply = fake.edit(&token_of(&submit)).await;
+    let link = link_in(reply["content"].as_str().unwrap()).unwrap();
+    let Some(CustomId::Burn(target)) = CustomId::parse(&custom_ids(&reply)[0]) else {
+        panic!("{reply}")
+    };
+    let burn = button_json(
+        3,
+        ALICE,
+        &Place::team(),
+        &CustomId::BurnConfirm(target).encode(),
+    );
+    fake.push_interaction(burn.clone());
+    let refused = fake.edit(&token_of(&burn)).await;
+    assert!(
+        refused["content"]
+            .as_str()
+            .unwrap()
+            .contains("turned off for Discord"),
+        "{refused}"
+    );
+    assert_eq!(
+        test.reveal(&link, None).await.as_deref(),
+        Some("quota-canary-1")
+    );
+
+    // The second create within the minute is refused with when to try again.
+    let again = command_json(4, ALICE, &Place::team(), "generate", &[]);
+    fake.push_interaction(again.clone());
+    let quota = fake.edit(&token_of(&again)).await;
+    let quota = quota["content"].as_str().unwrap();
+    assert!(
+        quota.contains("Try again in ") && quota.contains(" s."),
+        "{quota}"
+    );
+
+    stop.send(()).unwrap();
+    bot.await.unwrap().expect("a clean shutdown");
+}

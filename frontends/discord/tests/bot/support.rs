@@ -68,6 +68,11 @@ pub fn gateway_with_create_quota_of_one() -> TestGateway {
     )
 }
 
+/// A gateway with the policy and quotas an operator's config file gives it.
+pub fn gateway_from_config(config: &ots_gateway_core::config::ValidConfig) -> TestGateway {
+    simulated(config.quotas.clone(), config.policy.clone())
+}
+
 /// A real OTS client aimed at a port nothing listens on.
 pub fn gateway_with_upstream_down() -> Gateway {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
