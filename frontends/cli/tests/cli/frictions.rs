@@ -26,6 +26,14 @@ fn text(output: &std::process::Output) -> String {
     )
 }
 
+/// A ledger file in the temp dir, so a live `serve` never writes to the user's data directory.
+pub fn scratch_ledger(name: &str) -> String {
+    std::env::temp_dir()
+        .join(format!("ots-gateway-{name}-{}.sqlite3", std::process::id()))
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The child's logs once they contain `needle` (they are read in the background), or after a
 /// bound that only guards against a hang.
 async fn logs_once_they_mention(gateway: &support::Running, needle: &str) -> String {
@@ -76,7 +84,10 @@ async fn an_unreachable_upstream_says_why_in_the_log_and_in_status() {
     drop(closed);
     let gateway = support::start(
         &["serve", "--listen", "127.0.0.1:0", "--upstream", &upstream],
-        &[("OTS_GATEWAY__UPSTREAM__READ_RETRIES", "0")],
+        &[
+            ("OTS_GATEWAY__UPSTREAM__READ_RETRIES", "0"),
+            ("OTS_GATEWAY__LEDGER__PATH", &scratch_ledger("unreachable")),
+        ],
     )
     .await;
     let status = run(&["status", "--url", &gateway.base_url]).await;
