@@ -55,6 +55,25 @@ struct FileConfig {
     discord: DiscordSection,
 }
 
+/// The frontends that have a section in the file. Validation, policy, quotas, `check-config`
+/// and `/gateway/status` all walk this one list, so a frontend configured in the file cannot be
+/// left out of any of them.
+pub const CONFIGURED_FRONTENDS: [Frontend; 3] = [Frontend::Rest, Frontend::Mcp, Frontend::Discord];
+
+impl FileConfig {
+    /// The policy and quota keys of `frontend`'s section. Exhaustive, so a new frontend must say
+    /// where its section is (or that it has none).
+    fn frontend_section(&self, frontend: Frontend) -> Option<&FrontendSection> {
+        match frontend {
+            Frontend::Rest => Some(&self.rest),
+            Frontend::Mcp => Some(&self.mcp.policy),
+            Frontend::Discord => Some(&self.discord.policy),
+            // The command line acts for the operator, who needs no quota against themselves.
+            Frontend::Cli => None,
+        }
+    }
+}
+
 impl Default for FileConfig {
     fn default() -> Self {
         FileConfig {
@@ -761,10 +780,10 @@ fn validate(
         ..QuotaSettings::default()
     };
     let mut policy = Policy::default();
-    for (frontend, section) in [
-        (Frontend::Rest, &file.rest),
-        (Frontend::Mcp, &file.mcp.policy),
-    ] {
+    for frontend in CONFIGURED_FRONTENDS {
+        let Some(section) = file.frontend_section(frontend) else {
+            continue;
+        };
         let name = frontend.as_str();
         let frontend_policy = frontend_policy_of(section, name, file_name, problems);
         policy.frontends.insert(frontend, frontend_policy);

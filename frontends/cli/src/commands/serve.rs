@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use ots_gateway_core::config::{CommandLineOverrides, ValidConfig};
-use ots_gateway_mcp::McpSettings;
+use ots_gateway_mcp::{EntryPages, McpSettings};
 use ots_gateway_rest::RestConfig;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -51,7 +51,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         spawn_first_probe(&gateway);
     }
     let rest = rest_config(&config);
-    let mcp = ots_gateway_mcp::http_service(gateway.clone(), mcp_settings(&config));
+    let mut settings = mcp_settings(&config);
+    // The entry page must open in the person's browser without credentials, so it is offered
+    // only where the listener needs none and is the person's own machine.
+    if local.ip().is_loopback() && config.bearer_token.is_none() {
+        settings.entry_pages = Some(entry_pages_at(local)?);
+    }
+    let mcp = ots_gateway_mcp::http_service(gateway.clone(), settings);
     // /mcp shares the REST listener's Host, Origin, token, size and load defences, but not
     // its request timeout.
     let mut routes =
@@ -107,7 +113,20 @@ pub fn mcp_settings(config: &ValidConfig) -> McpSettings {
         return_generated_value: config.mcp_return_generated_value,
         allowed_hosts: config.allowed_hosts.clone(),
         max_body_bytes: config.max_body_bytes,
+        ..McpSettings::default()
     }
+}
+
+/// How long a secret entry page stays open unused.
+const ENTRY_PAGE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Entry pages served from the listener at `local`.
+pub fn entry_pages_at(local: std::net::SocketAddr) -> anyhow::Result<EntryPages> {
+    Ok(EntryPages {
+        origin: Url::parse(&format!("http://{local}"))
+            .context("the bound address does not form a URL")?,
+        lifetime: ENTRY_PAGE_LIFETIME,
+    })
 }
 
 pub fn rest_config(config: &ValidConfig) -> RestConfig {
