@@ -97,6 +97,13 @@ async fn an_unreachable_upstream_says_why_in_the_log_and_in_status() {
         "{}",
         text(&status)
     );
+    let health = run(&["health", "--ready", "--url", &gateway.base_url]).await;
+    assert!(!health.status.success());
+    assert!(
+        text(&health).contains("connection was refused"),
+        "{}",
+        text(&health)
+    );
     // The startup probe's WARN line names the cause too.
     let logs = logs_once_they_mention(&gateway, "not usable").await;
     let warn = logs
