@@ -113,3 +113,44 @@ async fn an_unreachable_upstream_says_why_in_the_log_and_in_status() {
     assert!(warn.contains("WARN"), "{warn}");
     assert!(warn.contains("connection was refused"), "{warn}");
 }
+
+#[tokio::test]
+async fn status_and_readiness_name_rejected_team_credentials() {
+    let simulator = support::start(
+        &[
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--account",
+            "team@example.com:the-current-token",
+        ],
+        &[],
+    )
+    .await;
+    let gateway = support::start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &simulator.base_url,
+        ],
+        &[
+            ("OTS_GATEWAY_USERNAME", "team@example.com"),
+            ("OTS_GATEWAY_API_KEY", "a-revoked-token"),
+            ("OTS_GATEWAY__LEDGER__PATH", &scratch_ledger("rejected")),
+        ],
+    )
+    .await;
+    let rejected = "the gateway's OTS credentials were rejected by the upstream";
+    let status = run(&["status", "--url", &gateway.base_url]).await;
+    assert!(!status.status.success(), "{}", text(&status));
+    assert!(text(&status).contains(rejected), "{}", text(&status));
+    let health = run(&["health", "--ready", "--url", &gateway.base_url]).await;
+    assert!(!health.status.success());
+    assert!(text(&health).contains(rejected), "{}", text(&health));
+    assert!(
+        !text(&status).contains("a-revoked-token") && !gateway.output().contains("a-revoked-token"),
+        "the key leaked"
+    );
+}
