@@ -166,6 +166,11 @@ impl Gateway {
             .unwrap_or(&self.inner.fallback_policy)
     }
 
+    /// The listener's metrics, exported with the rest on `/metrics`.
+    pub fn listener_metrics(&self) -> crate::metrics::ListenerMetrics {
+        self.inner.metrics.listener().clone()
+    }
+
     /// The Prometheus exposition of the gateway's metrics.
     pub fn metrics_text(&self) -> String {
         self.inner.metrics.encode()

@@ -253,6 +253,14 @@ pub enum LocalRefusal {
     SimulatorNotAuthorized,
     TimedOut,
     Overloaded,
+    /// A header the gateway reads exactly once (`Host`, `Authorization`) was sent more than once.
+    DuplicateHeader(&'static str),
+    /// The body did not arrive in full within the listener's body-read timeout.
+    BodyTimedOut,
+    /// This peer sent too many missing or wrong tokens recently.
+    TooManyFailedAttempts {
+        retry_after: std::time::Duration,
+    },
     /// `/readyz`: the upstream does not answer `status`.
     NotReady(String),
 }
@@ -318,6 +326,19 @@ impl IntoResponse for LocalRefusal {
                 "the gateway is busy; try again shortly".to_owned(),
             ),
             LocalRefusal::NotReady(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason.clone()),
+            LocalRefusal::DuplicateHeader(name) => (
+                StatusCode::BAD_REQUEST,
+                format!("send exactly one {name} header"),
+            ),
+            LocalRefusal::BodyTimedOut => (
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time".to_owned(),
+            ),
+            LocalRefusal::TooManyFailedAttempts { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests with a missing or wrong gateway token from this address; wait before trying again"
+                    .to_owned(),
+            ),
         };
         if status.is_server_error() {
             tracing::warn!(status = status.as_u16(), %message, "request refused");
@@ -335,6 +356,12 @@ impl IntoResponse for LocalRefusal {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            LocalRefusal::TooManyFailedAttempts { retry_after } => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs(retry_after)),
+                );
             }
             _ => {}
         }

@@ -34,6 +34,7 @@
 //! the result with [`local_only`]; it then gets the Host, Origin, token, body-size and
 //! concurrency checks but not the REST request timeout, which would cut streams.
 
+mod auth_throttle;
 mod backend;
 mod caller;
 mod dev_page;
@@ -61,7 +62,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 pub use caller::{CLIENT_LABEL_HEADER, MAX_CLIENT_LABEL_LEN};
-pub use serve::serve;
+pub use serve::{ListenerLoad, ListenerSettings, serve, serve_with};
 
 use backend::Backend;
 use security::LocalPolicy;
@@ -153,12 +154,13 @@ pub fn local_only(router: Router, config: &RestConfig) -> Router {
 
 fn bounded_in_size_and_load(router: Router, config: &RestConfig) -> Router {
     let slots = Arc::new(Semaphore::new(config.max_concurrent_requests.max(1)));
+    // The body is read in full before a slot is taken (see `security::limit_body`).
     router
+        .layer(from_fn_with_state(slots, security::shed_load))
         .layer(from_fn_with_state(
             config.max_body_bytes,
             security::limit_body,
         ))
-        .layer(from_fn_with_state(slots, security::shed_load))
 }
 
 fn bounded_in_time(router: Router, config: &RestConfig) -> Router {

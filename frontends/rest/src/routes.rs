@@ -222,8 +222,23 @@ async fn healthz() -> Response {
     ok(&Health { status: "ok" })
 }
 
-/// Ready when the upstream answers `status`.
-async fn readyz(State(backend): State<Backend>) -> Response {
+/// Ready when the listener has room for more callers and the upstream answers `status`. (When
+/// every request slot is busy, this route is shed with a 503 like any other, which says the
+/// same thing.)
+async fn readyz(
+    State(backend): State<Backend>,
+    load: Option<axum::Extension<crate::serve::ListenerLoad>>,
+) -> Response {
+    if let Some(axum::Extension(load)) = load
+        && load.saturated()
+    {
+        return LocalRefusal::NotReady(format!(
+            "not ready: {} of {} connections are open; new ones are being refused",
+            load.open_connections(),
+            load.max_connections()
+        ))
+        .into_response();
+    }
     let ops = match backend {
         Backend::Gateway(gateway) => Ops::Gateway {
             gateway,
