@@ -139,9 +139,10 @@ impl ListenerLoad {
     /// close and gives up its place: a flood of idle or half-sent connections then only
     /// displaces itself, and a caller with a real request still gets in. `None` when every
     /// connection is busy with a request.
-    fn try_open(&self) -> Option<ConnectionSlot> {
+    fn try_open(&self) -> Option<(ConnectionSlot, bool)> {
         let mut connections = self.lock();
-        if connections.len() >= self.inner.max_connections {
+        let at_cap = connections.len() >= self.inner.max_connections;
+        if at_cap {
             let idle = connections
                 .iter()
                 .find(|(_, state)| state.requests.load(Ordering::Acquire) == 0)
@@ -160,11 +161,12 @@ impl ListenerLoad {
             .metrics
             .open_connections
             .set(gauge_value(connections.len()));
-        Some(ConnectionSlot {
+        let slot = ConnectionSlot {
             load: self.clone(),
             id,
             state,
-        })
+        };
+        Some((slot, at_cap))
     }
 }
 
@@ -274,10 +276,15 @@ pub async fn serve_with(
                 continue;
             }
         };
-        let Some(slot) = load.try_open() else {
+        let Some((slot, evicted)) = load.try_open() else {
             drop(stream);
             continue;
         };
+        if evicted {
+            // Let the evicted connection's task run and release its descriptor before the next
+            // accept, so a flood cannot outpace the evictions.
+            tokio::task::yield_now().await;
+        }
         let _ = stream.set_nodelay(true);
         let service = connection_service(
             router.clone(),

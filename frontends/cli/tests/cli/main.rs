@@ -4,6 +4,7 @@
 mod canary;
 mod client_libraries;
 mod client_tokens;
+mod descriptors;
 mod ledger_crash;
 mod mcp_clients;
 mod process;

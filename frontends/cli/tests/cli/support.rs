@@ -43,8 +43,28 @@ impl Running {
 /// Starts `ots-gateway <args>` and waits for its `listening on http://HOST:PORT` line.
 pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
     let mut command = Command::new(BIN);
+    command.args(args);
+    launch(command, args, envs).await
+}
+
+/// [`start`] with the open-file limit (soft and hard) set to `limit`, through the shell's
+/// `ulimit`, so the gateway cannot raise it.
+pub async fn start_with_open_file_limit(
+    limit: u32,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Running {
+    let mut command = Command::new("sh");
     command
-        .args(args)
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(BIN)
+        .args(args);
+    launch(command, args, envs).await
+}
+
+async fn launch(mut command: Command, args: &[&str], envs: &[(&str, &str)]) -> Running {
+    command
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
