@@ -21,6 +21,17 @@ pub enum RateLimitScope {
     Caller,
 }
 
+/// Whose count of wrong passphrases locked a secret (see `passphrase_guard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockScope {
+    /// This caller used up its own attempts on this secret at the gateway.
+    Caller,
+    /// All callers together used up the secret's attempts at the gateway.
+    Secret,
+    /// The OTS server itself has locked the secret.
+    Upstream,
+}
+
 /// Why talking to the upstream failed, as far as the caller needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamFailure {
@@ -44,6 +55,14 @@ pub enum Error {
     /// Burning a passphrase-protected secret needs its passphrase.
     #[error("Incorrect passphrase")]
     IncorrectPassphrase,
+
+    /// Too many wrong passphrases for this secret: further attempts are refused until
+    /// `retry_after` (when known), whatever passphrase they carry.
+    #[error("too many incorrect passphrase attempts for this secret; try again later")]
+    PassphraseLocked {
+        scope: LockScope,
+        retry_after: Option<Duration>,
+    },
 
     /// The upstream rejected the credentials, or the route needs an account and none was sent.
     #[error("Not authorized")]
@@ -110,6 +129,7 @@ impl Error {
         match self {
             Error::UnknownSecret => "unknown_secret",
             Error::IncorrectPassphrase => "incorrect_passphrase",
+            Error::PassphraseLocked { .. } => "passphrase_locked",
             Error::NotAuthorized => "not_authorized",
             Error::SecretTooLarge { .. } => "secret_too_large",
             Error::Refused { .. } => "refused",

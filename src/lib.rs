@@ -22,6 +22,7 @@ pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod ots;
+pub mod passphrase_guard;
 pub mod policy;
 pub mod simulator;
 pub mod upstream;

@@ -123,6 +123,18 @@ impl ApiError {
                 ..Rendered::ots(None, "Unknown secret")
             },
             Error::IncorrectPassphrase => Rendered::ots(Some(400), "Incorrect passphrase"),
+            // The gateway's own refusal says why and for how long; the OTS dialect says what a
+            // v1 server says for a locked secret.
+            Error::PassphraseLocked { retry_after, .. } => match gateway {
+                Some(_) => Rendered {
+                    retry_after: retry_after.map(retry_after_secs),
+                    detail: Some(
+                        "this secret is protected against passphrase guessing; wait before trying again",
+                    ),
+                    ..Rendered::new(StatusCode::TOO_MANY_REQUESTS, self.error.to_string())
+                },
+                None => Rendered::ots(Some(400), "An unexpected error occurred :["),
+            },
             Error::NotAuthorized => match gateway {
                 Some(true) => Rendered::new(
                     StatusCode::BAD_GATEWAY,

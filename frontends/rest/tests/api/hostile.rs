@@ -284,3 +284,136 @@ async fn failed_token_attempts_are_throttled_counted_and_never_echoed() {
     );
     server.stop().await;
 }
+
+/// A share with a passphrase through `url`'s gateway; returns the secret key.
+async fn share_with_passphrase(c: &reqwest::Client, server: &Server, passphrase: &str) -> String {
+    let reply = send(
+        c.post(server.url("/api/v1/share"))
+            .form(&[("secret", "the-real-secret"), ("passphrase", passphrase)]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["secret_key"].as_str().unwrap().to_owned()
+}
+
+async fn guess(
+    c: &reqwest::Client,
+    server: &Server,
+    key: &str,
+    who: &str,
+    pass: &str,
+) -> crate::support::Reply {
+    send(
+        c.post(server.url(&format!("/api/v1/secret/{key}")))
+            .header("X-OTS-Gateway-Client", who)
+            .form(&[("passphrase", pass)]),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn passphrase_guessing_cannot_lock_the_secret_for_its_recipient() {
+    // The simulator locks a secret after 20 wrong passphrases from the gateway's one address,
+    // as OTS does.
+    let sim = crate::support::simulator();
+    let gateway = crate::support::gateway_over(ots_gateway_core::upstream::Upstream::Simulated(
+        sim.as_caller(None, None),
+    ));
+    let settings = ListenerSettings::default();
+    let load = ListenerLoad::new(&settings, gateway.listener_metrics());
+    let server = start_with(
+        gateway_router(gateway, RestConfig::default()),
+        &settings,
+        load,
+    )
+    .await;
+    let c = client();
+    let key = share_with_passphrase(&c, &server, "correct horse").await;
+
+    // One guesser: five wrong answers, then refused with a reason and a wait.
+    for n in 0..5 {
+        let reply = guess(&c, &server, &key, "mallory", &format!("wrong-{n}")).await;
+        assert_eq!(reply.status, 404, "v1's answer to a wrong passphrase");
+        assert_eq!(reply.body["message"], "Unknown secret");
+    }
+    let refused = guess(&c, &server, &key, "mallory", "wrong-5").await;
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many incorrect passphrase attempts"),
+        "{:?}",
+        refused.body
+    );
+    assert!(refused.header("retry-after").is_some());
+
+    // Many guessers (label churn) together stop below the upstream's 20.
+    let mut reached_upstream = 5;
+    for label in 0..40 {
+        let who = format!("mallory-{label}");
+        let reply = guess(&c, &server, &key, &who, "still-wrong").await;
+        match reply.status {
+            404 => reached_upstream += 1,
+            429 => {}
+            other => panic!("unexpected {other}: {:?}", reply.body),
+        }
+    }
+    assert!(
+        reached_upstream < 20,
+        "{reached_upstream} wrong passphrases reached OTS"
+    );
+    server.stop().await;
+
+    // The upstream never locked the secret: the recipient, through a fresh gateway (the lock
+    // here is the guard's, which lifts with its window), still gets it.
+    let gateway = crate::support::gateway_over(ots_gateway_core::upstream::Upstream::Simulated(
+        sim.as_caller(None, None),
+    ));
+    let server = start_with(
+        gateway_router(gateway, RestConfig::default()),
+        &settings,
+        ListenerLoad::new(&settings, Default::default()),
+    )
+    .await;
+    let reply = guess(&c, &server, &key, "recipient", "correct horse").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["value"], "the-real-secret");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_upstream_lockout_is_named_as_such() {
+    let sim = crate::support::simulator();
+    // Guess straight at the simulator (another client of the same OTS account and address)
+    // until it locks the secret.
+    let direct = gateway_router(
+        crate::support::gateway_over(ots_gateway_core::upstream::Upstream::Simulated(
+            sim.as_caller(None, None),
+        )),
+        RestConfig::default(),
+    );
+    let direct = crate::support::start(direct).await;
+    let c = client();
+    let key = share_with_passphrase(&c, &direct, "right").await;
+    direct.stop().await;
+    let upstream = sim.as_caller(None, None);
+    let secret_key = ots_gateway_core::model::SecretKey::parse(&key).unwrap();
+    for n in 0..20 {
+        let wrong = ots_gateway_core::model::Passphrase::new(format!("wrong-{n}"));
+        let _ = upstream.retrieve(&secret_key, Some(&wrong)).await;
+    }
+    let gateway = crate::support::gateway_over(ots_gateway_core::upstream::Upstream::Simulated(
+        sim.as_caller(None, None),
+    ));
+    let server = crate::support::start(gateway_router(gateway, RestConfig::default())).await;
+    let reply = guess(&c, &server, &key, "recipient", "right").await;
+    assert_eq!(reply.status, 429, "{:?}", reply.body);
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many incorrect passphrase attempts")
+    );
+    server.stop().await;
+}
