@@ -97,13 +97,36 @@ impl fmt::Display for Operation {
 pub struct Caller {
     pub frontend: Frontend,
     pub id: String,
+    pub identity: Identity,
+}
+
+/// How a caller's id was established, which decides whether it can have quotas of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// Established by something the caller cannot choose freely: a client token, a Discord
+    /// user id. Each proven caller has quotas of its own.
+    Proven,
+    /// A name the caller gave itself (`X-OTS-Gateway-Client`, an MCP client name). Anyone can
+    /// pick any, so declared callers also share one aggregate quota per frontend: minting new
+    /// names buys no more than that.
+    Declared,
 }
 
 impl Caller {
+    /// A proven caller (see [`Identity::Proven`]).
     pub fn new(frontend: Frontend, id: impl Into<String>) -> Self {
         Caller {
             frontend,
             id: id.into(),
+            identity: Identity::Proven,
+        }
+    }
+
+    /// A caller known only by the name it declared (see [`Identity::Declared`]).
+    pub fn declared(frontend: Frontend, id: impl Into<String>) -> Self {
+        Caller {
+            identity: Identity::Declared,
+            ..Caller::new(frontend, id)
         }
     }
 }

@@ -417,3 +417,48 @@ async fn an_upstream_lockout_is_named_as_such() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn rotating_client_labels_buys_no_extra_quota() {
+    use ots_gateway_core::limits::{
+        DECLARED_AGGREGATE_FACTOR, OperationClass, QuotaSettings, Rate,
+    };
+    use ots_gateway_core::model::Frontend;
+    use std::num::NonZeroU32;
+
+    let two = NonZeroU32::new(2).unwrap();
+    let mut quotas = QuotaSettings::default();
+    quotas.callers.insert(
+        (Frontend::Rest, OperationClass::Create),
+        Rate {
+            per_minute: two,
+            burst: two,
+        },
+    );
+    let sim = crate::support::simulator();
+    let ledger = ots_gateway_core::ledger::SqliteLedger::open_in_memory().unwrap();
+    let gateway = ots_gateway_core::Gateway::builder(
+        ots_gateway_core::upstream::Upstream::Simulated(sim.as_caller(None, None)),
+        std::sync::Arc::new(ledger),
+    )
+    .quotas(quotas)
+    .build();
+    let server = crate::support::start(gateway_router(gateway, RestConfig::default())).await;
+    let c = client();
+    let mut created = 0;
+    for n in 0..30 {
+        let reply = send(
+            c.post(server.url("/api/v1/share"))
+                .header("X-OTS-Gateway-Client", format!("churn-{n}"))
+                .form(&[("secret", "s")]),
+        )
+        .await;
+        match reply.status {
+            200 => created += 1,
+            429 => {}
+            other => panic!("unexpected {other}: {:?}", reply.body),
+        }
+    }
+    assert_eq!(created, 2 * DECLARED_AGGREGATE_FACTOR.get());
+    server.stop().await;
+}
