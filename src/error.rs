@@ -144,6 +144,14 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The Display text made safe for a log line (see [`crate::log_safe`]): an upstream message
+    /// may echo what the caller sent, a recipient address included.
+    pub fn for_log(&self) -> String {
+        crate::log_safe::LogSafe(&self.to_string()).to_string()
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use tracing::{Instrument, info_span};
 use crate::error::{Error, LockScope, Result};
 use crate::ledger::{EntryId, LedgerEntry, LedgerError, LedgerStore};
 use crate::limits::{Limits, OperationClass, QuotaSettings};
+use crate::log_safe::LogSafe;
 use crate::metrics::Metrics;
 use crate::model::{
     Burned, Caller, Frontend, GenerateRequest, Operation, Passphrase, Receipt, ReceiptKey,
@@ -547,7 +548,7 @@ impl Gateway {
         tracing::info!(
             target: AUDIT_TARGET,
             frontend = %caller.frontend,
-            caller = %caller.id,
+            caller = %LogSafe(&caller.id),
             operation = %operation,
             outcome,
             key = short_id.unwrap_or(""),

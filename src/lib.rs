@@ -19,6 +19,7 @@ pub mod error;
 pub mod gateway;
 pub mod ledger;
 pub mod limits;
+pub mod log_safe;
 pub mod metrics;
 pub mod model;
 pub mod ots;

@@ -23,7 +23,11 @@ pub(crate) fn structure_argument_error(response: CallToolResponse) -> CallToolRe
         .and_then(|block| block.as_text())
         .map(|content| redact_values(&content.text))
         .unwrap_or_else(|| "the arguments do not match the tool's input schema".to_owned());
-    tracing::debug!(code = "invalid_input", message = %text, "tool arguments rejected");
+    tracing::debug!(
+        code = "invalid_input",
+        message = %ots_gateway_core::log_safe::LogSafe(&text),
+        "tool arguments rejected"
+    );
     CallToolResult::structured_error(json!({"code": "invalid_input", "message": text})).into()
 }
 

@@ -67,7 +67,9 @@ impl ToolError {
             | Error::Refused { .. }
             | Error::InvalidInput { .. }
             | Error::NotAllowed { .. }
-            | Error::NotOwned => tracing::debug!(code, %error, "tool call refused"),
+            | Error::NotOwned => {
+                tracing::debug!(code, error = %error.for_log(), "tool call refused")
+            }
             Error::RateLimited { scope, .. } => match scope {
                 RateLimitScope::Caller => tracing::debug!(code, "tool call over caller quota"),
                 RateLimitScope::GatewayUpstreamBudget | RateLimitScope::Upstream => {
@@ -75,7 +77,7 @@ impl ToolError {
                 }
             },
             Error::NotAuthorized | Error::Ledger | Error::Upstream(_) => {
-                tracing::error!(code, %error, "tool call failed")
+                tracing::error!(code, error = %error.for_log(), "tool call failed")
             }
         }
     }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use ots_gateway_core::Error;
 use ots_gateway_core::error::{RateLimitScope, UpstreamFailure};
+use ots_gateway_core::log_safe::LogSafe;
 use ots_gateway_core::model::retry_after_secs;
 use serde::Serialize;
 
@@ -214,11 +215,11 @@ impl IntoResponse for ApiError {
         let needs_operator = matches!(self.error, Error::NotAuthorized | Error::Ledger);
         if needs_operator && rendered.status.is_server_error() {
             // Refused team credentials or a broken ledger: nothing works until the operator acts.
-            tracing::error!(route = %self.route, status, error = %self.error, "request failed");
+            tracing::error!(route = %self.route, status, error = %self.error.for_log(), "request failed");
         } else if rendered.status.is_server_error() {
-            tracing::warn!(route = %self.route, status, error = %self.error, "request failed");
+            tracing::warn!(route = %self.route, status, error = %self.error.for_log(), "request failed");
         } else {
-            tracing::debug!(route = %self.route, status, error = %self.error, "request refused");
+            tracing::debug!(route = %self.route, status, error = %self.error.for_log(), "request refused");
         }
         let mut response = json(
             rendered.status,
@@ -353,9 +354,9 @@ impl IntoResponse for LocalRefusal {
             ),
         };
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), %message, "request refused");
+            tracing::warn!(status = status.as_u16(), message = %LogSafe(&message), "request refused");
         } else {
-            tracing::debug!(status = status.as_u16(), %message, "request refused");
+            tracing::debug!(status = status.as_u16(), message = %LogSafe(&message), "request refused");
         }
         let mut response = json(status, &MessageBody::plain(&message));
         match self {
