@@ -10,8 +10,9 @@
 //! - `render`: the v1 wire types; `errors`: error responses, logged once;
 //! - `caller`: the `X-OTS-Gateway-Client` label; `simulate`: OTS-style Basic auth parsing;
 //! - `security`: Host/Origin/token checks and the body, time and concurrency bounds;
+//! - `auth_throttle`: failed token attempts per peer, and how often they are logged;
 //! - `operator`: `GET /metrics` and `GET /gateway/status` for the gateway router;
-//! - `serve`: running a router with graceful shutdown.
+//! - `serve`: the listener: header, idle and body timeouts, the connection cap, shutdown.
 //!
 //! # Client label
 //!
@@ -25,7 +26,8 @@
 //! The gateway never forwards a client's `Authorization` header: it calls OTS with the team's
 //! credentials, or anonymously. When [`RestConfig::bearer_token`] is set, every route except
 //! `/healthz` requires it, as `Authorization: Bearer <token>` or as the password of Basic auth
-//! (any username), so OTS client libraries can send it through their API-key setting.
+//! (any username), so OTS client libraries can send it through their API-key setting. Exactly
+//! one `Authorization` header is read, and a peer that fails too often is refused for a while.
 //!
 //! # Mounting more services
 //!
