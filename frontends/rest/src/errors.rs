@@ -270,6 +270,8 @@ pub enum LocalRefusal {
     DuplicateHeader(&'static str),
     /// The body did not arrive in full within the listener's body-read timeout.
     BodyTimedOut,
+    /// The gateway began shutting down before the request's body had arrived.
+    ShuttingDown,
     /// This peer sent too many missing or wrong tokens recently.
     TooManyFailedAttempts {
         retry_after: std::time::Duration,
@@ -342,6 +344,10 @@ impl IntoResponse for LocalRefusal {
             LocalRefusal::DuplicateHeader(name) => (
                 StatusCode::BAD_REQUEST,
                 format!("send exactly one {name} header"),
+            ),
+            LocalRefusal::ShuttingDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the gateway is shutting down; nothing was done".to_owned(),
             ),
             LocalRefusal::BodyTimedOut => (
                 StatusCode::REQUEST_TIMEOUT,

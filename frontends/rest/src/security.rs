@@ -362,13 +362,25 @@ pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next
     if declared.is_some_and(|len| len > max_bytes as u64) {
         return LocalRefusal::BodyTooLarge.into_response();
     }
-    let read_timeout = req
-        .extensions()
-        .get::<ListenerLoad>()
+    let load = req.extensions().get::<ListenerLoad>().cloned();
+    let read_timeout = load
+        .as_ref()
         .map_or(DEFAULT_BODY_READ_TIMEOUT, ListenerLoad::body_read_timeout);
     let (parts, body) = req.into_parts();
     let limited = http_body_util::Limited::new(body, max_bytes);
-    let bytes = match tokio::time::timeout(read_timeout, limited.collect()).await {
+    let read = tokio::time::timeout(read_timeout, limited.collect());
+    // Shutdown does not wait for a body that is still trickling in.
+    let stopping = async {
+        match &load {
+            Some(load) => load.stopping().await,
+            None => std::future::pending().await,
+        }
+    };
+    let read = tokio::select! {
+        read = read => read,
+        () = stopping => return LocalRefusal::ShuttingDown.into_response(),
+    };
+    let bytes = match read {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
             return LocalRefusal::BodyTooLarge.into_response();

@@ -81,6 +81,8 @@ struct LoadInner {
     max_connections: usize,
     body_read_timeout: Duration,
     metrics: ListenerMetrics,
+    /// Set once shutdown starts, so a request still waiting for its body gives up at once.
+    stopping: watch::Sender<bool>,
 }
 
 /// One open connection, as the cap sees it.
@@ -101,6 +103,7 @@ impl ListenerLoad {
                 max_connections: settings.max_connections.max(1),
                 body_read_timeout: settings.body_read_timeout,
                 metrics,
+                stopping: watch::Sender::new(false),
             }),
         }
     }
@@ -125,6 +128,13 @@ impl ListenerLoad {
 
     pub(crate) fn body_read_timeout(&self) -> Duration {
         self.inner.body_read_timeout
+    }
+
+    /// Completes once the listener starts shutting down.
+    pub(crate) async fn stopping(&self) {
+        let mut stopping = self.inner.stopping.subscribe();
+        // An error means the sender is gone, which cannot happen while `self` holds it.
+        let _ = stopping.wait_for(|stop| *stop).await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<ConnectionState>>> {
@@ -314,6 +324,7 @@ pub async fn serve_with(
 
     drop(listener);
     let _ = stopping.send(true);
+    load.inner.stopping.send_replace(true);
     in_flight.wait_until_idle().await;
     // Whatever is still open has no request in flight: half-sent heads and idle keep-alives.
     connections.abort_all();

@@ -1,5 +1,5 @@
-//! The real binary under a small open-file limit, against a flood of idle and half-sent
-//! connections: it keeps answering, and stops promptly. Counts are bounded; nothing is timed.
+//! The real binary under a small open-file limit, against a flood of idle connections,
+//! half-sent heads and trickled bodies: it keeps answering, and stops promptly. Counts are bounded; nothing is timed.
 
 use std::time::Duration;
 
@@ -25,9 +25,22 @@ async fn a_flood_of_idle_sockets_under_a_small_fd_limit_does_not_stop_the_gatewa
         let Ok(mut stream) = TcpStream::connect(&addr).await else {
             continue;
         };
-        if n % 2 == 0 {
-            // Half of them stall inside a request head (slowloris).
-            let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ").await;
+        match n % 3 {
+            // Stalled inside a request head (slowloris).
+            0 => {
+                let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ").await;
+            }
+            // A body promised and never sent, on REST and on /mcp.
+            1 => {
+                let path = if n % 2 == 0 { "/api/v1/share" } else { "/mcp" };
+                let head = format!(
+                    "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                     Content-Length: 4000\r\n\r\n{{\"secret\":"
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+            }
+            // Simply idle.
+            _ => {}
         }
         flood.push(stream);
     }

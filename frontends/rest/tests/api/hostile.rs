@@ -123,6 +123,7 @@ async fn an_idle_flood_is_displaced_by_real_callers() {
 async fn shutdown_does_not_wait_on_half_open_connections() {
     let settings = ListenerSettings {
         header_read_timeout: Duration::from_secs(3600),
+        body_read_timeout: Duration::from_secs(3600),
         ..ListenerSettings::default()
     };
     let (server, _load) = start_bounded(RestConfig::default(), settings).await;
@@ -131,6 +132,19 @@ async fn shutdown_does_not_wait_on_half_open_connections() {
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
         stream
             .write_all(b"POST /api/v1/share HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        half_open.push(stream);
+    }
+    // Bodies promised and never sent: requests in flight, but with nothing done yet.
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(
+                b"POST /api/v1/share HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                  Content-Type: application/x-www-form-urlencoded\r\n\
+                  Content-Length: 1000\r\n\r\nsecret=",
+            )
             .await
             .unwrap();
         half_open.push(stream);
