@@ -25,6 +25,7 @@ pub mod model;
 pub mod ots;
 pub mod passphrase_guard;
 pub mod policy;
+pub mod readiness;
 pub mod simulator;
 pub mod upstream;
 

@@ -17,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use http::{HeaderMap, Method, header};
 use http_body_util::BodyExt as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -32,6 +33,9 @@ use crate::serve::ListenerLoad;
 /// The one route a bearer token does not guard: liveness probes carry no credentials, and the
 /// answer reveals nothing.
 pub const UNAUTHENTICATED_PATH: &str = "/healthz";
+
+/// Where the binary mounts the MCP service, which answers its own size refusals.
+const MCP_PATH: &str = "/mcp";
 
 /// Host, Origin and token checks.
 #[derive(Clone)]
@@ -353,13 +357,19 @@ pub async fn guard_local(State(policy): State<LocalPolicy>, req: Request, next: 
 /// status). Reading it here, ahead of [`shed_load`], means a client trickling a body in holds
 /// a connection (which the listener caps) but never one of the request slots everyone shares.
 /// Bodies are small (a secret is at most 10 000 bytes), so buffering costs nothing real.
+///
+/// `/mcp` gets the same bounds, answered the way its clients can read: a JSON-RPC error
+/// without an id. An oversized `/mcp` body is read to its end (up to [`MCP_DRAIN_LIMIT`], kept
+/// nowhere) before the answer, because answering mid-upload closes the connection under the
+/// client, which some MCP clients take as the end of their session.
 pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next) -> Response {
+    let is_mcp = req.uri().path() == MCP_PATH || req.uri().path().starts_with("/mcp/");
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max_bytes as u64) {
+    if !is_mcp && declared.is_some_and(|len| len > max_bytes as u64) {
         return LocalRefusal::BodyTooLarge.into_response();
     }
     let load = req.extensions().get::<ListenerLoad>().cloned();
@@ -367,8 +377,8 @@ pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next
         .as_ref()
         .map_or(DEFAULT_BODY_READ_TIMEOUT, ListenerLoad::body_read_timeout);
     let (parts, body) = req.into_parts();
-    let limited = http_body_util::Limited::new(body, max_bytes);
-    let read = tokio::time::timeout(read_timeout, limited.collect());
+    let drain_limit = if is_mcp { MCP_DRAIN_LIMIT } else { max_bytes };
+    let read = tokio::time::timeout(read_timeout, read_bounded(body, max_bytes, drain_limit));
     // Shutdown does not wait for a body that is still trickling in.
     let stopping = async {
         match &load {
@@ -376,20 +386,97 @@ pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next
             None => std::future::pending().await,
         }
     };
-    let read = tokio::select! {
-        read = read => read,
+    let outcome = tokio::select! {
+        read = read => read.unwrap_or(BodyRead::TimedOut),
         () = stopping => return LocalRefusal::ShuttingDown.into_response(),
     };
-    let bytes = match read {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
-            return LocalRefusal::BodyTooLarge.into_response();
+    let refusal = match outcome {
+        BodyRead::Complete(bytes) => {
+            return next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
         }
-        Ok(Err(_)) => return LocalRefusal::MalformedBody.into_response(),
-        Err(_) => return LocalRefusal::BodyTimedOut.into_response(),
+        BodyRead::TooLarge { drained } => (LocalRefusal::BodyTooLarge, drained),
+        BodyRead::Failed => (LocalRefusal::MalformedBody, false),
+        BodyRead::TimedOut => (LocalRefusal::BodyTimedOut, false),
     };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    match refusal {
+        (refusal, drained) if is_mcp => jsonrpc_refusal(&refusal, max_bytes, drained),
+        (refusal, _) => refusal.into_response(),
+    }
+}
+
+/// How much of an oversized `/mcp` body is read and thrown away so its sender gets the answer.
+const MCP_DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
+enum BodyRead {
+    Complete(Bytes),
+    /// Over the limit; `drained` says whether the rest was read to its end.
+    TooLarge {
+        drained: bool,
+    },
+    Failed,
+    TimedOut,
+}
+
+/// Keeps at most `max_bytes`; past that, reads on (keeping nothing) up to `drain_limit`.
+async fn read_bounded(mut body: Body, max_bytes: usize, drain_limit: usize) -> BodyRead {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut total: usize = 0;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return if total > max_bytes {
+                BodyRead::TooLarge { drained: false }
+            } else {
+                BodyRead::Failed
+            };
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        total = total.saturating_add(data.len());
+        if total <= max_bytes {
+            kept.extend_from_slice(&data);
+        } else {
+            kept = Vec::new();
+            if total > drain_limit {
+                return BodyRead::TooLarge { drained: false };
+            }
+        }
+    }
+    if total > max_bytes {
+        BodyRead::TooLarge { drained: true }
+    } else {
+        BodyRead::Complete(Bytes::from(kept))
+    }
+}
+
+/// The same refusal, as the JSON-RPC error without an id that MCP's Streamable HTTP transport
+/// allows for a message the server cannot accept (code -32600, "Invalid Request").
+fn jsonrpc_refusal(refusal: &LocalRefusal, max_bytes: usize, drained: bool) -> Response {
+    let status = refusal.clone().into_response().status();
+    let message = match refusal {
+        LocalRefusal::BodyTooLarge => format!(
+            "Request too large: /mcp accepts at most {max_bytes} bytes per message \
+             (a secret itself may be at most 10000 bytes)"
+        ),
+        LocalRefusal::BodyTimedOut => {
+            "Request timeout: the message did not arrive in time".to_owned()
+        }
+        _ => "Invalid request: the request body could not be read".to_owned(),
+    };
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": -32600, "message": message },
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    if !drained {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// For routers run without the listener (in-process tests); [`crate::ListenerSettings`] sets

@@ -7,7 +7,6 @@
 //! downloads a browser. `.ci/run` installs node, npm and chromium.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -15,34 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::process::Command;
 
-use crate::support::{self, clients_dir, tools_dir};
-
-const PUPPETEER: &str = "puppeteer-core@25.16.0";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-async fn install_puppeteer() -> PathBuf {
-    let _installing = support::INSTALL_LOCK.lock().await;
-    let dir = tools_dir("puppeteer");
-    if !support::is_installed(&dir) {
-        let prefix = dir.to_string_lossy().into_owned();
-        let status = StdCommand::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                &prefix,
-                PUPPETEER,
-            ])
-            // puppeteer-core never downloads a browser; this keeps any helper from trying.
-            .env("PUPPETEER_SKIP_DOWNLOAD", "1")
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run npm (install it; .ci/run does): {e}"));
-        assert!(status.success(), "npm install {PUPPETEER} failed: {status}");
-        support::mark_installed(&dir);
-    }
-    dir.join("node_modules")
-}
+use crate::support::{self, clients_dir};
 
 /// A page that tries everything a hostile page can against `gateway` without reading answers.
 fn hostile_page(gateway: &str, secret_key: &str, metadata_key: &str) -> String {
@@ -154,7 +126,7 @@ fn rand_suffix() -> u128 {
 
 #[tokio::test]
 async fn pages_on_other_local_origins_cannot_create_retrieve_or_burn() {
-    let modules = install_puppeteer().await;
+    let modules = support::install_puppeteer().await;
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
     let base = gateway.base_url.clone();
     let port = base.rsplit(':').next().expect("port").to_owned();
@@ -187,7 +159,7 @@ async fn pages_on_other_local_origins_cannot_create_retrieve_or_burn() {
     let profile = user_data_dir();
     let output = Command::new("node")
         .arg(clients_dir().join("browser_hostile.js"))
-        .arg(CHROMIUM)
+        .arg(support::CHROMIUM)
         .arg(&profile)
         .arg(format!("{base}/secret/{own_key}"))
         .arg(format!("http://127.0.0.1:{address_port}/"))

@@ -2,11 +2,16 @@
 //! with port 0, real client libraries.
 
 mod browser;
+mod browser_pages;
 mod canary;
 mod client_libraries;
 mod client_tokens;
 mod descriptors;
+mod frictions;
 mod ledger_crash;
+mod links;
 mod mcp_clients;
+mod probes;
 mod process;
+mod readme;
 mod support;

@@ -145,3 +145,31 @@ pub fn tools_dir(name: &str) -> PathBuf {
 pub fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
+
+/// npm `puppeteer-core`, which drives Debian's Chromium and never downloads a browser.
+pub const PUPPETEER: &str = "puppeteer-core@25.16.0";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Installs [`PUPPETEER`] into target/test-tools/puppeteer on first use; its `node_modules`.
+pub async fn install_puppeteer() -> PathBuf {
+    let _installing = INSTALL_LOCK.lock().await;
+    let dir = tools_dir("puppeteer");
+    if !is_installed(&dir) {
+        let prefix = dir.to_string_lossy().into_owned();
+        let status = std::process::Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                &prefix,
+                PUPPETEER,
+            ])
+            .env("PUPPETEER_SKIP_DOWNLOAD", "1")
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run npm (install it; .ci/run does): {e}"));
+        assert!(status.success(), "npm install {PUPPETEER} failed: {status}");
+        mark_installed(&dir);
+    }
+    dir.join("node_modules")
+}

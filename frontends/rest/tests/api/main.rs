@@ -6,5 +6,6 @@ mod e2e_simulator;
 mod flows;
 mod hostile;
 mod local;
+mod probes;
 mod security;
 mod support;
