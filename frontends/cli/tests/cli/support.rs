@@ -18,12 +18,22 @@ pub struct Running {
     pub child: Child,
     pub base_url: String,
     output: Arc<Mutex<String>>,
+    collectors: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Everything the child wrote to stderr (its logs) and to stdout after the listening line.
     pub fn output(&self) -> String {
         self.output.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// [`Self::output`] once the child's pipes are closed (call after it exited): the last
+    /// lines may still be in flight when `wait` returns, and a fast exit loses them otherwise.
+    pub async fn final_output(&mut self) -> String {
+        for collector in std::mem::take(&mut self.collectors) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), collector).await;
+        }
+        self.output()
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -85,7 +95,7 @@ async fn launch(mut command: Command, args: &[&str], envs: &[(&str, &str)]) -> R
     let output = Arc::new(Mutex::new(String::new()));
     let stdout = child.stdout.take().expect("piped stdout");
     let stderr = child.stderr.take().expect("piped stderr");
-    collect(stderr, output.clone());
+    let mut collectors = vec![collect(stderr, output.clone())];
 
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(STARTUP_LIMIT, lines.next_line()).await;
@@ -100,15 +110,19 @@ async fn launch(mut command: Command, args: &[&str], envs: &[(&str, &str)]) -> R
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    collect(lines.into_inner(), output.clone());
+    collectors.push(collect(lines.into_inner(), output.clone()));
     Running {
         child,
         base_url,
         output,
+        collectors,
     }
 }
 
-fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<String>>) {
+fn collect(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -117,7 +131,7 @@ fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Stri
                 buffer.push('\n');
             }
         }
-    });
+    })
 }
 
 /// Held while a test installs a tool: tests in this binary run in parallel and would otherwise
