@@ -28,7 +28,7 @@ use ots_gateway_core::model::{ClientToken, TokenLabel};
 
 use crate::auth_throttle::AuthThrottle;
 use crate::errors::LocalRefusal;
-use crate::serve::ListenerLoad;
+use crate::serve::{ConnectionHandle, ListenerLoad};
 
 /// The one route a bearer token does not guard: liveness probes carry no credentials, and the
 /// answer reveals nothing.
@@ -376,6 +376,11 @@ pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next
     let read_timeout = load
         .as_ref()
         .map_or(DEFAULT_BODY_READ_TIMEOUT, ListenerLoad::body_read_timeout);
+    // While the body trickles in, the connection counts as idle for the connection cap.
+    let reading = req
+        .extensions()
+        .get::<ConnectionHandle>()
+        .map(ConnectionHandle::reading_body);
     let (parts, body) = req.into_parts();
     let drain_limit = if is_mcp { MCP_DRAIN_LIMIT } else { max_bytes };
     let read = tokio::time::timeout(read_timeout, read_bounded(body, max_bytes, drain_limit));
@@ -390,6 +395,7 @@ pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next
         read = read => read.unwrap_or(BodyRead::TimedOut),
         () = stopping => return LocalRefusal::ShuttingDown.into_response(),
     };
+    drop(reading);
     let refusal = match outcome {
         BodyRead::Complete(bytes) => {
             return next

@@ -87,11 +87,41 @@ struct LoadInner {
 
 /// One open connection, as the cap sees it.
 #[derive(Debug, Default)]
-struct ConnectionState {
-    /// Requests on this connection being handled right now; a connection with none is idle
-    /// (between requests, or still sending a head) and may be evicted.
+pub(crate) struct ConnectionState {
+    /// Requests on this connection being handled right now.
     requests: AtomicUsize,
+    /// Of those, the ones still waiting for their body: nothing has been done for them yet.
+    reading_bodies: AtomicUsize,
     evict: Notify,
+}
+
+impl ConnectionState {
+    /// Idle (between requests, still sending a head, or still sending a body), so closing it
+    /// loses no work: it may be evicted.
+    fn evictable(&self) -> bool {
+        self.requests.load(Ordering::Acquire) <= self.reading_bodies.load(Ordering::Acquire)
+    }
+}
+
+/// The connection a request arrived on, for the body-reading layer to mark the time its body
+/// takes as idle (see [`ConnectionState::evictable`]).
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionHandle(Arc<ConnectionState>);
+
+impl ConnectionHandle {
+    pub(crate) fn reading_body(&self) -> ReadingBody {
+        self.0.reading_bodies.fetch_add(1, Ordering::AcqRel);
+        ReadingBody(self.0.clone())
+    }
+}
+
+/// Held while a request's body is being read.
+pub(crate) struct ReadingBody(Arc<ConnectionState>);
+
+impl Drop for ReadingBody {
+    fn drop(&mut self) {
+        self.0.reading_bodies.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl ListenerLoad {
@@ -155,7 +185,7 @@ impl ListenerLoad {
         if at_cap {
             let idle = connections
                 .iter()
-                .find(|(_, state)| state.requests.load(Ordering::Acquire) == 0)
+                .find(|(_, state)| state.evictable())
                 .map(|(id, _)| *id);
             let Some(evicted) = idle.and_then(|id| connections.remove(&id)) else {
                 self.inner.metrics.refused_connections.inc();
@@ -349,6 +379,9 @@ fn connection_service(
         let mut request = request.map(Body::new);
         request.extensions_mut().insert(ConnectInfo(peer));
         request.extensions_mut().insert(load.clone());
+        request
+            .extensions_mut()
+            .insert(ConnectionHandle(connection.clone()));
         let router = router.clone();
         async move {
             let response = router.oneshot(request).await;
@@ -359,7 +392,8 @@ fn connection_service(
     })
 }
 
-/// Marks a connection as having a request in flight, so it is not evicted mid-request.
+/// Marks a connection as having a request in flight, so it is not evicted mid-request (except
+/// while that request's body is still arriving).
 struct BusyConnection(Arc<ConnectionState>);
 
 impl BusyConnection {
