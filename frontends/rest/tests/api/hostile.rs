@@ -488,3 +488,40 @@ async fn rotating_client_labels_buys_no_extra_quota() {
     assert_eq!(created, 2 * DECLARED_AGGREGATE_FACTOR.get());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_trickled_mcp_body_is_refused_in_json_rpc() {
+    use axum::routing::post;
+    use ots_gateway_rest::{gateway_routes, local_only};
+
+    let config = RestConfig::default();
+    let mcp = axum::Router::new().route("/", post(|| async { "handled" }));
+    let routes = gateway_routes(idle_gateway(), &config).nest_service("/mcp", mcp);
+    let settings = ListenerSettings {
+        body_read_timeout: Duration::from_millis(300),
+        ..ListenerSettings::default()
+    };
+    let server = start_with(
+        local_only(routes, &config),
+        &settings,
+        ListenerLoad::new(&settings, Default::default()),
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+              Accept: application/json, text/event-stream\r\n\
+              Content-Length: 500\r\n\r\n{\"jsonrpc\":",
+        )
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&closed_by_server(stream).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(body).expect(&answer);
+    assert_eq!(body["jsonrpc"], "2.0");
+    assert_eq!(body["error"]["code"], -32600);
+    assert!(body["id"].is_null());
+    server.stop().await;
+}
