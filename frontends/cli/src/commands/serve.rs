@@ -38,10 +38,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listen = %local,
         upstream = %gateway.upstream_origin(),
         mode = if args.dev { "dev (in-memory simulator)" } else { "live" },
-        team_credentials = if gateway.has_team_credentials() { "set" } else { "unset" },
+        team_credentials = match (args.dev, gateway.has_team_credentials()) {
+            // The simulator's own throwaway account, not anything the operator gave.
+            (true, _) => "unset (dev simulator account)",
+            (false, true) => "set",
+            (false, false) => "unset",
+        },
         bearer_token = if config.bearer_token.is_some() { "set" } else { "unset" },
         "ots-gateway starting"
     );
+    if !args.dev {
+        spawn_first_probe(&gateway);
+    }
     let rest = rest_config(&config);
     let mut settings = mcp_settings(&config);
     // The entry page must open in the person's browser without credentials, so it is offered
@@ -55,8 +63,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut routes =
         ots_gateway_rest::gateway_routes(gateway.clone(), &rest).nest_service("/mcp", mcp);
     if args.dev {
-        // The simulator's links point here; make them open in a browser.
-        routes = routes.merge(ots_gateway_rest::dev_reveal_page());
+        // The simulator's secret and receipt links point here; make them open in a browser.
+        routes = routes.merge(ots_gateway_rest::link_pages());
     }
     let router = ots_gateway_rest::local_only(routes, &rest);
     let discord = config.discord.enabled.then(|| config.discord.clone());
@@ -78,6 +86,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let served = serve_until_shutdown(listener, router, config.shutdown_grace, side_tasks).await;
     maintenance.abort();
     served
+}
+
+/// Says at startup whether the upstream answers, and if not why (DNS, refused, TLS, rejected
+/// credentials), so a wrong URL or key shows up in the log before the first request fails.
+fn spawn_first_probe(gateway: &ots_gateway_core::Gateway) {
+    let gateway = gateway.clone();
+    tokio::spawn(async move {
+        match gateway.readiness().await {
+            Ok(status) => tracing::info!(
+                upstream = %gateway.upstream_origin(),
+                status = %status.status,
+                "the upstream OTS server answers"
+            ),
+            Err(reason) => tracing::warn!(
+                upstream = %gateway.upstream_origin(),
+                %reason,
+                "the upstream OTS server is not usable; /readyz reports not ready until it is"
+            ),
+        }
+    });
 }
 
 pub fn mcp_settings(config: &ValidConfig) -> McpSettings {
