@@ -118,10 +118,11 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
             Err(error) => text(render::error_message(&error)),
         },
         Action::Recent => match gateway.owned_recent(&caller).await {
-            Ok(entries) if entries.is_empty() => text(NOTHING_YET),
+            Ok(entries) if entries.is_empty() => text(with_ledger_warning(gateway, NOTHING_YET)),
             Ok(mut entries) => {
                 entries.truncate(LISTED);
-                let content = listing("Your recent secrets:", &entries);
+                let content =
+                    with_ledger_warning(gateway, &listing("Your recent secrets:", &entries));
                 with_components(content, render::burn_buttons(&entries))
             }
             Err(error) => text(render::error_message(&error)),
@@ -146,6 +147,16 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 Err(error) => text(render::error_message(&error)),
             }
         }
+    }
+}
+
+/// A list from a ledger that fails to write is not the whole truth on disk; say so first.
+fn with_ledger_warning(gateway: &Gateway, content: &str) -> String {
+    let ledger = gateway.ledger_health();
+    if ledger.is_healthy() {
+        content.to_owned()
+    } else {
+        format!("⚠️ {ledger}.\n{content}")
     }
 }
 

@@ -222,13 +222,20 @@ async fn healthz() -> Response {
     ok(&Health { status: "ok" })
 }
 
-/// Ready when the upstream answers `status`.
+/// Ready when the upstream answers `status` and the ledger is writing: a gateway whose ledger
+/// fails still answers, but keeps receipts in memory only, which an operator must hear about.
 async fn readyz(State(backend): State<Backend>) -> Response {
     let ops = match backend {
-        Backend::Gateway(gateway) => Ops::Gateway {
-            gateway,
-            caller: Caller::new(Frontend::Rest, "readyz"),
-        },
+        Backend::Gateway(gateway) => {
+            let ledger = gateway.ledger_health();
+            if !ledger.is_healthy() {
+                return LocalRefusal::NotReady(format!("not ready: {ledger}")).into_response();
+            }
+            Ops::Gateway {
+                gateway,
+                caller: Caller::new(Frontend::Rest, "readyz"),
+            }
+        }
         Backend::Simulator(simulator) => Ops::Simulated(simulator.as_caller(None, None)),
     };
     match ops.status().await {

@@ -5,6 +5,7 @@ mod canary;
 mod client_libraries;
 mod client_tokens;
 mod ledger_crash;
+mod ledger_failures;
 mod mcp_clients;
 mod process;
 mod support;
