@@ -165,6 +165,18 @@ setup() {
   target_pid=${pids[-1]}
 }
 
+# CPU time (user + system, in clock ticks) used so far by a process and its children (nginx's
+# worker is a child of its master). Divided by the requests served, this is the cost of a
+# request, which stays meaningful when other processes compete for the cores and throughput
+# does not.
+cpu_ticks() { # pid
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
 peak_rss_mib() { # pid
   awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
 }
@@ -188,7 +200,8 @@ closed_loop() { # workload; uses url and auth
     $1 == "99%" { p99 = ms($2) }
     $1 == "Requests/sec:" { rps = $2 }
     /Non-2xx or 3xx responses:/ { bad = $NF }
-    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad + 0 }
+    / requests in / { total = $1 }
+    END { printf "%.0f %.3f %.3f %d %d\n", rps, p50, p99, bad + 0, total }
   ' <<<"$out"
 }
 
@@ -211,7 +224,12 @@ for workload in $WORKLOADS; do
     setup "$target"
     # Warm up connection pools so the first measured second does not pay for them.
     taskset -c "$LOAD_CPU" wrk -t1 -c8 -d1s "${auth[@]}" "$url/api/v1/status" >/dev/null
+    ticks_before=$(cpu_ticks "$target_pid")
     result[$workload.$target.closed]=$(closed_loop "$workload")
+    ticks_after=$(cpu_ticks "$target_pid")
+    read -r _ _ _ _ served <<<"${result[$workload.$target.closed]}"
+    result[$workload.$target.cpu]=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
+      -v n="$served" 'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
     if [ "$HAVE_OHA" = 1 ]; then
       result[$workload.$target.paced]=$(paced "$workload")
     fi
@@ -228,14 +246,14 @@ done
 
 echo "### Closed loop: $CONNECTIONS connections, $DURATION per run (wrk)"
 echo
-echo "| workload | target | requests/s | vs nginx | p50 ms | p99 ms | non-2xx |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| workload | target | requests/s | vs nginx | p50 ms | p99 ms | non-2xx | CPU µs/request |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for workload in $WORKLOADS; do
   read -r nginx_rps _ < <(echo "${result[$workload.nginx.closed]:-0 0 0 0}")
   for target in $TARGETS; do
-    read -r rps p50 p99 bad <<<"${result[$workload.$target.closed]}"
+    read -r rps p50 p99 bad _ <<<"${result[$workload.$target.closed]}"
     ratio=$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "" }')
-    echo "| $workload | $target | $rps | $ratio | $p50 | $p99 | $bad |"
+    echo "| $workload | $target | $rps | $ratio | $p50 | $p99 | $bad | ${result[$workload.$target.cpu]} |"
   done
 done
 echo
@@ -261,4 +279,6 @@ for workload in $WORKLOADS; do
   echo "gateway after the $workload runs: peak RSS ${result[$workload.gateway.rss]:-?} MiB (VmHWM)," \
     "${result[$workload.gateway.ledger]:-?} receipts in its ledger file"
 done
-echo "machine: $(nproc) cores, load average before the run: $LOADAVG_AT_START"
+echo "machine: $(nproc) cores, load average before the run: $LOADAVG_AT_START, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "CPU µs/request: user + system time of the target's processes during the closed-loop run"
+echo "(for direct: the simulator), divided by the requests wrk completed."
