@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::task::JoinSet;
 use tracing::{Instrument, info_span};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TEAM_CREDENTIALS_REJECTED};
 use crate::ledger::{
     EntryId, LedgerEntry, LedgerError, LedgerHealth, LedgerStore, Recorded, ResilientLedger,
 };
@@ -24,6 +24,7 @@ use crate::model::{
     ReceiptState, Revealed, SecretKey, ShareRequest, UpstreamStatus,
 };
 use crate::policy::{FrontendPolicy, Policy, RecentSource};
+use crate::readiness::{NotReady, ReadinessCache};
 use crate::upstream::Upstream;
 
 /// Audit events go to this `tracing` target, so they can be routed to their own file.
@@ -73,6 +74,7 @@ struct Inner {
     limits: Limits,
     ledger: Arc<ResilientLedger>,
     metrics: Metrics,
+    readiness: ReadinessCache,
 }
 
 /// Assembles a [`Gateway`]; policy and quotas default to [`Policy::default`] and no quotas.
@@ -115,6 +117,7 @@ impl GatewayBuilder {
                 limits: Limits::new(self.quotas),
                 ledger: Arc::new(ResilientLedger::new(self.ledger)),
                 metrics,
+                readiness: ReadinessCache::default(),
             }),
         }
     }
@@ -376,16 +379,38 @@ impl Gateway {
         self.finish(caller, op, None, result)
     }
 
-    /// Reachability, account mode and quota settings, for status displays. Not subject to the
-    /// caller's quota, but the upstream probe spends the shared budget like any other call.
+    /// Whether the gateway is ready: its ledger is writing and the upstream answers. A gateway
+    /// whose ledger fails still answers, but keeps receipts in memory only, which an operator
+    /// must hear about. Spends no quota and writes no audit event.
+    pub async fn readiness(&self) -> std::result::Result<UpstreamStatus, NotReady> {
+        let ledger = self.ledger_health();
+        if !ledger.is_healthy() {
+            return Err(ledger.to_string());
+        }
+        self.upstream_readiness().await
+    }
+
+    /// Whether the upstream answers. Answers are cached briefly (see [`crate::readiness`]).
+    async fn upstream_readiness(&self) -> std::result::Result<UpstreamStatus, NotReady> {
+        let team_credentials = self.has_team_credentials();
+        self.inner
+            .readiness
+            .get_or_probe(
+                self.timed(Operation::Status, self.inner.upstream.status()),
+                |error| match error {
+                    Error::NotAuthorized if team_credentials => {
+                        TEAM_CREDENTIALS_REJECTED.to_owned()
+                    }
+                    other => other.to_string(),
+                },
+            )
+            .await
+    }
+
+    /// Reachability, account mode and quota settings, for status displays. Like
+    /// [`Gateway::readiness`], whose answer it shares, it spends no quota.
     pub async fn overview(&self) -> GatewayOverview {
-        let upstream = match self.inner.limits.admit_upstream_call() {
-            Ok(()) => self
-                .timed(Operation::Status, self.inner.upstream.status())
-                .await
-                .map_err(|error| error.to_string()),
-            Err(error) => Err(error.to_string()),
-        };
+        let upstream = self.upstream_readiness().await;
         let ledger_entries = self.with_ledger(|ledger| ledger.count()).await.ok();
         GatewayOverview {
             upstream_origin: self.upstream_origin(),
