@@ -180,7 +180,7 @@ impl ResilientLedger {
         }
     }
 
-    fn from_backlog(&self, matches: impl Fn(&LedgerEntry) -> bool) -> Option<LedgerEntry> {
+    fn find_waiting(&self, matches: impl Fn(&LedgerEntry) -> bool) -> Option<LedgerEntry> {
         lock(&self.backlog)
             .iter()
             .find(|entry| matches(entry))
@@ -188,14 +188,14 @@ impl ResilientLedger {
     }
 
     pub fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError> {
-        match self.from_backlog(|entry| &entry.metadata_key == key) {
+        match self.find_waiting(|entry| &entry.metadata_key == key) {
             Some(entry) => Ok(Some(entry)),
             None => self.store.by_metadata_key(key),
         }
     }
 
     pub fn by_id(&self, id: &EntryId) -> Result<Option<LedgerEntry>, LedgerError> {
-        match self.from_backlog(|entry| &entry.id == id) {
+        match self.find_waiting(|entry| &entry.id == id) {
             Some(entry) => Ok(Some(entry)),
             None => self.store.by_id(id),
         }
@@ -224,7 +224,7 @@ impl ResilientLedger {
         // the later-recorded first. The backlog is oldest first, hence the reversal.
         let mut merged: Vec<LedgerEntry> = waiting.into_iter().rev().collect();
         merged.extend(entries);
-        merged.sort_by(|a, b| b.created.cmp(&a.created));
+        merged.sort_by_key(|entry| std::cmp::Reverse(entry.created));
         merged.truncate(limit);
         Ok(merged)
     }
