@@ -14,7 +14,9 @@ use tokio::task::JoinSet;
 use tracing::{Instrument, info_span};
 
 use crate::error::{Error, LockScope, Result, TEAM_CREDENTIALS_REJECTED};
-use crate::ledger::{EntryId, LedgerEntry, LedgerError, LedgerStore};
+use crate::ledger::{
+    EntryId, LedgerEntry, LedgerError, LedgerHealth, LedgerStore, Recorded, ResilientLedger,
+};
 use crate::limits::{Limits, OperationClass, QuotaSettings};
 use crate::log_safe::LogSafe;
 use crate::metrics::Metrics;
@@ -29,6 +31,10 @@ use crate::upstream::Upstream;
 
 /// Audit events go to this `tracing` target, so they can be routed to their own file.
 pub const AUDIT_TARGET: &str = "ots_gateway::audit";
+
+/// How often a ledger that failed to write is retried, so receipts kept in memory reach the
+/// file soon after it recovers (also on every new receipt, which writes the backlog first).
+const LEDGER_RETRY_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Most entries a ledger-backed `recent` returns.
 pub const RECENT_LIMIT: usize = 50;
@@ -68,7 +74,7 @@ struct Inner {
     policies: BTreeMap<Frontend, FrontendPolicy>,
     fallback_policy: FrontendPolicy,
     limits: Limits,
-    ledger: Arc<dyn LedgerStore>,
+    ledger: Arc<ResilientLedger>,
     metrics: Metrics,
     passphrase_guard: PassphraseGuard,
     readiness: ReadinessCache,
@@ -112,7 +118,7 @@ impl GatewayBuilder {
                     recent_source: RecentSource::CallerLedger,
                 },
                 limits: Limits::new(self.quotas),
-                ledger: self.ledger,
+                ledger: Arc::new(ResilientLedger::new(self.ledger)),
                 metrics,
                 passphrase_guard: PassphraseGuard::new(GuardLimits::default()),
                 readiness: ReadinessCache::default(),
@@ -254,6 +260,14 @@ impl Gateway {
     ) -> Result<Receipt> {
         let result = async {
             self.admit(caller, op)?;
+            // Refused before anything exists upstream: a secret the gateway could not keep
+            // track of is worse than one not made.
+            if !self.inner.ledger.has_room() {
+                tracing::error!(
+                    "refusing to create: the ledger is failing and its backlog is full"
+                );
+                return Err(Error::Ledger);
+            }
             let receipt = self.timed(op, call).await?;
             self.record_created(caller, &receipt, has_passphrase).await;
             Ok(receipt)
@@ -457,9 +471,19 @@ impl Gateway {
         self.finish(caller, op, None, result)
     }
 
-    /// Whether the upstream answers, for readiness probes. Spends no quota and writes no audit
-    /// event; answers are cached briefly instead (see [`crate::readiness`]).
+    /// Whether the gateway is ready: its ledger is writing and the upstream answers. A gateway
+    /// whose ledger fails still answers, but keeps receipts in memory only, which an operator
+    /// must hear about. Spends no quota and writes no audit event.
     pub async fn readiness(&self) -> std::result::Result<UpstreamStatus, NotReady> {
+        let ledger = self.ledger_health();
+        if !ledger.is_healthy() {
+            return Err(ledger.to_string());
+        }
+        self.upstream_readiness().await
+    }
+
+    /// Whether the upstream answers. Answers are cached briefly (see [`crate::readiness`]).
+    async fn upstream_readiness(&self) -> std::result::Result<UpstreamStatus, NotReady> {
         let team_credentials = self.has_team_credentials();
         self.inner
             .readiness
@@ -478,7 +502,7 @@ impl Gateway {
     /// Reachability, account mode and quota settings, for status displays. Like
     /// [`Gateway::readiness`], whose answer it shares, it spends no quota.
     pub async fn overview(&self) -> GatewayOverview {
-        let upstream = self.readiness().await;
+        let upstream = self.upstream_readiness().await;
         let ledger_entries = self.with_ledger(|ledger| ledger.count()).await.ok();
         GatewayOverview {
             upstream_origin: self.upstream_origin(),
@@ -493,20 +517,52 @@ impl Gateway {
     /// Periodic upkeep: forgets idle quota state and prunes ledger entries whose receipts can no
     /// longer exist upstream. Runs until the task is dropped or aborted.
     pub async fn run_maintenance(&self, every: Duration) {
-        let mut ticker = tokio::time::interval(every);
+        let mut upkeep = tokio::time::interval(every);
+        let mut ledger_retry = tokio::time::interval(LEDGER_RETRY_INTERVAL);
         loop {
-            ticker.tick().await;
-            self.inner.limits.forget_idle_callers();
-            let now = unix_now();
-            match self.with_ledger(move |ledger| ledger.prune(now)).await {
-                Ok(pruned) if pruned > 0 => tracing::info!(pruned, "pruned expired ledger entries"),
-                Ok(_) => {}
-                Err(_) => {}
-            }
-            if let Ok(count) = self.with_ledger(|ledger| ledger.count()).await {
-                self.inner.metrics.set_ledger_entries(count);
+            tokio::select! {
+                _ = upkeep.tick() => self.upkeep().await,
+                _ = ledger_retry.tick() => {
+                    if !self.ledger_health().is_healthy() {
+                        self.write_ledger_backlog().await;
+                    }
+                }
             }
         }
+    }
+
+    async fn upkeep(&self) {
+        self.inner.limits.forget_idle_callers();
+        self.write_ledger_backlog().await;
+        let now = unix_now();
+        match self.with_ledger(move |ledger| ledger.prune(now)).await {
+            Ok(pruned) if pruned > 0 => tracing::info!(pruned, "pruned expired ledger entries"),
+            Ok(_) => {}
+            Err(_) => {}
+        }
+        if let Ok(count) = self.with_ledger(|ledger| ledger.count()).await {
+            self.inner.metrics.set_ledger_entries(count);
+        }
+    }
+
+    /// Whether every acknowledged receipt is in the ledger's store, for readiness checks and
+    /// for frontends to warn that a list may be missing entries.
+    pub fn ledger_health(&self) -> LedgerHealth {
+        self.inner.ledger.health()
+    }
+
+    async fn write_ledger_backlog(&self) {
+        match self.with_ledger(|ledger| ledger.flush()).await {
+            Ok(written) if written > 0 => {
+                tracing::info!(
+                    written,
+                    "ledger recovered: wrote the receipts kept in memory"
+                );
+                self.inner.metrics.ledger_entries_recovered(written);
+            }
+            Ok(_) | Err(_) => {}
+        }
+        self.inner.metrics.set_ledger_health(&self.ledger_health());
     }
 
     fn admit(&self, caller: &Caller, operation: Operation) -> Result<()> {
@@ -576,10 +632,10 @@ impl Gateway {
     /// cause, because [`Error::Ledger`] deliberately carries none.
     async fn with_ledger<T: Send + 'static>(
         &self,
-        call: impl FnOnce(&dyn LedgerStore) -> std::result::Result<T, LedgerError> + Send + 'static,
+        call: impl FnOnce(&ResilientLedger) -> std::result::Result<T, LedgerError> + Send + 'static,
     ) -> Result<T> {
         let ledger = Arc::clone(&self.inner.ledger);
-        match tokio::task::spawn_blocking(move || call(ledger.as_ref())).await {
+        match tokio::task::spawn_blocking(move || call(&ledger)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {
                 tracing::error!(%error, "ledger operation failed");
@@ -593,7 +649,8 @@ impl Gateway {
     }
 
     /// A secret that exists upstream must not be lost because the ledger failed: the caller
-    /// still gets the receipt, and the failure is logged (by `with_ledger`).
+    /// still gets the receipt, and an entry the store could not write waits in the ledger's
+    /// backlog (logged there, and shown by [`Gateway::ledger_health`]).
     async fn record_created(&self, caller: &Caller, receipt: &Receipt, has_passphrase: bool) {
         let entry = LedgerEntry::new_receipt(
             caller,
@@ -603,13 +660,11 @@ impl Gateway {
             receipt.ttl,
             has_passphrase,
         );
-        if self
-            .with_ledger(move |ledger| ledger.record(&entry))
-            .await
-            .is_ok()
-        {
+        let recorded = self.with_ledger(move |ledger| ledger.record(entry)).await;
+        if let Ok(Recorded::Committed | Recorded::Deferred) = recorded {
             self.inner.metrics.ledger_entry_added();
         }
+        self.inner.metrics.set_ledger_health(&self.ledger_health());
     }
 
     async fn note_state(&self, key: &ReceiptKey, state: ReceiptState) {

@@ -4,6 +4,7 @@
 //! caller-supplied string, key or secret can ever become a label value, and cardinality stays
 //! fixed however many callers there are.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -15,6 +16,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::error::{Error, RateLimitScope};
+use crate::ledger::LedgerHealth;
 use crate::model::{Frontend, Operation};
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
@@ -93,6 +95,10 @@ pub struct Metrics {
     upstream_seconds: Family<UpstreamLabels, Histogram>,
     quota_refusals: Family<QuotaLabels, Counter>,
     ledger_entries: Gauge,
+    ledger_backlog: Gauge,
+    ledger_write_failing: Gauge,
+    ledger_write_failures: Counter,
+    ledger_entries_recovered: Counter,
 }
 
 impl Default for Metrics {
@@ -131,6 +137,30 @@ impl Metrics {
             "Receipts currently recorded in the ownership ledger",
             ledger_entries.clone(),
         );
+        let ledger_backlog = Gauge::default();
+        registry.register(
+            "ledger_backlog",
+            "Acknowledged receipts kept in memory because the ledger failed to write them",
+            ledger_backlog.clone(),
+        );
+        let ledger_write_failing = Gauge::default();
+        registry.register(
+            "ledger_write_failing",
+            "1 while the ledger's last write failed, else 0",
+            ledger_write_failing.clone(),
+        );
+        let ledger_write_failures = Counter::default();
+        registry.register(
+            "ledger_write_failures",
+            "Ledger writes that failed since the gateway started",
+            ledger_write_failures.clone(),
+        );
+        let ledger_entries_recovered = Counter::default();
+        registry.register(
+            "ledger_entries_recovered",
+            "Receipts written to the ledger from memory after it recovered",
+            ledger_entries_recovered.clone(),
+        );
         let listener = ListenerMetrics::default();
         listener.register(&mut registry);
         Metrics {
@@ -140,6 +170,10 @@ impl Metrics {
             upstream_seconds,
             quota_refusals,
             ledger_entries,
+            ledger_backlog,
+            ledger_write_failing,
+            ledger_write_failures,
+            ledger_entries_recovered,
         }
     }
 
@@ -195,6 +229,23 @@ impl Metrics {
     pub fn set_ledger_entries(&self, count: u64) {
         self.ledger_entries
             .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn set_ledger_health(&self, health: &LedgerHealth) {
+        self.ledger_backlog
+            .set(i64::try_from(health.backlog).unwrap_or(i64::MAX));
+        self.ledger_write_failing
+            .set(i64::from(health.last_write_failed));
+        // The ledger keeps the running total; `fetch_max` keeps the counter monotonic however
+        // reports from concurrent requests interleave.
+        self.ledger_write_failures
+            .inner()
+            .fetch_max(health.write_failures, Ordering::Relaxed);
+    }
+
+    pub fn ledger_entries_recovered(&self, written: usize) {
+        self.ledger_entries_recovered
+            .inc_by(u64::try_from(written).unwrap_or(u64::MAX));
     }
 
     /// The OpenMetrics text exposition of every metric.

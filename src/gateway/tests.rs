@@ -279,8 +279,69 @@ async fn a_failing_ledger_never_loses_a_created_secret() {
         gateway.owned_recent(&agent).await,
         Err(Error::Ledger)
     ));
+    let elsewhere = ReceiptKey::parse("receiptmadeelsewhere").expect("key");
     assert!(matches!(
-        gateway.receipt(&agent, &receipt.metadata_key).await,
+        gateway.receipt(&agent, &elsewhere).await,
         Err(Error::Ledger)
     ));
+    // The receipt the store could not take is kept, and still not shown to anyone else.
+    assert_eq!(gateway.ledger_health().backlog, 1);
+    assert!(matches!(
+        gateway.receipt(&agent, &receipt.metadata_key).await,
+        Err(Error::NotOwned)
+    ));
+}
+
+#[tokio::test]
+async fn a_ledger_that_cannot_write_keeps_receipts_listed_reports_it_and_catches_up() {
+    let store = crate::ledger::FlakyStore::new();
+    let (gateway, _sim) = gateway_with(store.clone());
+    let agent = Caller::new(Frontend::Mcp, "agent");
+    store.fail_writes(true);
+
+    let receipt = gateway
+        .share(&agent, share_request("kept-while-failing"))
+        .await
+        .expect("the share is still answered");
+
+    // The owner still sees and can manage it: never an empty list posing as the truth.
+    let listed = gateway.owned_recent(&agent).await.expect("owned recent");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].entry.metadata_key, receipt.metadata_key);
+    assert!(gateway.receipt(&agent, &receipt.metadata_key).await.is_ok());
+    let health = gateway.ledger_health();
+    assert!(!health.is_healthy());
+    assert_eq!(health.backlog, 1);
+    let metrics = gateway.metrics_text();
+    assert!(
+        metrics.contains("ots_gateway_ledger_backlog 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ots_gateway_ledger_write_failing 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ots_gateway_ledger_write_failures_total 1"),
+        "{metrics}"
+    );
+
+    store.fail_writes(false);
+    gateway.write_ledger_backlog().await;
+
+    assert!(gateway.ledger_health().is_healthy());
+    assert_eq!(
+        store.count().expect("count"),
+        1,
+        "the receipt reached the store"
+    );
+    let metrics = gateway.metrics_text();
+    assert!(
+        metrics.contains("ots_gateway_ledger_backlog 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ots_gateway_ledger_entries_recovered_total 1"),
+        "{metrics}"
+    );
 }

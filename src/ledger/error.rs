@@ -39,6 +39,26 @@ pub enum LedgerError {
         supported: i64,
     },
 
+    /// The file fails SQLite's integrity check at start. Writing to a damaged file could lose
+    /// more, so the gateway refuses to start on it. The detail names pages and indexes, never
+    /// row contents.
+    #[error(
+        "ledger {}: the database file is damaged ({detail}); the gateway will not use it. Move \
+         it aside (a new, empty ledger is created in its place) or restore a backup, then start \
+         again",
+        path.display()
+    )]
+    Damaged { path: PathBuf, detail: String },
+
+    /// A transaction holding several entries did not commit, so none of them was recorded.
+    /// `reason` is SQLite's message, which names no bound value.
+    #[error("ledger database error while recording an entry: {reason}")]
+    BatchNotCommitted { reason: String },
+
+    /// The store is failing and the in-memory backlog of entries waiting for it is full.
+    #[error("ledger is failing to write and {capacity} receipts already wait in memory")]
+    BacklogFull { capacity: usize },
+
     /// An entry for this receipt (or with this id) is already recorded.
     #[error("ledger already has an entry for receipt {metadata_short_id}…")]
     AlreadyRecorded { metadata_short_id: String },

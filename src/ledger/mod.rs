@@ -9,10 +9,16 @@
 
 mod entry;
 mod error;
+#[cfg(test)]
+mod flaky;
+mod resilient;
 mod sqlite;
 
 pub use entry::{EntryId, LedgerEntry};
 pub use error::LedgerError;
+#[cfg(test)]
+pub(crate) use flaky::FlakyStore;
+pub use resilient::{BACKLOG_CAPACITY, LedgerHealth, Recorded, ResilientLedger};
 pub use sqlite::{Durability, SqliteLedger};
 
 use crate::model::{Frontend, ReceiptKey, ReceiptState};

@@ -1,6 +1,7 @@
 //! The embedded ledger: one SQLite file in WAL mode, private to the gateway's user.
 
 mod files;
+mod group_commit;
 mod read_receipts;
 mod schema;
 #[cfg(test)]
@@ -11,8 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, params};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
+};
 
+use super::entry::secret_is_gone;
 use super::{EntryId, LedgerEntry, LedgerError, LedgerStore, StateUpdate};
 use crate::model::{Frontend, ReceiptKey, ReceiptState, SecretKey};
 
@@ -43,9 +47,14 @@ impl Durability {
     }
 }
 
-/// How long a write waits for another process holding the file (a second gateway on the same
-/// path, a backup tool) before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening the ledger waits for another process holding the file (a second gateway
+/// starting on the same path, a backup tool) before refusing to start.
+const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a statement waits for another process holding the file before failing. Short,
+/// because a share waits on it: a receipt that cannot be written in time is kept in memory and
+/// written later (see [`super::ResilientLedger`]) rather than holding its caller for seconds.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
 const COLUMNS: &str = "id, frontend, caller, metadata_key, secret_key, created, secret_expires, \
                        receipt_expires, state, state_updated, has_passphrase";
@@ -54,9 +63,11 @@ const COLUMNS: &str = "id, frontend, caller, metadata_key, secret_key, created, 
 ///
 /// One connection behind a `Mutex`: `rusqlite::Connection` is not `Sync`, SQLite admits a single
 /// writer at a time anyway, and each ledger operation is a short indexed statement, so a pool
-/// would add a dependency and contention on the file lock for no throughput gain.
+/// would add a dependency and contention on the file lock for no throughput gain. Concurrent
+/// `record` calls are committed together (see [`group_commit`]).
 pub struct SqliteLedger {
     conn: Mutex<Connection>,
+    pending_records: group_commit::CommitQueue,
     /// `None` for in-memory ledgers. Kept to name the file in `Debug` output.
     path: Option<PathBuf>,
 }
@@ -92,15 +103,19 @@ impl SqliteLedger {
             | OpenFlags::SQLITE_OPEN_NOFOLLOW;
         let mut conn = Connection::open_with_flags(path, flags)
             .map_err(LedgerError::database("opening the database"))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
+        conn.busy_timeout(OPEN_BUSY_TIMEOUT)
             .map_err(LedgerError::database("setting the busy timeout"))?;
+        schema::ensure_intact(&conn, path)?;
         schema::ensure_supported(&conn, path)?;
         enable_wal(&conn, path)?;
         conn.pragma_update(None, "synchronous", durability.synchronous_pragma())
             .map_err(LedgerError::database("setting the durability level"))?;
         schema::migrate(&mut conn, path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(LedgerError::database("setting the busy timeout"))?;
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
+            pending_records: group_commit::CommitQueue::default(),
             path: Some(path.to_path_buf()),
         })
     }
@@ -112,6 +127,7 @@ impl SqliteLedger {
         schema::migrate(&mut conn, Path::new(":memory:"))?;
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
+            pending_records: group_commit::CommitQueue::default(),
             path: None,
         })
     }
@@ -139,34 +155,8 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
 
 impl LedgerStore for SqliteLedger {
     fn record(&self, entry: &LedgerEntry) -> Result<(), LedgerError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "INSERT INTO receipts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-            ))
-            .map_err(LedgerError::database("preparing to record an entry"))?;
-        // Outside an explicit transaction each statement commits on its own, so the entry is
-        // on disk (per `Durability`) before this returns: nothing batches acknowledged shares.
-        let inserted = stmt.execute(params![
-            entry.id.as_str(),
-            frontend_to_stored(entry.frontend),
-            entry.caller,
-            entry.metadata_key.as_str(),
-            entry.secret_key.as_ref().map(SecretKey::as_str),
-            entry.created,
-            entry.secret_expires,
-            entry.receipt_expires,
-            entry.state.as_str(),
-            entry.state_updated,
-            entry.has_passphrase,
-        ]);
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(err) if is_uniqueness_violation(&err) => Err(LedgerError::AlreadyRecorded {
-                metadata_short_id: entry.metadata_key.short_id().to_owned(),
-            }),
-            Err(err) => Err(LedgerError::database("recording an entry")(err)),
-        }
+        self.pending_records
+            .commit(entry, |batch| self.commit_batch(batch))
     }
 
     fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError> {
@@ -298,6 +288,35 @@ impl LedgerStore for SqliteLedger {
 }
 
 impl SqliteLedger {
+    /// Inserts a batch of entries in one transaction and reports each entry's own outcome. The
+    /// transaction commits (per `Durability`) before any caller hears `Ok`, so an acknowledged
+    /// share survives a crash exactly as with one commit per entry; what the batch saves is
+    /// writing the same table and index pages to the WAL once per entry.
+    fn commit_batch(&self, batch: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
+        let mut conn = self.conn();
+        if let [entry] = batch {
+            // Outside an explicit transaction the statement commits on its own.
+            return vec![insert(&conn, entry)];
+        }
+        match insert_all_in_one_transaction(&mut conn, batch) {
+            Ok(outcomes) => outcomes,
+            // The shared transaction failed as a whole (lock not granted in time, disk full, I/O
+            // error) and nothing in it was kept. Retrying entry by entry would only repeat the
+            // wait for each, so every entry reports the same cause.
+            Err(source) => {
+                let reason = source.to_string();
+                batch
+                    .iter()
+                    .map(|_| {
+                        Err(LedgerError::BatchNotCommitted {
+                            reason: reason.clone(),
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
     fn find_one(&self, sql: &str, key: &str) -> Result<Option<LedgerEntry>, LedgerError> {
         let conn = self.conn();
         let row = conn
@@ -308,16 +327,64 @@ impl SqliteLedger {
     }
 }
 
-/// States in which the secret can no longer be revealed, so its key is worth nothing to keep.
-/// Unknown states are not in the list: a server's new state might still be a live one.
-fn secret_is_gone(state: &ReceiptState) -> bool {
-    matches!(
-        state,
-        ReceiptState::Received
-            | ReceiptState::Burned
-            | ReceiptState::Expired
-            | ReceiptState::Orphaned
-    )
+/// A uniqueness violation fails only its own entry: SQLite undoes just that statement and the
+/// transaction carries on. Any other failure abandons the whole batch (dropping the transaction
+/// rolls it back), since SQLite may already have rolled it back on its own.
+fn insert_all_in_one_transaction(
+    conn: &mut Connection,
+    batch: &[LedgerEntry],
+) -> Result<Vec<Result<(), LedgerError>>, rusqlite::Error> {
+    // IMMEDIATE takes the write lock up front, so waiting for another process happens once per
+    // batch, before anything is inserted.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for entry in batch {
+        match insert_row(&tx, entry) {
+            Ok(()) => outcomes.push(Ok(())),
+            Err(err) if is_uniqueness_violation(&err) => {
+                outcomes.push(Err(already_recorded(entry)))
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+fn already_recorded(entry: &LedgerEntry) -> LedgerError {
+    LedgerError::AlreadyRecorded {
+        metadata_short_id: entry.metadata_key.short_id().to_owned(),
+    }
+}
+
+fn insert(conn: &Connection, entry: &LedgerEntry) -> Result<(), LedgerError> {
+    insert_row(conn, entry).map_err(|err| {
+        if is_uniqueness_violation(&err) {
+            already_recorded(entry)
+        } else {
+            LedgerError::database("recording an entry")(err)
+        }
+    })
+}
+
+fn insert_row(conn: &Connection, entry: &LedgerEntry) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO receipts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?;
+    stmt.execute(params![
+        entry.id.as_str(),
+        frontend_to_stored(entry.frontend),
+        entry.caller,
+        entry.metadata_key.as_str(),
+        entry.secret_key.as_ref().map(SecretKey::as_str),
+        entry.created,
+        entry.secret_expires,
+        entry.receipt_expires,
+        entry.state.as_str(),
+        entry.state_updated,
+        entry.has_passphrase,
+    ])?;
+    Ok(())
 }
 
 fn is_uniqueness_violation(err: &rusqlite::Error) -> bool {

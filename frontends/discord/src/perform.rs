@@ -216,16 +216,26 @@ async fn entry_view(gateway: &Gateway, caller: &Caller, entry: &EntryId) -> Draw
 
 async fn recent(gateway: &Gateway, caller: &Caller) -> Drawn {
     match gateway.owned_recent(caller).await {
-        Ok(entries) if entries.is_empty() => Drawn::text(NOTHING_YET),
+        Ok(entries) if entries.is_empty() => Drawn::text(with_ledger_warning(gateway, NOTHING_YET)),
         Ok(mut entries) => {
             entries.truncate(LISTED);
             let (content, shown) = render::listing("Your recent secrets:", &entries);
             Drawn {
-                content,
+                content: with_ledger_warning(gateway, &content),
                 components: render::burn_buttons(&entries[..shown], View::Recent),
             }
         }
         Err(error) => Drawn::text(failure_message(&error)),
+    }
+}
+
+/// A list from a ledger that fails to write is not the whole truth on disk; say so first.
+fn with_ledger_warning(gateway: &Gateway, content: &str) -> String {
+    let ledger = gateway.ledger_health();
+    if ledger.is_healthy() {
+        content.to_owned()
+    } else {
+        format!("⚠️ {ledger}.\n{content}")
     }
 }
 

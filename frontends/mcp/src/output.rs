@@ -159,6 +159,10 @@ impl From<&Burned> for BurnResult {
 pub(crate) struct RecentList {
     /// Newest first; only secrets this client created through the gateway.
     pub secrets: Vec<RecentItem>,
+    /// Present while the gateway's ledger fails to write: the list still includes secrets kept
+    /// in memory, but they are not yet on disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger_warning: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -352,8 +352,10 @@ check or burn, or to see whether a create call that timed out went through.",
     ) -> Result<Json<RecentList>, ToolError> {
         let caller = self.caller(&context);
         let owned = self.gateway.owned_recent(&caller).await?;
+        let ledger = self.gateway.ledger_health();
         Ok(Json(RecentList {
             secrets: owned.iter().map(RecentItem::from).collect(),
+            ledger_warning: (!ledger.is_healthy()).then(|| ledger.to_string()),
         }))
     }
 

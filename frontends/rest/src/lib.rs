@@ -184,10 +184,11 @@ fn bounded_in_time(router: Router, config: &RestConfig) -> Router {
 /// One span per request, naming the route pattern only: v1 keys live in paths, so the URI must
 /// never reach a log line.
 async fn request_span(req: Request, next: Next) -> Response {
+    // Fields are recorded when the span is made, so the route is borrowed, not copied.
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
-    let span = tracing::info_span!("request", method = %req.method(), route = %route);
+        .map_or("<unmatched>", MatchedPath::as_str);
+    let span = tracing::info_span!("request", method = req.method().as_str(), route);
     next.run(req).instrument(span).await
 }

@@ -298,8 +298,8 @@ fn entries_survive_closing_and_reopening_the_file() {
 
 #[test]
 fn a_record_is_committed_before_it_returns() {
-    // Another connection only sees committed data, so this shows nothing waits in a batch: a
-    // process killed right after `record` returns has the entry in its WAL.
+    // Another connection only sees committed data, so this shows no entry is left waiting in a
+    // batch once `record` returns: a process killed right after has the entry in its WAL.
     let dir = TempDir::new("committed");
     let writer = SqliteLedger::open(&dir.db()).unwrap();
     let recorded = entry(Frontend::Rest, "script", 100, 600);
@@ -551,5 +551,147 @@ fn the_store_can_be_shared_as_a_trait_object_across_threads() {
             .unwrap()
             .len(),
         25
+    );
+}
+
+#[test]
+fn concurrent_records_on_a_file_are_all_committed_and_visible_to_another_connection() {
+    let dir = TempDir::new("group-commit");
+    let ledger = std::sync::Arc::new(SqliteLedger::open(&dir.db()).unwrap());
+    let handles: Vec<_> = (0..16)
+        .map(|t| {
+            let ledger = ledger.clone();
+            std::thread::spawn(move || {
+                (0..40)
+                    .map(|i| {
+                        let recorded = entry(Frontend::Rest, &format!("script-{t}"), i, 600);
+                        ledger.record(&recorded).unwrap();
+                        recorded.id
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let ids: Vec<EntryId> = handles
+        .into_iter()
+        .flat_map(|handle| handle.join().unwrap())
+        .collect();
+    // A second connection sees only what was committed: every acknowledged entry is there.
+    let reader = SqliteLedger::open(&dir.db()).unwrap();
+    assert_eq!(reader.count().unwrap(), 640);
+    for id in &ids {
+        assert!(reader.by_id(id).unwrap().is_some(), "entry {id} missing");
+    }
+}
+
+#[test]
+fn a_duplicate_in_a_batch_fails_alone_and_the_rest_commit() {
+    let dir = TempDir::new("batch-duplicate");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    let first = entry(Frontend::Mcp, "agent", 100, 600);
+    let second = entry(Frontend::Mcp, "agent", 101, 600);
+    let outcomes = ledger.commit_batch(&[first.clone(), second.clone(), first.clone()]);
+    assert!(outcomes[0].is_ok());
+    assert!(outcomes[1].is_ok());
+    assert!(matches!(
+        outcomes[2],
+        Err(LedgerError::AlreadyRecorded { .. })
+    ));
+    let reader = SqliteLedger::open(&dir.db()).unwrap();
+    assert_eq!(reader.count().unwrap(), 2);
+}
+
+/// Another process's transaction holding the write lock, as a second gateway or a backup tool
+/// would.
+fn hold_write_lock(path: &Path) -> Connection {
+    let other = Connection::open(path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    other
+}
+
+#[test]
+fn a_locked_file_fails_a_write_after_a_bounded_wait_and_the_backlog_lands_once_released() {
+    let dir = TempDir::new("locked");
+    let store = std::sync::Arc::new(SqliteLedger::open(&dir.db()).unwrap());
+    let ledger = crate::ledger::ResilientLedger::new(store.clone());
+    let lock = hold_write_lock(&dir.db());
+
+    // A batch fails as a whole, with one wait, and records nothing.
+    let batch = [
+        entry(Frontend::Rest, "script", 100, 600),
+        entry(Frontend::Rest, "script", 101, 600),
+    ];
+    let outcomes = store.commit_batch(&batch);
+    assert!(
+        outcomes
+            .iter()
+            .all(|outcome| matches!(outcome, Err(LedgerError::BatchNotCommitted { .. }))),
+        "{outcomes:?}"
+    );
+
+    let kept = entry(Frontend::Rest, "script", 102, 600);
+    assert!(matches!(
+        ledger.record(kept.clone()),
+        Ok(crate::ledger::Recorded::Deferred)
+    ));
+    assert_eq!(ledger.health().backlog, 1);
+
+    drop(lock);
+    assert_eq!(ledger.flush().unwrap(), 1);
+    assert!(ledger.health().is_healthy());
+    let reader = SqliteLedger::open(&dir.db()).unwrap();
+    assert_eq!(reader.by_id(&kept.id).unwrap(), Some(kept));
+    assert_eq!(reader.count().unwrap(), 1);
+}
+
+#[test]
+fn a_file_with_a_damaged_page_is_refused_at_start_and_left_as_it_was() {
+    let dir = TempDir::new("damaged");
+    {
+        let ledger = SqliteLedger::open(&dir.db()).unwrap();
+        for i in 0..200 {
+            ledger
+                .record(&entry(Frontend::Discord, "alice", i, 600))
+                .unwrap();
+        }
+    }
+    // Closing the last connection checkpoints the WAL into the file; damage a page past the
+    // header, as a bad sector or a stray write would.
+    let mut bytes = fs::read(dir.db()).unwrap();
+    let page_size = 4096;
+    assert!(
+        bytes.len() > 3 * page_size,
+        "the ledger spans several pages"
+    );
+    for byte in &mut bytes[page_size..2 * page_size] {
+        *byte = 0xA5;
+    }
+    fs::write(dir.db(), &bytes).unwrap();
+
+    let refusal = SqliteLedger::open(&dir.db()).unwrap_err();
+
+    assert!(
+        matches!(refusal, LedgerError::Damaged { .. }),
+        "{refusal:?}"
+    );
+    let message = refusal.to_string();
+    assert!(message.contains("damaged"), "{message}");
+    assert!(
+        message.contains(&dir.db().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("Move it aside"), "{message}");
+    assert_eq!(fs::read(dir.db()).unwrap(), bytes, "the file is untouched");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_at_all_is_refused_as_damaged() {
+    let dir = TempDir::new("not-a-db");
+    fs::write(dir.db(), vec![0x5A; 8192]).unwrap();
+    fs::set_permissions(dir.db(), fs::Permissions::from_mode(0o600)).unwrap();
+    let refusal = SqliteLedger::open(&dir.db()).unwrap_err();
+    assert!(
+        matches!(refusal, LedgerError::Damaged { .. }),
+        "{refusal:?}"
     );
 }

@@ -20,6 +20,10 @@ async fn acknowledged_receipts_survive_sigkill() {
             "OTS_GATEWAY__REST__QUOTA_CREATE",
             "{ per_minute = 0, burst = 0 }",
         ),
+        (
+            "OTS_GATEWAY__UPSTREAM__BUDGET",
+            "{ per_minute = 0, burst = 0 }",
+        ),
     ];
 
     let mut gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &env).await;
@@ -44,6 +48,33 @@ async fn acknowledged_receipts_survive_sigkill() {
                 .to_owned(),
         );
     }
+    // Shares sent together are committed together (group commit); each is still on disk
+    // before its answer.
+    let mut concurrent = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let http = http.clone();
+        let url = format!("{}/api/v1/share", gateway.base_url);
+        concurrent.spawn(async move {
+            let response = http
+                .post(url)
+                .form(&[
+                    ("secret", format!("crash-test-concurrent-{n}")),
+                    ("ttl", "3600".to_owned()),
+                ])
+                .send()
+                .await
+                .expect("share");
+            assert_eq!(response.status(), 200);
+            let body: Value = response.json().await.expect("json");
+            body["metadata_key"]
+                .as_str()
+                .expect("metadata_key")
+                .to_owned()
+        });
+    }
+    while let Some(key) = concurrent.join_next().await {
+        acknowledged.push(key.expect("share task"));
+    }
     // No graceful shutdown: the process dies the moment the last answer has arrived.
     gateway.child.start_kill().expect("SIGKILL");
     let status = gateway.child.wait().await.expect("wait");
@@ -58,7 +89,7 @@ async fn acknowledged_receipts_survive_sigkill() {
             key.short_id()
         );
     }
-    assert_eq!(ledger.count().expect("count"), 25);
+    assert_eq!(ledger.count().expect("count"), 65);
     drop(ledger);
 
     let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -79,7 +110,7 @@ async fn acknowledged_receipts_survive_sigkill() {
         .await
         .expect("text");
     assert!(
-        metrics.contains("ots_gateway_ledger_entries 25"),
+        metrics.contains("ots_gateway_ledger_entries 65"),
         "{metrics}"
     );
     drop(restarted);

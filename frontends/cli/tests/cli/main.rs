@@ -9,6 +9,7 @@ mod client_tokens;
 mod descriptors;
 mod frictions;
 mod ledger_crash;
+mod ledger_failures;
 mod links;
 mod mcp_clients;
 mod probes;

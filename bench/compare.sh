@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# The gateway against what a user would pick instead: nginx as a reverse proxy that injects the
+# team's Authorization header behind a generous limit_req, and against calling the OTS simulator
+# directly. Same run, same CPU layout: the load generator is pinned to one core, the simulator and
+# the proxy under test to the other. Each (target, workload) pair gets a fresh simulator (so the
+# simulator's store starts empty for everyone) and a fresh proxy (for the gateway: a new ledger
+# file with its default durability, audit events to a file, quotas on but far above the load).
+#
+#   bash bench/compare.sh                     # 64 connections, 10 s per run, paced at 3000/s
+#   DURATION=5s RATE=2000 bash bench/compare.sh
+#   BIN=target/profiling/ots-gateway bash bench/compare.sh   # skip the release build
+#
+# Needs: wrk (Debian `wrk`), nginx (Debian `nginx-light`), taskset (Debian `util-linux`), python3,
+# and for the paced table oha (`cargo install --locked oha`). Everything listens on 127.0.0.1
+# only; every process is started and stopped by its PID; every run is bounded by DURATION.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10s}
+RATE=${RATE:-3000}
+LOAD_CPU=${LOAD_CPU:-0}
+SERVER_CPU=${SERVER_CPU:-1}
+WORKLOADS=${WORKLOADS:-status share}
+TARGETS=${TARGETS:-direct nginx gateway}
+NGINX=${NGINX:-/usr/sbin/nginx}
+ACCOUNT_USER=bench@example.com
+ACCOUNT_TOKEN=bench-token-not-secret
+SHARE_BODY="secret=benchmark-secret-value&ttl=60"
+LOADAVG_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+for tool in wrk taskset python3; do
+  command -v "$tool" >/dev/null || { echo "compare.sh needs $tool" >&2; exit 1; }
+done
+[ -x "$NGINX" ] || { echo "compare.sh needs nginx at $NGINX (Debian nginx-light)" >&2; exit 1; }
+HAVE_OHA=0
+command -v oha >/dev/null && HAVE_OHA=1
+
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --locked -p ots-gateway >&2
+  BIN=${CARGO_TARGET_DIR:-target}/release/ots-gateway
+fi
+
+work=$(mktemp -d)
+pids=()
+stop_all() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+trap 'stop_all; rm -rf "$work"' EXIT
+
+# start NAME CMD...: runs CMD on the server core in the background and records its PID.
+start() {
+  local name=$1; shift
+  taskset -c "$SERVER_CPU" "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+}
+
+# The URL from a server's "listening on" line.
+listening_url() {
+  local name=$1
+  for _ in $(seq 1 100); do
+    if grep -q '^listening on ' "$work/$name.out" 2>/dev/null; then
+      sed -n 's/^listening on //p' "$work/$name.out" | head -n1
+      return
+    fi
+    sleep 0.05
+  done
+  echo "$name did not start" >&2; cat "$work/$name.err" >&2; exit 1
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+basic="Basic $(printf '%s' "$ACCOUNT_USER:$ACCOUNT_TOKEN" | base64 -w0)"
+
+# nginx in the foreground (PID known), one worker on the server core, keep-alive to the upstream,
+# the team's header injected, a per-client request limit far above the load.
+start_nginx() {
+  local upstream=$1 port=$2 dir=$work/nginx
+  mkdir -p "$dir"
+  local user_line=""
+  [ "$(id -u)" = 0 ] && user_line="user root;"
+  cat >"$dir/nginx.conf" <<EOF
+$user_line
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  limit_req_zone \$binary_remote_addr zone=callers:1m rate=1000000r/s;
+  upstream ots { server ${upstream#http://}; keepalive 128; }
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      limit_req zone=callers burst=100000 nodelay;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "$basic";
+      proxy_pass http://ots;
+    }
+  }
+}
+EOF
+  start nginx "$NGINX" -p "$dir" -c "$dir/nginx.conf"
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/api/v1/status" 2>/dev/null && return
+    sleep 0.05
+  done
+  echo "nginx did not start" >&2; cat "$dir/error.log" >&2; exit 1
+}
+
+huge='{ per_minute = 1000000000, burst = 1000000 }'
+start_gateway() {
+  local upstream=$1
+  OTS_GATEWAY_USERNAME=$ACCOUNT_USER OTS_GATEWAY_API_KEY=$ACCOUNT_TOKEN \
+    OTS_GATEWAY__SERVER__MAX_CONCURRENT_REQUESTS=1024 \
+    OTS_GATEWAY__UPSTREAM__BUDGET="$huge" OTS_GATEWAY__REST__QUOTA_CREATE="$huge" \
+    OTS_GATEWAY__REST__QUOTA_MANAGE="$huge" OTS_GATEWAY__LEDGER__PATH="$work/ledger.sqlite3" \
+    OTS_GATEWAY__AUDIT__FILE="$work/audit.jsonl" \
+    start gateway "$BIN" serve --listen 127.0.0.1:0 --upstream "$upstream"
+}
+
+# Starts a fresh simulator and the target in front of it. Sets `url` (where to send the load),
+# `auth` (the header the load generator must send itself: only when calling the simulator
+# directly) and `target_pid`. Runs in this shell, not a subshell, so `pids` keeps every PID.
+setup() {
+  local target=$1
+  rm -rf "$work/ledger.sqlite3"* "$work/audit.jsonl" "$work/nginx"
+  rm -f "$work"/*.out
+  start simulator "$BIN" simulate --listen 127.0.0.1:0 --max-entries 5000000 \
+    --account "$ACCOUNT_USER:$ACCOUNT_TOKEN"
+  local sim
+  sim=$(listening_url simulator)
+  auth=()
+  case $target in
+    direct)
+      url=$sim
+      auth=(-H "Authorization: $basic")
+      ;;
+    nginx)
+      local port
+      port=$(free_port)
+      start_nginx "$sim" "$port"
+      url="http://127.0.0.1:$port"
+      ;;
+    gateway)
+      start_gateway "$sim"
+      url=$(listening_url gateway)
+      ;;
+  esac
+  target_pid=${pids[-1]}
+}
+
+# CPU time (user + system, in clock ticks) used so far by a process and its children (nginx's
+# worker is a child of its master). Divided by the requests served, this is the cost of a
+# request, which stays meaningful when other processes compete for the cores and throughput
+# does not.
+cpu_ticks() { # pid
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+peak_rss_mib() { # pid
+  awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+# Prints "requests/s p50_ms p99_ms non2xx" for one closed-loop wrk run.
+closed_loop() { # workload; uses url and auth
+  local workload=$1 args=("${auth[@]}")
+  [ "$workload" = share ] && args+=(-s bench/share.lua)
+  local out
+  out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${args[@]}" \
+    "$url/api/v1/$workload")
+  echo "$out" >>"$work/wrk.log"
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
+      if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
+      if (v ~ /s$/)  { sub(/s$/, "", v);  return v * 1000 }
+      return v
+    }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    $1 == "Requests/sec:" { rps = $2 }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    / requests in / { total = $1 }
+    END { printf "%.0f %.3f %.3f %d %d\n", rps, p50, p99, bad + 0, total }
+  ' <<<"$out"
+}
+
+# Prints "requests/s p50_ms p99_ms success_rate" for one paced (open-loop) oha run, with
+# latency correction so a stalled request is charged for the requests it held up.
+paced() { # workload; uses url and auth
+  local workload=$1 args=("${auth[@]}")
+  [ "$workload" = share ] && args+=(-m POST -T application/x-www-form-urlencoded -d "$SHARE_BODY")
+  taskset -c "$LOAD_CPU" oha -z "$DURATION" -c "$CONNECTIONS" -q "$RATE" --latency-correction \
+    --no-tui --output-format json "${args[@]}" "$url/api/v1/$workload" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = d["latencyPercentiles"]
+print("%.0f %.3f %.3f %.4f" % (d["summary"]["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, d["summary"]["successRate"]))'
+}
+
+declare -A result
+for workload in $WORKLOADS; do
+  for target in $TARGETS; do
+    setup "$target"
+    # Warm up connection pools so the first measured second does not pay for them.
+    taskset -c "$LOAD_CPU" wrk -t1 -c8 -d1s "${auth[@]}" "$url/api/v1/status" >/dev/null
+    ticks_before=$(cpu_ticks "$target_pid")
+    result[$workload.$target.closed]=$(closed_loop "$workload")
+    ticks_after=$(cpu_ticks "$target_pid")
+    read -r _ _ _ _ served <<<"${result[$workload.$target.closed]}"
+    result[$workload.$target.cpu]=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
+      -v n="$served" 'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
+    if [ "$HAVE_OHA" = 1 ]; then
+      result[$workload.$target.paced]=$(paced "$workload")
+    fi
+    if [ "$target" = gateway ]; then
+      result[$workload.gateway.rss]=$(peak_rss_mib "$target_pid")
+      result[$workload.gateway.ledger]=$(python3 -c '
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("select count(*) from receipts").fetchone()[0])' \
+        "$work/ledger.sqlite3" 2>/dev/null || echo "?")
+    fi
+    stop_all
+  done
+done
+
+echo "### Closed loop: $CONNECTIONS connections, $DURATION per run (wrk)"
+echo
+echo "| workload | target | requests/s | vs nginx | p50 ms | p99 ms | non-2xx | CPU µs/request |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+for workload in $WORKLOADS; do
+  read -r nginx_rps _ < <(echo "${result[$workload.nginx.closed]:-0 0 0 0}")
+  for target in $TARGETS; do
+    read -r rps p50 p99 bad _ <<<"${result[$workload.$target.closed]}"
+    ratio=$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "" }')
+    echo "| $workload | $target | $rps | $ratio | $p50 | $p99 | $bad | ${result[$workload.$target.cpu]} |"
+  done
+done
+echo
+if [ "$HAVE_OHA" = 1 ]; then
+  echo "### Paced: $RATE requests/s over $CONNECTIONS connections, $DURATION per run (oha, latency-corrected)"
+  echo
+  echo "| workload | target | achieved/s | p50 ms | p99 ms | adds p50 ms | adds p99 ms | success |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for workload in $WORKLOADS; do
+    read -r _ d50 d99 _ <<<"${result[$workload.direct.paced]:-0 0 0 0}"
+    for target in $TARGETS; do
+      read -r rps p50 p99 ok <<<"${result[$workload.$target.paced]}"
+      added=$(awk -v a="$p50" -v b="$d50" -v c="$p99" -v d="$d99" -v t="$target" \
+        'BEGIN { if (t == "direct") print "| "; else printf "%+.3f | %+.3f", a - b, c - d }')
+      echo "| $workload | $target | $rps | $p50 | $p99 | $added | $ok |"
+    done
+  done
+else
+  echo "(paced table skipped: install oha with 'cargo install --locked oha')"
+fi
+echo
+for workload in $WORKLOADS; do
+  echo "gateway after the $workload runs: peak RSS ${result[$workload.gateway.rss]:-?} MiB (VmHWM)," \
+    "${result[$workload.gateway.ledger]:-?} receipts in its ledger file"
+done
+echo "machine: $(nproc) cores, load average before the run: $LOADAVG_AT_START, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "CPU µs/request: user + system time of the target's processes during the closed-loop run"
+echo "(for direct: the simulator), divided by the requests wrk completed."
