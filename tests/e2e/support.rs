@@ -7,7 +7,7 @@ use ots_gateway_core::Gateway;
 use ots_gateway_core::ledger::SqliteLedger;
 use ots_gateway_core::limits::QuotaSettings;
 use ots_gateway_core::model::Credentials;
-use ots_gateway_core::ots::{OtsClient, OtsClientConfig};
+use ots_gateway_core::ots::{ApiChoice, OtsClient, OtsClientConfig};
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
 use ots_gateway_rest::RestConfig;
@@ -71,6 +71,7 @@ pub fn client(base: &Url, credentials: Option<Credentials>) -> OtsClient {
         request_timeout: Duration::from_secs(10),
         read_retries: 1,
         retry_backoff: Duration::from_millis(10),
+        api: ApiChoice::Auto,
     })
     .expect("client")
 }
