@@ -4,3 +4,4 @@
 mod chain;
 mod client_vs_simulator;
 mod support;
+mod v2_surface;

@@ -1,0 +1,254 @@
+//! The gateway's local `/api/v2` for clients written against today's OTS documentation, in front
+//! of servers that speak only v1, only v2, or both. `V2Client` is a small v2 client written from
+//! `docs/ots-api-v2-notes.md`, as such a client would be: JSON bodies, fields nested under
+//! `secret`, `continue: true` to reveal and burn.
+
+use ots_gateway_core::limits::QuotaSettings;
+use ots_gateway_rest::SimulatedApis;
+use serde_json::{Value, json};
+
+use crate::support;
+
+struct V2Client {
+    http: reqwest::Client,
+    api: String,
+}
+
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+impl V2Client {
+    fn new(base: &url::Url) -> Self {
+        V2Client {
+            http: reqwest::Client::new(),
+            api: format!("{}/api/v2", base.as_str().trim_end_matches('/')),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body: Value = response.json().await.expect("JSON body");
+        assert_eq!(content_type.as_deref(), Some("application/json"));
+        Answer {
+            status,
+            retry_after,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(self.http.get(format!("{}/{path}", self.api)))
+            .await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(self.http.post(format!("{}/{path}", self.api)).json(&body))
+            .await
+    }
+}
+
+fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{pointer} missing in {value}"))
+}
+
+async fn every_operation_through_the_gateway(upstream_speaks: SimulatedApis) {
+    let (_sim, upstream) = support::simulator_speaking(upstream_speaks, |_| {}).await;
+    let gateway = support::gateway_over_http(&upstream.url, QuotaSettings::default()).await;
+    let v2 = V2Client::new(&gateway.url);
+
+    let status = v2.get("status").await;
+    assert_eq!(status.status, 200);
+    assert_eq!(status.body["success"], json!(true));
+    assert_eq!(status.body["status"], json!("nominal"));
+
+    let concealed = v2
+        .post(
+            "secret/conceal",
+            json!({"secret": {"secret": "v2-chain-value", "ttl": 3600, "passphrase": "pass-1234"}}),
+        )
+        .await;
+    assert_eq!(concealed.status, 200, "{}", concealed.body);
+    assert_eq!(concealed.body["success"], json!(true));
+    let receipt_id = text(&concealed.body, "/record/receipt/identifier").to_owned();
+    let secret_id = text(&concealed.body, "/record/secret/identifier").to_owned();
+    assert_eq!(concealed.body["record"]["receipt"]["state"], json!("new"));
+    assert_eq!(
+        concealed.body["record"]["receipt"]["secret_ttl"],
+        json!(3600)
+    );
+    assert_eq!(
+        concealed.body["record"]["receipt"]["has_passphrase"],
+        json!(true)
+    );
+    assert!(concealed.body["record"]["receipt"]["created"].is_f64());
+
+    let view = v2.get(&format!("receipt/{receipt_id}")).await;
+    assert_eq!(view.status, 200);
+    assert_eq!(view.body["record"]["state"], json!("new"));
+    assert!(
+        view.body["record"].get("secret_identifier").is_none(),
+        "withheld for a protected secret"
+    );
+
+    let unconfirmed = v2
+        .post(
+            &format!("secret/{secret_id}/reveal"),
+            json!({"passphrase": "pass-1234"}),
+        )
+        .await;
+    assert_eq!(unconfirmed.status, 200);
+    assert!(unconfirmed.body["record"].get("secret_value").is_none());
+
+    let revealed = v2
+        .post(
+            &format!("secret/{secret_id}/reveal"),
+            json!({"passphrase": "pass-1234", "continue": true}),
+        )
+        .await;
+    assert_eq!(revealed.status, 200, "{}", revealed.body);
+    assert_eq!(
+        text(&revealed.body, "/record/secret_value"),
+        "v2-chain-value"
+    );
+    let again = v2
+        .post(
+            &format!("secret/{secret_id}/reveal"),
+            json!({"continue": true}),
+        )
+        .await;
+    assert_eq!(again.status, 404);
+    assert_eq!(again.body["error_type"], json!("RecordNotFound"));
+    let after = v2.get(&format!("receipt/{receipt_id}")).await;
+    assert_eq!(after.body["record"]["state"], json!("revealed"));
+    assert_eq!(after.body["record"]["is_revealed"], json!(true));
+
+    let generated = v2
+        .post("secret/generate", json!({"secret": {"length": 16}}))
+        .await;
+    assert_eq!(generated.status, 200, "{}", generated.body);
+    let generated_receipt = text(&generated.body, "/record/receipt/identifier").to_owned();
+    // The gateway's extension: its own generate call already claimed the value upstream.
+    assert_eq!(
+        text(&generated.body, "/details/secret_value")
+            .chars()
+            .count(),
+        16
+    );
+
+    let burned = v2
+        .post(
+            &format!("receipt/{generated_receipt}/burn"),
+            json!({"continue": true}),
+        )
+        .await;
+    assert_eq!(burned.status, 200, "{}", burned.body);
+    assert_eq!(burned.body["success"], json!(true));
+    assert_eq!(
+        burned.body["record"]["state"],
+        json!("new"),
+        "the receipt as loaded before the burn"
+    );
+    let burned_again = v2
+        .post(
+            &format!("receipt/{generated_receipt}/burn"),
+            json!({"continue": true}),
+        )
+        .await;
+    assert_eq!(burned_again.status, 200);
+    assert_eq!(burned_again.body, json!({"success": true}));
+
+    let recent = v2.get("receipt/recent").await;
+    assert_eq!(recent.status, 200, "{}", recent.body);
+    let ids: Vec<&str> = recent.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["identifier"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [generated_receipt.as_str(), receipt_id.as_str()],
+        "newest first"
+    );
+
+    let missing = v2
+        .post("secret/conceal", json!({"secret": {"ttl": 60}}))
+        .await;
+    assert_eq!(missing.status, 422);
+    assert_eq!(
+        missing.body["error"],
+        json!("You did not provide anything to share")
+    );
+    let flat = v2.post("secret/conceal", json!({"secret": "flat"})).await;
+    assert_eq!(flat.status, 422);
+    assert_eq!(flat.body["error"], json!("Incorrect payload format"));
+    let too_large = v2
+        .post(
+            "secret/conceal",
+            json!({"secret": {"secret": "x".repeat(10_001)}}),
+        )
+        .await;
+    assert_eq!(too_large.status, 422);
+    assert_eq!(
+        too_large.body["error"],
+        json!("Secret content must be no more than 10000 bytes long")
+    );
+    let nowhere = v2.get("no/such/route").await;
+    assert_eq!(nowhere.status, 404);
+    assert_eq!(nowhere.body["error_type"], json!("NotFound"));
+    assert!(nowhere.retry_after.is_none());
+}
+
+#[tokio::test]
+async fn a_v2_client_works_through_the_gateway_to_a_v1_only_server() {
+    every_operation_through_the_gateway(SimulatedApis::V1).await;
+}
+
+#[tokio::test]
+async fn a_v2_client_works_through_the_gateway_to_a_v2_only_server() {
+    every_operation_through_the_gateway(SimulatedApis::V2).await;
+}
+
+#[tokio::test]
+async fn the_gateway_quota_is_a_v2_429_with_retry_after() {
+    use std::num::NonZeroU32;
+
+    use ots_gateway_core::limits::{OperationClass, Rate};
+    use ots_gateway_core::model::Frontend;
+
+    let (_sim, upstream) = support::simulator_speaking(SimulatedApis::Both, |_| {}).await;
+    let mut quotas = QuotaSettings::default();
+    quotas.callers.insert(
+        (Frontend::Rest, OperationClass::Create),
+        Rate {
+            per_minute: NonZeroU32::MIN,
+            burst: NonZeroU32::MIN,
+        },
+    );
+    let gateway = support::gateway_over_http(&upstream.url, quotas).await;
+    let v2 = V2Client::new(&gateway.url);
+    let body = json!({"secret": {"secret": "quota"}});
+    assert_eq!(v2.post("secret/conceal", body.clone()).await.status, 200);
+    let refused = v2.post("secret/conceal", body).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.body["error_type"], json!("LimitExceeded"));
+    assert!(refused.retry_after.is_some());
+    assert!(refused.body["retry_after"].is_u64());
+}
