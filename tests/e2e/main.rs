@@ -4,4 +4,5 @@
 mod chain;
 mod client_vs_simulator;
 mod support;
+mod v2_shapes;
 mod v2_surface;
