@@ -44,6 +44,7 @@ mod render;
 mod routes;
 mod security;
 mod serve;
+mod sim_pages;
 mod simulate;
 mod v2;
 
@@ -160,12 +161,19 @@ pub fn simulator_router_speaking(
     apis: SimulatedApis,
 ) -> Router {
     let backend = Backend::Simulator(simulator);
-    let routes = match apis {
-        SimulatedApis::V1 => routes::v1_routes(backend),
-        SimulatedApis::V2 => v2::routes(backend).fallback(v2::not_found_handler),
-        SimulatedApis::Both => routes::v1_routes(backend.clone()).merge(v2::routes(backend)),
+    let (routes, pages) = match apis {
+        SimulatedApis::V1 => (routes::v1_routes(backend), sim_pages::PageApi::V1),
+        SimulatedApis::V2 => (
+            v2::routes(backend).fallback(v2::not_found_handler),
+            sim_pages::PageApi::V2,
+        ),
+        SimulatedApis::Both => (
+            routes::v1_routes(backend.clone()).merge(v2::routes(backend)),
+            sim_pages::PageApi::V2,
+        ),
     };
-    let router = bounded_in_time(routes, &config);
+    // Every link the simulator hands out (share and receipt links) opens one of its pages.
+    let router = bounded_in_time(routes.merge(sim_pages::routes(pages)), &config);
     bounded_in_size_and_load(router, &config)
 }
 
