@@ -33,6 +33,11 @@ struct UpstreamLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    api: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QuotaLabels {
     frontend: &'static str,
     scope: &'static str,
@@ -44,6 +49,8 @@ pub struct Metrics {
     upstream_seconds: Family<UpstreamLabels, Histogram>,
     quota_refusals: Family<QuotaLabels, Counter>,
     ledger_entries: Gauge,
+    upstream_api: Family<ApiLabels, Gauge>,
+    upstream_api_fallbacks: Gauge,
 }
 
 impl Default for Metrics {
@@ -82,12 +89,26 @@ impl Metrics {
             "Receipts currently recorded in the ownership ledger",
             ledger_entries.clone(),
         );
+        let upstream_api = Family::<ApiLabels, Gauge>::default();
+        registry.register(
+            "upstream_api",
+            "1 for the OTS API the client currently speaks (v1 or v2), 0 for the other",
+            upstream_api.clone(),
+        );
+        let upstream_api_fallbacks = Gauge::default();
+        registry.register(
+            "upstream_api_fallbacks",
+            "Times the OTS client fell back from API v2 to v1 since start",
+            upstream_api_fallbacks.clone(),
+        );
         Metrics {
             registry,
             operations,
             upstream_seconds,
             quota_refusals,
             ledger_entries,
+            upstream_api,
+            upstream_api_fallbacks,
         }
     }
 
@@ -138,6 +159,19 @@ impl Metrics {
     pub fn set_ledger_entries(&self, count: u64) {
         self.ledger_entries
             .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// Which OTS API is in use (`None` before the first call has decided) and how often the
+    /// client fell back to v1. Set when the metrics are read, from the client's own state.
+    pub fn set_upstream_api(&self, api: Option<&'static str>, fallbacks: u64) {
+        for name in ["v1", "v2"] {
+            let value = i64::from(api == Some(name));
+            self.upstream_api
+                .get_or_create(&ApiLabels { api: name })
+                .set(value);
+        }
+        self.upstream_api_fallbacks
+            .set(i64::try_from(fallbacks).unwrap_or(i64::MAX));
     }
 
     /// The OpenMetrics text exposition of every metric.

@@ -252,3 +252,89 @@ async fn the_gateway_quota_is_a_v2_429_with_retry_after() {
     assert!(refused.retry_after.is_some());
     assert!(refused.body["retry_after"].is_u64());
 }
+
+/// #2610 end to end: the server passes the v2 probe but its v2 conceal fails. The failed share
+/// is not repeated; the next one goes through v1; `/gateway/status` and `/metrics` say so.
+#[tokio::test]
+async fn a_failing_v2_falls_back_to_v1_visibly() {
+    use axum::extract::Request;
+    use axum::middleware::{Next, from_fn};
+    use axum::response::IntoResponse;
+    use ots_gateway_core::model::Credentials;
+    use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url =
+        url::Url::parse(&format!("http://{}", listener.local_addr().expect("addr"))).expect("url");
+    let simulator = Simulator::new(SimulatorConfig::new(url.clone()));
+    simulator.add_account(&Credentials::new(support::TEAM_USER, support::TEAM_KEY));
+    let conceal_attempts = Arc::new(AtomicUsize::new(0));
+    let counted = conceal_attempts.clone();
+    let broken_v2_conceal = from_fn(move |request: Request, next: Next| {
+        let counted = counted.clone();
+        async move {
+            if request.uri().path() == "/api/v2/secret/conceal" {
+                counted.fetch_add(1, Ordering::SeqCst);
+                return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            next.run(request).await
+        }
+    });
+    let router =
+        ots_gateway_rest::simulator_router(simulator, ots_gateway_rest::RestConfig::default())
+            .layer(broken_v2_conceal);
+    tokio::spawn(ots_gateway_rest::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+
+    let gateway = support::gateway_over_http(&url, QuotaSettings::default()).await;
+    let base = gateway.url.as_str().trim_end_matches('/').to_owned();
+    let http = reqwest::Client::new();
+    let share = || {
+        http.post(format!("{base}/api/v1/share"))
+            .form(&[("secret", "fallback-value")])
+            .send()
+    };
+    let first = share().await.expect("first share");
+    assert_eq!(first.status(), 502, "the upstream failure is reported");
+    assert_eq!(conceal_attempts.load(Ordering::SeqCst), 1, "sent once");
+    let second = share().await.expect("second share");
+    assert_eq!(second.status(), 200, "v1 took over");
+    assert_eq!(conceal_attempts.load(Ordering::SeqCst), 1);
+
+    let status: Value = http
+        .get(format!("{base}/gateway/status"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        status["upstream"]["api"],
+        json!({"choice": "auto", "api": "v1", "fell_back": true, "fallbacks": 1}),
+        "{status}"
+    );
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("ots_gateway_upstream_api_fallbacks 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"ots_gateway_upstream_api{api="v1"} 1"#),
+        "{metrics}"
+    );
+}
