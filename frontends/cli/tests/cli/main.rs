@@ -7,4 +7,5 @@ mod client_tokens;
 mod ledger_crash;
 mod mcp_clients;
 mod process;
+mod simulator_pages;
 mod support;
