@@ -338,3 +338,35 @@ async fn a_failing_v2_falls_back_to_v1_visibly() {
         "{metrics}"
     );
 }
+
+/// The v2 surface sits behind the same local-only checks as v1: a browser on another site and a
+/// foreign Host are refused before anything reaches the core.
+#[tokio::test]
+async fn the_v2_surface_has_the_same_local_defences() {
+    let (_sim, upstream) = support::simulator_speaking(SimulatedApis::Both, |_| {}).await;
+    let gateway = support::gateway_over_http(&upstream.url, QuotaSettings::default()).await;
+    let url = format!(
+        "{}/api/v2/secret/conceal",
+        gateway.url.as_str().trim_end_matches('/')
+    );
+    let http = reqwest::Client::new();
+    let body = json!({"secret": {"secret": "cross-site"}});
+    let cross_site = http
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .expect("cross-site");
+    assert_eq!(cross_site.status(), 403);
+    let foreign_host = http
+        .post(&url)
+        .header("host", "evil.example")
+        .json(&body)
+        .send()
+        .await
+        .expect("foreign host");
+    assert_eq!(foreign_host.status(), 403);
+    let same_machine = http.post(&url).json(&body).send().await.expect("local");
+    assert_eq!(same_machine.status(), 200);
+}
