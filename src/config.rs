@@ -55,6 +55,25 @@ struct FileConfig {
     discord: DiscordSection,
 }
 
+/// The frontends that have a section in the file. Validation, policy, quotas, `check-config`
+/// and `/gateway/status` all walk this one list, so a frontend configured in the file cannot be
+/// left out of any of them.
+pub const CONFIGURED_FRONTENDS: [Frontend; 3] = [Frontend::Rest, Frontend::Mcp, Frontend::Discord];
+
+impl FileConfig {
+    /// The policy and quota keys of `frontend`'s section. Exhaustive, so a new frontend must say
+    /// where its section is (or that it has none).
+    fn frontend_section(&self, frontend: Frontend) -> Option<&FrontendSection> {
+        match frontend {
+            Frontend::Rest => Some(&self.rest),
+            Frontend::Mcp => Some(&self.mcp.policy),
+            Frontend::Discord => Some(&self.discord.policy),
+            // The command line acts for the operator, who needs no quota against themselves.
+            Frontend::Cli => None,
+        }
+    }
+}
+
 impl Default for FileConfig {
     fn default() -> Self {
         FileConfig {
@@ -148,9 +167,9 @@ impl FrontendSection {
                 RecentSource::UpstreamAccount => "upstream".to_owned(),
                 RecentSource::CallerLedger => "ledger".to_owned(),
             },
-            quota_create: RateSection::new(60, 20),
-            quota_reveal: RateSection::new(60, 20),
-            quota_manage: RateSection::new(300, 60),
+            quota_create: RateSection::new(50, 2000),
+            quota_reveal: RateSection::new(50, 2000),
+            quota_manage: RateSection::new(500, 20000),
         }
     }
 }
@@ -233,7 +252,7 @@ impl Default for UpstreamSection {
             request_timeout: Duration::from_secs(20),
             read_retries: 2,
             retry_backoff: Duration::from_millis(200),
-            budget: RateSection::new(600, 60),
+            budget: RateSection::new(600, 24000),
         }
     }
 }
@@ -761,10 +780,10 @@ fn validate(
         ..QuotaSettings::default()
     };
     let mut policy = Policy::default();
-    for (frontend, section) in [
-        (Frontend::Rest, &file.rest),
-        (Frontend::Mcp, &file.mcp.policy),
-    ] {
+    for frontend in CONFIGURED_FRONTENDS {
+        let Some(section) = file.frontend_section(frontend) else {
+            continue;
+        };
         let name = frontend.as_str();
         let frontend_policy = frontend_policy_of(section, name, file_name, problems);
         policy.frontends.insert(frontend, frontend_policy);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::model::Operation;
+use crate::model::{Frontend, Operation};
 
 /// Who refused a request for being too frequent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,15 +26,35 @@ pub enum RateLimitScope {
 pub enum UpstreamFailure {
     /// No answer within the configured time. The request may still have taken effect upstream.
     Timeout,
-    /// Could not connect, or the connection broke before an answer arrived.
-    Network,
+    /// Could not connect, or the connection broke before an answer arrived; the cause says which
+    /// step failed, so an operator knows where to look.
+    Network(NetworkCause),
     /// An answer with an HTTP status OTS does not use for this route (5xx, a proxy's 502...).
     Status(u16),
     /// A 200 (or OTS-style error) whose body is not what OTS sends.
     MalformedResponse,
 }
 
-#[derive(Debug, Error)]
+/// Where talking to the upstream broke down before any answer arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkCause {
+    /// The upstream's host name did not resolve (DNS).
+    NameNotResolved,
+    /// Nothing accepted the connection at that address and port.
+    ConnectionRefused,
+    /// The TLS handshake failed: an untrusted or mismatched certificate, or not TLS at all.
+    Tls,
+    /// The connection could not be made or broke off for another reason.
+    Other,
+}
+
+/// The words for [`Error::NotAuthorized`] when the gateway sent the team's credentials: the
+/// caller did nothing wrong, and the operator has to fix the gateway's configuration. Share,
+/// readiness and status all say it this way.
+pub const TEAM_CREDENTIALS_REJECTED: &str =
+    "the gateway's OTS credentials were rejected by the upstream";
+
+#[derive(Debug, Clone, Error)]
 pub enum Error {
     /// The secret or receipt does not exist, was already revealed or burned, or has expired. On
     /// retrieve, OTS gives the same answer for a wrong passphrase.
@@ -95,7 +115,18 @@ pub enum Error {
 fn describe_upstream_failure(failure: &UpstreamFailure) -> String {
     match failure {
         UpstreamFailure::Timeout => "the OTS server did not answer in time".to_owned(),
-        UpstreamFailure::Network => "the OTS server could not be reached".to_owned(),
+        UpstreamFailure::Network(cause) => {
+            let why = match cause {
+                NetworkCause::NameNotResolved => ": its host name does not resolve (DNS)",
+                NetworkCause::ConnectionRefused => ": the connection was refused",
+                NetworkCause::Tls => {
+                    ": the TLS handshake failed (certificate not trusted or not for this host, \
+                     or the server does not speak TLS)"
+                }
+                NetworkCause::Other => "",
+            };
+            format!("the OTS server could not be reached{why}")
+        }
         UpstreamFailure::Status(code) => format!("the OTS server answered with HTTP {code}"),
         UpstreamFailure::MalformedResponse => {
             "the OTS server sent a response the gateway could not read".to_owned()
@@ -124,6 +155,126 @@ impl Error {
     }
 }
 
+/// Who has to act for the same request to succeed. It decides how loudly a frontend logs the
+/// failure (see [`Error::log`]) and nothing else: what the caller is told stays each frontend's
+/// own rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The caller asked for something that cannot be done as asked: a wrong key or passphrase,
+    /// invalid input, a disallowed operation, a spent personal quota. Routine; nobody else needs
+    /// to hear about it.
+    Caller,
+    /// The gateway's own setup is broken: its OTS account is refused or missing, its ledger is
+    /// unavailable. Nothing works until the operator acts.
+    Operator,
+    /// The OTS server (or the path to it) failed or is holding the gateway back. Usually passes,
+    /// but an operator watching the logs should see it.
+    Upstream,
+}
+
+impl Fault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Caller => "caller",
+            Fault::Operator => "operator",
+            Fault::Upstream => "upstream",
+        }
+    }
+}
+
+impl Error {
+    /// Whose fault the failure is. Exhaustive on purpose: a new variant must be placed.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Error::UnknownSecret
+            | Error::IncorrectPassphrase
+            | Error::SecretTooLarge { .. }
+            | Error::InvalidInput { .. }
+            | Error::NotAllowed { .. }
+            | Error::NotOwned => Fault::Caller,
+            // The gateway never forwards a caller's own credentials, so "Not authorized" is always
+            // about the gateway's account: refused, or absent for a route that needs one.
+            Error::NotAuthorized | Error::Ledger => Fault::Operator,
+            // OTS's refusals are about the request (a missing secret, a bad recipient), except
+            // the ones it marks as its own failure.
+            Error::Refused {
+                intended_status, ..
+            } => match intended_status {
+                Some(status) if *status >= 500 => Fault::Upstream,
+                Some(_) | None => Fault::Caller,
+            },
+            Error::RateLimited { scope, .. } => match scope {
+                RateLimitScope::Caller => Fault::Caller,
+                // The shared budget exists to keep the gateway inside OTS's limits, so running
+                // out of it is the upstream's constraint showing, as is OTS's own refusal.
+                RateLimitScope::GatewayUpstreamBudget | RateLimitScope::Upstream => Fault::Upstream,
+            },
+            Error::Upstream(_) => Fault::Upstream,
+        }
+    }
+
+    /// Whether sending the same request again at once may succeed: the failure was transient
+    /// and says nothing about the request. Only safe to act on for requests that change nothing
+    /// upstream (a timed-out share may have created a secret). Rate limits are not retryable in
+    /// this sense: they say how long to wait, and asking sooner only spends more.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Upstream(failure) => match failure {
+                // A certificate or protocol mismatch does not mend itself within a retry.
+                UpstreamFailure::Network(NetworkCause::Tls) => false,
+                UpstreamFailure::Timeout | UpstreamFailure::Network(_) => true,
+                UpstreamFailure::Status(code) => (500..600).contains(code),
+                UpstreamFailure::MalformedResponse => false,
+            },
+            Error::UnknownSecret
+            | Error::IncorrectPassphrase
+            | Error::NotAuthorized
+            | Error::SecretTooLarge { .. }
+            | Error::Refused { .. }
+            | Error::InvalidInput { .. }
+            | Error::RateLimited { .. }
+            | Error::NotAllowed { .. }
+            | Error::NotOwned
+            | Error::Ledger => false,
+        }
+    }
+
+    /// Logs this failure once, where a frontend turns it into its answer, at the level its
+    /// [`Fault`] calls for: caller faults at debug, upstream faults at warn, operator faults at
+    /// error. `place` says where in the frontend (a route pattern, a tool, a command), never
+    /// anything the caller typed.
+    pub fn log(&self, frontend: Frontend, place: &str) {
+        let kind = self.kind();
+        let fault = self.fault().as_str();
+        let detail = self.log_detail();
+        match self.fault() {
+            Fault::Caller => {
+                tracing::debug!(%frontend, place, kind, fault, error = %detail, "request refused")
+            }
+            Fault::Upstream => {
+                tracing::warn!(%frontend, place, kind, fault, error = %detail, "request failed")
+            }
+            Fault::Operator => {
+                tracing::error!(%frontend, place, kind, fault, error = %detail, "request failed")
+            }
+        }
+    }
+
+    /// The Display text, except OTS's own refusal messages: those may quote what the caller
+    /// sent (a recipient address), which must not reach a log line.
+    fn log_detail(&self) -> String {
+        match self {
+            Error::Refused {
+                intended_status, ..
+            } => match intended_status {
+                Some(status) => format!("the OTS server refused the request ({status})"),
+                None => "the OTS server refused the request".to_owned(),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
@@ -138,6 +289,109 @@ mod tests {
             Error::SecretTooLarge { max_bytes: 10_000 }.to_string(),
             "Secret value exceeds the maximum size of 10000 bytes"
         );
+    }
+
+    /// One of each variant, so the tables below stay complete as the enum grows.
+    fn every_kind_of_error() -> Vec<Error> {
+        vec![
+            Error::UnknownSecret,
+            Error::IncorrectPassphrase,
+            Error::NotAuthorized,
+            Error::SecretTooLarge { max_bytes: 1 },
+            Error::Refused {
+                message: "You did not provide anything to share".into(),
+                intended_status: Some(400),
+            },
+            Error::Refused {
+                message: "An unexpected error occurred".into(),
+                intended_status: Some(500),
+            },
+            Error::InvalidInput {
+                field: "ttl",
+                reason: "bad".into(),
+            },
+            Error::RateLimited {
+                scope: RateLimitScope::Caller,
+                retry_after: None,
+            },
+            Error::RateLimited {
+                scope: RateLimitScope::GatewayUpstreamBudget,
+                retry_after: None,
+            },
+            Error::RateLimited {
+                scope: RateLimitScope::Upstream,
+                retry_after: None,
+            },
+            Error::NotAllowed {
+                operation: Operation::Burn,
+            },
+            Error::NotOwned,
+            Error::Ledger,
+            Error::Upstream(UpstreamFailure::Timeout),
+            Error::Upstream(UpstreamFailure::Network(NetworkCause::Other)),
+            Error::Upstream(UpstreamFailure::Status(503)),
+            Error::Upstream(UpstreamFailure::Status(302)),
+            Error::Upstream(UpstreamFailure::MalformedResponse),
+        ]
+    }
+
+    #[test]
+    fn each_failure_is_placed_with_whoever_must_act() {
+        let faults: Vec<(&str, Fault)> = every_kind_of_error()
+            .iter()
+            .map(|error| (error.kind(), error.fault()))
+            .collect();
+        use Fault::*;
+        assert_eq!(
+            faults,
+            vec![
+                ("unknown_secret", Caller),
+                ("incorrect_passphrase", Caller),
+                ("not_authorized", Operator),
+                ("secret_too_large", Caller),
+                ("refused", Caller),
+                ("refused", Upstream),
+                ("invalid_input", Caller),
+                ("rate_limited", Caller),
+                ("rate_limited", Upstream),
+                ("rate_limited", Upstream),
+                ("not_allowed", Caller),
+                ("not_owned", Caller),
+                ("ledger_unavailable", Operator),
+                ("upstream_timeout", Upstream),
+                ("upstream_unavailable", Upstream),
+                ("upstream_unavailable", Upstream),
+                ("upstream_unavailable", Upstream),
+                ("upstream_unavailable", Upstream),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_transient_upstream_failures_are_retryable() {
+        let retryable: Vec<String> = every_kind_of_error()
+            .iter()
+            .filter(|error| error.is_retryable())
+            .map(|error| error.to_string())
+            .collect();
+        assert_eq!(
+            retryable,
+            vec![
+                "the OTS server did not answer in time",
+                "the OTS server could not be reached",
+                "the OTS server answered with HTTP 503",
+            ]
+        );
+    }
+
+    #[test]
+    fn upstream_refusal_messages_stay_out_of_logs() {
+        let error = Error::Refused {
+            message: "Invalid recipient canary@example.com".into(),
+            intended_status: Some(400),
+        };
+        assert!(!error.log_detail().contains("canary"));
+        assert!(error.log_detail().contains("400"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod model;
 pub mod ots;
 pub mod policy;
+pub mod readiness;
 pub mod simulator;
 pub mod upstream;
 

@@ -217,7 +217,7 @@ fn frontend_sections_have_their_own_defaults_and_quotas() {
     );
     assert!(config.policy.for_frontend(Frontend::Mcp).enforce_ownership);
     let rate = config.quotas.callers[&(Frontend::Rest, OperationClass::Create)];
-    assert_eq!((rate.per_minute.get(), rate.burst.get()), (60, 20));
+    assert_eq!((rate.per_minute.get(), rate.burst.get()), (50, 2000));
     assert_eq!(
         config.quotas.upstream.map(|r| r.per_minute.get()),
         Some(600)
@@ -333,4 +333,54 @@ fn client_tokens_are_read_as_labelled_lines_and_checked() {
         !text.contains("canary-token") && !text.contains("short"),
         "{text}"
     );
+}
+
+/// Fails when a section with policy keys is added to the file without being wired into policy
+/// and quotas: every such section in the schema must reach both.
+#[test]
+fn every_frontend_section_in_the_file_takes_effect() {
+    let schema = config_schema();
+    let frontend_sections: Vec<&String> = schema
+        .iter()
+        .filter(|(_, keys)| {
+            keys.as_table()
+                .is_some_and(|t| t.contains_key("quota_create"))
+        })
+        .map(|(section, _)| section)
+        .collect();
+    assert_eq!(frontend_sections.len(), CONFIGURED_FRONTENDS.len());
+    for section in frontend_sections {
+        let frontend = Frontend::ALL
+            .into_iter()
+            .find(|f| f.as_str() == section)
+            .unwrap_or_else(|| panic!("[{section}] names no frontend"));
+        assert!(CONFIGURED_FRONTENDS.contains(&frontend), "{section}");
+        let text = format!(
+            "[{section}]\nallowed_operations = [\"status\"]\nenforce_ownership = true\n\
+             quota_create = {{ per_minute = 7, burst = 1 }}\n\
+             quota_reveal = {{ per_minute = 8, burst = 2 }}\n\
+             quota_manage = {{ per_minute = 9, burst = 3 }}\n"
+        );
+        let config = load_text(&text, &MapEnvironment::default())
+            .unwrap_or_else(|e| panic!("[{section}]: {e}"));
+        let policy = config.policy.for_frontend(frontend);
+        assert_eq!(
+            policy.allowed_operations,
+            [Operation::Status].into_iter().collect(),
+            "[{section}] allowed_operations ignored"
+        );
+        for (class, per_minute) in [
+            (OperationClass::Create, 7),
+            (OperationClass::Reveal, 8),
+            (OperationClass::Manage, 9),
+        ] {
+            let rate = config.quotas.callers.get(&(frontend, class));
+            assert_eq!(
+                rate.map(|r| r.per_minute.get()),
+                Some(per_minute),
+                "[{section}] quota_{} ignored",
+                class.as_str()
+            );
+        }
+    }
 }

@@ -144,7 +144,7 @@ pub(super) fn means_unavailable(err: &Error) -> bool {
     match err {
         Error::Upstream(UpstreamFailure::Status(code)) => *code == 404 || *code >= 500,
         Error::Upstream(UpstreamFailure::MalformedResponse) => true,
-        Error::Upstream(UpstreamFailure::Timeout | UpstreamFailure::Network) => false,
+        Error::Upstream(UpstreamFailure::Timeout | UpstreamFailure::Network(_)) => false,
         Error::UnknownSecret
         | Error::IncorrectPassphrase
         | Error::NotAuthorized
@@ -212,7 +212,7 @@ mod tests {
             UpstreamFailure::Status(500)
         )));
         assert!(!means_unavailable(&Error::Upstream(
-            UpstreamFailure::Network
+            UpstreamFailure::Network(crate::error::NetworkCause::Other)
         )));
         assert!(!means_unavailable(&Error::UnknownSecret));
         assert!(!means_unavailable(&Error::NotAuthorized));

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tracing::debug;
 
-use crate::error::{Error, Result, UpstreamFailure};
+use crate::error::{Error, Result};
 
 /// However many retries are configured, one wait never exceeds this.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -30,13 +30,10 @@ impl RetryPolicy {
     }
 }
 
-/// Failures that say nothing about the request itself and may well not recur.
+/// Failures that say nothing about the request itself and may well not recur; the rule is the
+/// core error's own.
 pub(super) fn is_transient(err: &Error) -> bool {
-    match err {
-        Error::Upstream(UpstreamFailure::Timeout | UpstreamFailure::Network) => true,
-        Error::Upstream(UpstreamFailure::Status(code)) => (500..600).contains(code),
-        _ => false,
-    }
+    err.is_retryable()
 }
 
 /// Runs `attempt` once, then again up to `policy.retries` times while it fails transiently.
@@ -73,7 +70,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
-    use crate::error::RateLimitScope;
+    use crate::error::{NetworkCause, RateLimitScope, UpstreamFailure};
 
     #[test]
     fn backoff_doubles_and_is_capped() {
@@ -90,7 +87,9 @@ mod tests {
     #[test]
     fn only_failures_unrelated_to_the_request_are_transient() {
         assert!(is_transient(&Error::Upstream(UpstreamFailure::Timeout)));
-        assert!(is_transient(&Error::Upstream(UpstreamFailure::Network)));
+        assert!(is_transient(&Error::Upstream(UpstreamFailure::Network(
+            NetworkCause::Other
+        ))));
         assert!(is_transient(&Error::Upstream(UpstreamFailure::Status(503))));
         assert!(!is_transient(&Error::Upstream(UpstreamFailure::Status(
             404
@@ -117,7 +116,9 @@ mod tests {
         };
         let outcome: Result<()> = with_retries(policy, "test", || async {
             attempts.fetch_add(1, Ordering::SeqCst);
-            Err(Error::Upstream(UpstreamFailure::Network))
+            Err(Error::Upstream(UpstreamFailure::Network(
+                NetworkCause::Other,
+            )))
         })
         .await;
         assert!(outcome.is_err());

@@ -4,9 +4,9 @@
 //! outcomes into messages. It needs no Discord connection, so tests drive it with a simulated
 //! upstream.
 
-use ots_gateway_core::Gateway;
 use ots_gateway_core::gateway::OwnedReceipt;
-use ots_gateway_core::model::{Caller, GenerateRequest, Receipt, ShareRequest};
+use ots_gateway_core::model::{Caller, Frontend, GenerateRequest, Receipt, ShareRequest};
+use ots_gateway_core::{Error, Gateway};
 use serenity::all::{CreateActionRow, CreateMessage, EditInteractionResponse, UserId};
 
 use crate::command;
@@ -77,7 +77,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 Ok(receipt) => {
                     created(gateway, &caller, &receipt, has_passphrase, recipient, None).await
                 }
-                Err(error) => text(render::error_message(&error)),
+                Err(error) => text(failure_message(&error)),
             }
         }
         Action::Generate {
@@ -96,7 +96,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                     let generated = Some(value.unwrap_or_default());
                     created(gateway, &caller, &receipt, false, recipient, generated).await
                 }
-                Err(error) => text(render::error_message(&error)),
+                Err(error) => text(failure_message(&error)),
             }
         }
         Action::Status => status(gateway, &caller).await,
@@ -115,7 +115,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 };
                 with_components(content, components)
             }
-            Err(error) => text(render::error_message(&error)),
+            Err(error) => text(failure_message(&error)),
         },
         Action::Recent => match gateway.owned_recent(&caller).await {
             Ok(entries) if entries.is_empty() => text(NOTHING_YET),
@@ -124,7 +124,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 let content = listing("Your recent secrets:", &entries);
                 with_components(content, render::burn_buttons(&entries))
             }
-            Err(error) => text(render::error_message(&error)),
+            Err(error) => text(failure_message(&error)),
         },
         Action::BurnMenu => match gateway.owned_recent(&caller).await {
             Ok(entries) => match render::burn_menu(&entries) {
@@ -135,7 +135,7 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 ),
                 None => text("You have no secrets that can still be burned."),
             },
-            Err(error) => text(render::error_message(&error)),
+            Err(error) => text(failure_message(&error)),
         },
         Action::Burn { entry, passphrase } => {
             match gateway
@@ -143,10 +143,17 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
                 .await
             {
                 Ok(_) => text("Burned. Nobody can open that link any more."),
-                Err(error) => text(render::error_message(&error)),
+                Err(error) => text(failure_message(&error)),
             }
         }
     }
+}
+
+/// Logs a core error once, where it becomes the user's reply, at the level the core gives it
+/// (`Error::fault`), and words it for the user.
+fn failure_message(error: &Error) -> String {
+    error.log(Frontend::Discord, "/ots");
+    render::error_message(error)
 }
 
 const NOTHING_YET: &str =
@@ -181,7 +188,7 @@ async fn status(gateway: &Gateway, caller: &Caller) -> Completion {
             let components = render::status_menu(&entries).into_iter().collect();
             with_components(content, components)
         }
-        Err(error) => text(format!("{health}\n{}", render::error_message(&error))),
+        Err(error) => text(format!("{health}\n{}", failure_message(&error))),
     }
 }
 

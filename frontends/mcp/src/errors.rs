@@ -5,11 +5,12 @@
 //! errors are left to rmcp for protocol faults (unknown tool, malformed request).
 
 use ots_gateway_core::Error;
-use ots_gateway_core::error::{RateLimitScope, UpstreamFailure};
-use ots_gateway_core::model::retry_after_secs;
+use ots_gateway_core::error::UpstreamFailure;
+use ots_gateway_core::model::{Frontend, retry_after_secs};
 use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::model::{CallToolResponse, CallToolResult};
 use serde::Serialize;
+use serde_json::json;
 
 /// The body of every failed tool call.
 #[derive(Debug, Serialize)]
@@ -49,30 +50,10 @@ impl ToolError {
         }
     }
 
-    /// Logged once, here, where the error becomes a response; the core returns errors unlogged.
-    /// Caller faults are routine, so they stay at debug; gateway and upstream faults need an
-    /// operator. Display strings carry no secrets, passphrases, keys or URLs (see the core).
+    /// Logged once, here, where the error becomes a response; the core returns errors unlogged
+    /// and decides the level from whose fault the failure is.
     fn log(&self) {
-        let error = &self.0;
-        let code = error.kind();
-        match error {
-            Error::UnknownSecret
-            | Error::IncorrectPassphrase
-            | Error::SecretTooLarge { .. }
-            | Error::Refused { .. }
-            | Error::InvalidInput { .. }
-            | Error::NotAllowed { .. }
-            | Error::NotOwned => tracing::debug!(code, %error, "tool call refused"),
-            Error::RateLimited { scope, .. } => match scope {
-                RateLimitScope::Caller => tracing::debug!(code, "tool call over caller quota"),
-                RateLimitScope::GatewayUpstreamBudget | RateLimitScope::Upstream => {
-                    tracing::warn!(code, ?scope, "tool call rate limited")
-                }
-            },
-            Error::NotAuthorized | Error::Ledger | Error::Upstream(_) => {
-                tracing::error!(code, %error, "tool call failed")
-            }
-        }
+        self.0.log(Frontend::Mcp, "tool call");
     }
 }
 
@@ -111,13 +92,34 @@ fn message_for(error: &Error) -> String {
     }
 }
 
+impl ToolError {
+    /// Arguments rmcp could not deserialise, described by `reason` (already free of values).
+    pub(crate) fn invalid_arguments(reason: String) -> Self {
+        ToolError(Error::InvalidInput {
+            field: "arguments",
+            reason,
+        })
+    }
+
+    /// The `isError` result, logged once here.
+    pub(crate) fn into_response(self) -> CallToolResponse {
+        self.log();
+        let ErrorBody {
+            code,
+            message,
+            retry_after_seconds,
+        } = self.body();
+        let mut body = json!({"code": code, "message": message});
+        if let Some(wait) = retry_after_seconds {
+            body["retry_after_seconds"] = json!(wait);
+        }
+        CallToolResult::structured_error(body).into()
+    }
+}
+
 impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
-        self.log();
-        let body = serde_json::to_value(self.body()).map_err(|_| {
-            rmcp::ErrorData::internal_error("could not encode the tool error", None)
-        })?;
-        Ok(CallToolResult::structured_error(body).into())
+        Ok(self.into_response())
     }
 }
 
@@ -126,6 +128,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use ots_gateway_core::error::RateLimitScope;
 
     fn body(error: Error) -> serde_json::Value {
         serde_json::to_value(ToolError(error).body()).unwrap()

@@ -1,5 +1,5 @@
 //! Every way a request can fail, rendered as JSON with the status and headers a v1 client
-//! expects, and logged exactly once, here.
+//! expects, and logged exactly once, here, at the level the core's `Error::fault` gives.
 //!
 //! Two dialects: the gateway answers its *own* refusals honestly (400, 401, 403, 413, 429, 502,
 //! 504) while relaying what the upstream said the way OTS says it (404 plus
@@ -9,8 +9,8 @@
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use ots_gateway_core::Error;
-use ots_gateway_core::error::{RateLimitScope, UpstreamFailure};
-use ots_gateway_core::model::retry_after_secs;
+use ots_gateway_core::error::{RateLimitScope, TEAM_CREDENTIALS_REJECTED, UpstreamFailure};
+use ots_gateway_core::model::{Frontend, retry_after_secs};
 use serde::Serialize;
 
 use crate::render::json;
@@ -124,10 +124,7 @@ impl ApiError {
             },
             Error::IncorrectPassphrase => Rendered::ots(Some(400), "Incorrect passphrase"),
             Error::NotAuthorized => match gateway {
-                Some(true) => Rendered::new(
-                    StatusCode::BAD_GATEWAY,
-                    "the gateway's OTS credentials were rejected by the upstream",
-                ),
+                Some(true) => Rendered::new(StatusCode::BAD_GATEWAY, TEAM_CREDENTIALS_REJECTED),
                 Some(false) | None => Rendered::ots(Some(401), "Not authorized"),
             },
             Error::SecretTooLarge { .. } => Rendered::ots(Some(400), self.error.to_string()),
@@ -180,7 +177,7 @@ impl ApiError {
                 Some(_) => {
                     let status = match failure {
                         UpstreamFailure::Timeout => StatusCode::GATEWAY_TIMEOUT,
-                        UpstreamFailure::Network
+                        UpstreamFailure::Network(_)
                         | UpstreamFailure::Status(_)
                         | UpstreamFailure::MalformedResponse => StatusCode::BAD_GATEWAY,
                     };
@@ -197,17 +194,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let rendered = self.render();
-        // Display strings of core errors carry no secret, key or URL (core error.rs contract).
-        let status = rendered.status.as_u16();
-        let needs_operator = matches!(self.error, Error::NotAuthorized | Error::Ledger);
-        if needs_operator && rendered.status.is_server_error() {
-            // Refused team credentials or a broken ledger: nothing works until the operator acts.
-            tracing::error!(route = %self.route, status, error = %self.error, "request failed");
-        } else if rendered.status.is_server_error() {
-            tracing::warn!(route = %self.route, status, error = %self.error, "request failed");
-        } else {
-            tracing::debug!(route = %self.route, status, error = %self.error, "request refused");
-        }
+        // The level is the core's decision (`Error::fault`), the same in every frontend.
+        self.error.log(Frontend::Rest, &self.route);
         let mut response = json(
             rendered.status,
             &MessageBody {
@@ -345,6 +333,7 @@ impl IntoResponse for LocalRefusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ots_gateway_core::error::NetworkCause;
     use std::time::Duration;
 
     async fn parts(response: Response) -> (u16, Option<String>, Option<String>, String) {
@@ -498,7 +487,7 @@ mod tests {
         assert_eq!(s, 504);
         assert_eq!(b, r#"{"message":"the OTS server did not answer in time"}"#);
         for failure in [
-            UpstreamFailure::Network,
+            UpstreamFailure::Network(NetworkCause::Other),
             UpstreamFailure::Status(503),
             UpstreamFailure::MalformedResponse,
         ] {

@@ -13,6 +13,8 @@ use ots_gateway_core::limits::Rate;
 use ots_gateway_core::metrics::CONTENT_TYPE;
 use serde::Serialize;
 
+use crate::render::json;
+
 pub fn routes(gateway: Gateway) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
@@ -121,5 +123,5 @@ async fn status(State(gateway): State<Gateway>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, axum::Json(body)).into_response()
+    json(code, &body)
 }

@@ -7,3 +7,4 @@ mod fake;
 mod parsing;
 mod request_shape;
 mod retries;
+mod unreachable;

@@ -1,7 +1,12 @@
 //! `ots-gateway check-config`: validates the configuration and says what it will do, showing
 //! secrets only as set or unset.
 
-use ots_gateway_core::config::{CommandLineOverrides, LogFormat};
+use ots_gateway_core::config::{
+    CONFIGURED_FRONTENDS, CommandLineOverrides, LogFormat, ValidConfig,
+};
+use ots_gateway_core::limits::OperationClass;
+use ots_gateway_core::model::Frontend;
+use ots_gateway_core::policy::RecentSource;
 
 use super::load_config;
 use crate::cli::ConfigArgs;
@@ -51,7 +56,62 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         "  log                      {} as {format}, to stderr",
         config.log_level
     );
+    println!(
+        "  upstream budget          {}",
+        rate(config.quotas.upstream.as_ref())
+    );
+    for frontend in CONFIGURED_FRONTENDS {
+        explain_frontend(&config, frontend);
+    }
     Ok(())
+}
+
+/// One frontend's policy and quotas, walked from the same table validation uses.
+fn explain_frontend(config: &ValidConfig, frontend: Frontend) {
+    let policy = config.policy.for_frontend(frontend);
+    let operations: Vec<&str> = policy
+        .allowed_operations
+        .iter()
+        .map(|op| op.as_str())
+        .collect();
+    let recent = match policy.recent_source {
+        RecentSource::UpstreamAccount => "the team account's list",
+        RecentSource::CallerLedger => "the caller's own ledger entries",
+    };
+    let name = format!("[{frontend}]");
+    println!("  {name:<24} allows {}", list_of(&operations));
+    println!(
+        "  {:<24} ownership {}, recent from {recent}",
+        "",
+        if policy.enforce_ownership {
+            "enforced"
+        } else {
+            "not enforced"
+        }
+    );
+    for class in OperationClass::ALL {
+        println!(
+            "  {:<24} quota {:<7} {}",
+            "",
+            class.as_str(),
+            rate(config.quotas.callers.get(&(frontend, class)))
+        );
+    }
+}
+
+fn rate(rate: Option<&ots_gateway_core::limits::Rate>) -> String {
+    match rate {
+        Some(rate) => format!("{}/min, burst {}", rate.per_minute, rate.burst),
+        None => "unlimited".to_owned(),
+    }
+}
+
+fn list_of(items: &[&str]) -> String {
+    if items.is_empty() {
+        "nothing".to_owned()
+    } else {
+        items.join(", ")
+    }
 }
 
 fn list(items: &[String]) -> String {

@@ -5,10 +5,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde_json::Value;
 
+use super::gateway_url;
 use crate::cli::StatusArgs;
 
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let url = format!("{}/gateway/status", args.url.trim_end_matches('/'));
+    let base = gateway_url::parse(&args.url)?;
+    let url = gateway_url::join(&base, "gateway/status");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -20,7 +22,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     let response = request
         .send()
         .await
-        .with_context(|| format!("no gateway is answering at {}", args.url))?;
+        .with_context(|| format!("no gateway is answering at {base}"))?;
     let code = response.status();
     let body: Value = response
         .json()
@@ -31,7 +33,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             "the gateway wants its bearer token: pass --token or set OTS_GATEWAY_BEARER_TOKEN"
         );
     }
-    print!("{}", describe(&args.url, &body));
+    print!("{}", describe(base.as_str().trim_end_matches('/'), &body));
     anyhow::ensure!(body["ready"] == true, "the gateway is not ready");
     Ok(())
 }

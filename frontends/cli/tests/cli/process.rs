@@ -122,6 +122,28 @@ async fn check_config_accepts_the_shipped_file() {
 }
 
 #[tokio::test]
+async fn check_config_explains_the_discord_policy_and_quotas() {
+    let dir = std::env::temp_dir().join(format!("ots-gateway-discord-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("discord.toml");
+    std::fs::write(
+        &path,
+        "[discord]\nallowed_operations = [\"share\", \"status\"]\n\
+         quota_create = { per_minute = 1, burst = 1 }\n",
+    )
+    .expect("write config");
+    let output = run(&["check-config", "--config", &path.to_string_lossy()], &[]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let discord = stdout
+        .split_once("[discord]")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no [discord] section explained:\n{stdout}"));
+    assert!(discord.contains("allows status, share\n"), "{stdout}");
+    assert!(discord.contains("quota create  1/min, burst 1"), "{stdout}");
+}
+
+#[tokio::test]
 async fn check_config_shows_secrets_only_as_set() {
     let output = run(
         &["check-config"],

@@ -9,7 +9,8 @@ use tokio::process::Command;
 
 use crate::support::{self, clients_dir, tools_dir};
 
-const PUPPETEER: &str = "puppeteer-core@24.9.0";
+// The same package, version and folder as `browser_pages`, so one install serves both.
+const PUPPETEER: &str = "puppeteer-core@25.16.0";
 const ACCOUNT: &str = "pages@example.com";
 const TOKEN: &str = "pages-token";
 

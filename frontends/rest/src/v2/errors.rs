@@ -8,7 +8,7 @@ use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
 use ots_gateway_core::Error;
 use ots_gateway_core::error::{RateLimitScope, UpstreamFailure};
-use ots_gateway_core::model::retry_after_secs;
+use ots_gateway_core::model::{Frontend, retry_after_secs};
 use serde_json::{Value, json};
 
 use super::render::respond;
@@ -120,7 +120,7 @@ pub fn error_response(error: Error, dialect: Dialect, step: Step, route: &str) -
         Error::Upstream(failure) if gateway => {
             let status = match failure {
                 UpstreamFailure::Timeout => StatusCode::GATEWAY_TIMEOUT,
-                UpstreamFailure::Network
+                UpstreamFailure::Network(_)
                 | UpstreamFailure::Status(_)
                 | UpstreamFailure::MalformedResponse => StatusCode::BAD_GATEWAY,
             };
@@ -135,13 +135,8 @@ pub fn error_response(error: Error, dialect: Dialect, step: Step, route: &str) -
             json!({"error": "Internal Server Error", "message": "An error occurred. Please try again later."}),
         ),
     };
-    // Display strings of core errors carry no secret, key or URL (core error.rs contract).
-    let code = status.as_u16();
-    if status.is_server_error() {
-        tracing::warn!(route, status = code, error = %error, "request failed");
-    } else {
-        tracing::debug!(route, status = code, error = %error, "request refused");
-    }
+    // Logged once, at the level the core gives this kind of failure (`Error::log`).
+    error.log(Frontend::Rest, route);
     let mut response = respond(status, &body);
     if let Some(secs) = retry_after {
         response
