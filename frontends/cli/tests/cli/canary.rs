@@ -221,11 +221,21 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
     let mcp = |id: u32, tool: &str, arguments: Value| {
         let body = serde_json::json!({
             "jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": tool, "arguments": arguments}
+            "params": {
+                "name": tool, "arguments": arguments,
+                // 2026-07-28 requests are stateless and carry what a session used to hold.
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {}
+                }
+            }
         });
         http.post(format!("{}/mcp", gateway.base_url))
             .bearer_auth(BEARER)
             .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", tool)
             .json(&body)
             .send()
     };

@@ -222,6 +222,11 @@ const TEAM_TOKEN: &str = "client-libraries-team-token";
 /// at its default (auto).
 async fn gateway_in_front_of_simulator(api: &str) -> (support::Running, support::Running) {
     let account = format!("{TEAM_ACCOUNT}:{TEAM_TOKEN}");
+    let ledger = std::env::temp_dir().join(format!(
+        "ots-gateway-clients-{api}-{}-{}.sqlite3",
+        std::process::id(),
+        rand_suffix()
+    ));
     let simulator = support::start(
         &[
             "simulate",
@@ -246,6 +251,8 @@ async fn gateway_in_front_of_simulator(api: &str) -> (support::Running, support:
         &[
             ("OTS_GATEWAY_USERNAME", TEAM_ACCOUNT),
             ("OTS_GATEWAY_API_KEY", TEAM_TOKEN),
+            // A ledger of its own, not the user's default one.
+            ("OTS_GATEWAY__LEDGER__PATH", &ledger.to_string_lossy()),
         ],
     )
     .await;
@@ -293,4 +300,11 @@ async fn pypi_onetimesecret_works_through_the_gateway_to_a_v2_only_server() {
         .await
         .expect("run python3");
     assert_steps(&output, &["share", "retrieve", "empty-secret-error"]);
+}
+
+/// Tests in this binary run in parallel; each gateway gets a ledger file of its own.
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
