@@ -207,11 +207,11 @@ async fn status_reports_readiness_upstream_and_quotas() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("OTS budget    600/min, burst 60"),
+        stdout.contains("OTS budget    600/min, burst 24000"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("quota         rest create: 60/min, burst 20 per caller"),
+        stdout.contains("quota         rest create: 50/min, burst 2000 per caller"),
         "{stdout}"
     );
 
