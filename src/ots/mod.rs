@@ -141,22 +141,39 @@ impl OtsClient {
         }
     }
 
-    /// v1 `GET status`, v2 `GET status`.
+    /// v1 `GET status`, v2 `GET status`. v1 refuses bad credentials here; v2's status ignores
+    /// them, so with credentials configured a v2 status also checks them, and readiness keeps
+    /// reporting a revoked team token on either API.
     pub async fn status(&self) -> Result<UpstreamStatus> {
-        self.read(Route::Status, |api, body| match api {
-            ApiVersion::V1 => wire::status(body),
-            ApiVersion::V2 => wire_v2::status(body),
-        })
-        .await
+        let status = self
+            .read(Route::Status, |api, body| match api {
+                ApiVersion::V1 => wire::status(body),
+                ApiVersion::V2 => wire_v2::status(body),
+            })
+            .await?;
+        if self.has_credentials() && self.api_in_use().api == Some(ApiVersion::V2) {
+            self.authcheck().await?;
+        }
+        Ok(status)
     }
 
-    /// Whether the configured credentials are accepted: v1 `authcheck`, v2 `receipt/recent`.
+    /// Whether the configured credentials are accepted: v1 `authcheck`; on v2 a lookup of a
+    /// receipt that does not exist, which says "not found" only to accepted credentials.
     pub async fn authcheck(&self) -> Result<UpstreamStatus> {
-        self.read(Route::Authcheck, |api, body| match api {
-            ApiVersion::V1 => wire::status(body),
-            ApiVersion::V2 => Ok(wire_v2::authenticated()),
-        })
-        .await
+        let checked = self
+            .read(Route::Authcheck, |api, body| match api {
+                ApiVersion::V1 => wire::status(body),
+                ApiVersion::V2 => Ok(wire_v2::authenticated()),
+            })
+            .await;
+        match checked {
+            Err(crate::error::Error::UnknownSecret)
+                if self.api_in_use().api == Some(ApiVersion::V2) =>
+            {
+                Ok(wire_v2::authenticated())
+            }
+            other => other,
+        }
     }
 
     /// v1 `POST share`, v2 `POST secret/conceal`. Sent once, never retried.

@@ -10,6 +10,9 @@ use super::api::ApiVersion;
 use crate::error::{Error, Result};
 use crate::model::{ReceiptKey, SecretKey};
 
+/// The receipt id v2's credential check asks for; no real receipt id has dashes.
+pub(super) const CREDENTIAL_PROBE_ID: &str = "ots-gateway-credential-check";
+
 /// One operation's route, on either API. Keys are already limited to `[A-Za-z0-9_-]` by their `parse`, so they can be put
 /// into a path without escaping.
 #[derive(Clone, Copy)]
@@ -66,11 +69,14 @@ impl Route<'_> {
         }
     }
 
-    /// v2 has no authcheck; `receipt/recent` is the cheapest route that demands credentials.
+    /// v2 has no authcheck, and its status ignores credentials. A receipt lookup of an id no
+    /// receipt has is the cheapest call that checks them: 401 for refused credentials (v0.26.3
+    /// and later), 404 `RecordNotFound` for accepted ones.
     fn v2_path(self) -> String {
         match self {
             Route::Status => "status".to_owned(),
-            Route::Authcheck | Route::Recent => "receipt/recent".to_owned(),
+            Route::Authcheck => format!("receipt/{CREDENTIAL_PROBE_ID}"),
+            Route::Recent => "receipt/recent".to_owned(),
             Route::Share => "secret/conceal".to_owned(),
             Route::Generate => "secret/generate".to_owned(),
             Route::Reveal(key) => format!("secret/{}/reveal", key.as_str()),
@@ -232,7 +238,11 @@ mod tests {
         let e = endpoints("https://ots.example/sub");
         let cases = [
             (Route::Status, "GET", "/sub/api/v2/status"),
-            (Route::Authcheck, "GET", "/sub/api/v2/receipt/recent"),
+            (
+                Route::Authcheck,
+                "GET",
+                "/sub/api/v2/receipt/ots-gateway-credential-check",
+            ),
             (Route::Share, "POST", "/sub/api/v2/secret/conceal"),
             (Route::Generate, "POST", "/sub/api/v2/secret/generate"),
             (
