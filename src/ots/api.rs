@@ -147,6 +147,7 @@ pub(super) fn means_unavailable(err: &Error) -> bool {
         Error::Upstream(UpstreamFailure::Timeout | UpstreamFailure::Network(_)) => false,
         Error::UnknownSecret
         | Error::IncorrectPassphrase
+        | Error::PassphraseLocked { .. }
         | Error::NotAuthorized
         | Error::SecretTooLarge { .. }
         | Error::Refused { .. }

@@ -272,7 +272,7 @@ async fn a_rejected_discord_token_stops_serve_with_a_clear_error() {
         .expect("serve exits when Discord rejects the token")
         .expect("wait");
     assert!(!status.success(), "{status}");
-    let output = gateway.output();
+    let output = gateway.final_output().await;
     assert!(output.contains("rejected the bot token"), "{output}");
     assert!(
         !output.contains("canary-discord-token-55"),

@@ -46,6 +46,20 @@ pub fn error_response(error: Error, dialect: Dialect, step: Step, route: &str) -
             };
             (StatusCode::UNPROCESSABLE_ENTITY, json!({"error": text}))
         }
+        // v2's own lockout answer: 429 `LimitExceeded` with the time left.
+        Error::PassphraseLocked {
+            retry_after: wait, ..
+        } => {
+            retry_after = wait.map(retry_after_secs);
+            let mut body = json!({
+                "error": "Too many incorrect passphrase attempts. Please try again later.",
+                "error_type": "LimitExceeded",
+            });
+            if let Some(secs) = retry_after {
+                body["retry_after"] = json!(secs);
+            }
+            (StatusCode::TOO_MANY_REQUESTS, body)
+        }
         Error::NotAuthorized => match dialect {
             // The team's account was refused: not the local caller's fault, and not a 401
             // their client could fix by sending other credentials.
