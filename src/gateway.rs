@@ -55,6 +55,8 @@ pub struct OwnedReceipt {
 #[derive(Debug, Clone)]
 pub struct GatewayOverview {
     pub upstream_origin: String,
+    /// Which OTS API the client uses, and whether it fell back; `None` for the simulator.
+    pub upstream_api: Option<crate::ots::ApiInUse>,
     pub upstream: std::result::Result<UpstreamStatus, String>,
     pub team_account: bool,
     pub quotas: QuotaSettings,
@@ -212,6 +214,11 @@ impl Gateway {
 
     /// The Prometheus exposition of the gateway's metrics.
     pub fn metrics_text(&self) -> String {
+        if let Some(in_use) = self.inner.upstream.api_in_use() {
+            self.inner
+                .metrics
+                .set_upstream_api(in_use.api.map(|api| api.as_str()), in_use.fallbacks);
+        }
         self.inner.metrics.encode()
     }
 
@@ -506,6 +513,7 @@ impl Gateway {
         let ledger_entries = self.with_ledger(|ledger| ledger.count()).await.ok();
         GatewayOverview {
             upstream_origin: self.upstream_origin(),
+            upstream_api: self.inner.upstream.api_in_use(),
             upstream,
             team_account: self.has_team_credentials(),
             quotas: self.inner.limits.settings().clone(),

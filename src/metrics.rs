@@ -35,6 +35,11 @@ struct UpstreamLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    api: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QuotaLabels {
     frontend: &'static str,
     scope: &'static str,
@@ -99,6 +104,8 @@ pub struct Metrics {
     ledger_write_failing: Gauge,
     ledger_write_failures: Counter,
     ledger_entries_recovered: Counter,
+    upstream_api: Family<ApiLabels, Gauge>,
+    upstream_api_fallbacks: Gauge,
 }
 
 impl Default for Metrics {
@@ -161,6 +168,18 @@ impl Metrics {
             "Receipts written to the ledger from memory after it recovered",
             ledger_entries_recovered.clone(),
         );
+        let upstream_api = Family::<ApiLabels, Gauge>::default();
+        registry.register(
+            "upstream_api",
+            "1 for the OTS API the client currently speaks (v1 or v2), 0 for the other",
+            upstream_api.clone(),
+        );
+        let upstream_api_fallbacks = Gauge::default();
+        registry.register(
+            "upstream_api_fallbacks",
+            "Times the OTS client fell back from API v2 to v1 since start",
+            upstream_api_fallbacks.clone(),
+        );
         let listener = ListenerMetrics::default();
         listener.register(&mut registry);
         Metrics {
@@ -174,6 +193,8 @@ impl Metrics {
             ledger_write_failing,
             ledger_write_failures,
             ledger_entries_recovered,
+            upstream_api,
+            upstream_api_fallbacks,
         }
     }
 
@@ -246,6 +267,19 @@ impl Metrics {
     pub fn ledger_entries_recovered(&self, written: usize) {
         self.ledger_entries_recovered
             .inc_by(u64::try_from(written).unwrap_or(u64::MAX));
+    }
+
+    /// Which OTS API is in use (`None` before the first call has decided) and how often the
+    /// client fell back to v1. Set when the metrics are read, from the client's own state.
+    pub fn set_upstream_api(&self, api: Option<&'static str>, fallbacks: u64) {
+        for name in ["v1", "v2"] {
+            let value = i64::from(api == Some(name));
+            self.upstream_api
+                .get_or_create(&ApiLabels { api: name })
+                .set(value);
+        }
+        self.upstream_api_fallbacks
+            .set(i64::try_from(fallbacks).unwrap_or(i64::MAX));
     }
 
     /// The OpenMetrics text exposition of every metric.

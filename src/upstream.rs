@@ -1,14 +1,105 @@
 //! The seam between the gateway and whatever plays the OTS server: the real one over HTTP, or the
-//! in-memory simulator. An enum rather than a trait object: there are exactly two, and a `match`
-//! keeps every call site honest about both.
+//! in-memory simulator.
+//!
+//! [`UpstreamApi`] is the contract both implement; the compiler checks each against it. The
+//! [`Upstream`] enum holds one of them: there are exactly two, and an enum keeps the futures
+//! unboxed and every call site honest about both, where a trait object could not (its methods
+//! return `impl Future`).
+
+use std::future::Future;
 
 use crate::error::Result;
 use crate::model::{
     Burned, GenerateRequest, Passphrase, Receipt, ReceiptKey, Revealed, SecretKey, ShareRequest,
     UpstreamStatus,
 };
-use crate::ots::OtsClient;
+use crate::ots::{ApiInUse, OtsClient};
 use crate::simulator::SimulatedUpstream;
+
+/// What the gateway needs from an OTS server, in API-neutral model types. Writes (share,
+/// generate, retrieve, burn) must be sent at most once by an implementation: the first attempt
+/// may have taken effect.
+pub trait UpstreamApi {
+    /// Whether calls go out under the team's account rather than anonymously.
+    fn has_credentials(&self) -> bool;
+    /// Scheme and host of the upstream, for humans (`status` output, startup log). No path.
+    fn origin(&self) -> String;
+    fn status(&self) -> impl Future<Output = Result<UpstreamStatus>> + Send;
+    /// Whether the credentials are accepted.
+    fn authcheck(&self) -> impl Future<Output = Result<UpstreamStatus>> + Send;
+    fn share(&self, request: &ShareRequest) -> impl Future<Output = Result<Receipt>> + Send;
+    fn generate(&self, request: &GenerateRequest) -> impl Future<Output = Result<Receipt>> + Send;
+    /// Reveals, and thereby destroys, the secret.
+    fn retrieve(
+        &self,
+        key: &SecretKey,
+        passphrase: Option<&Passphrase>,
+    ) -> impl Future<Output = Result<Revealed>> + Send;
+    fn receipt(&self, key: &ReceiptKey) -> impl Future<Output = Result<Receipt>> + Send;
+    fn burn(
+        &self,
+        key: &ReceiptKey,
+        passphrase: Option<&Passphrase>,
+    ) -> impl Future<Output = Result<Burned>> + Send;
+    /// The account's receipts of the last 30 days, oldest first.
+    fn recent(&self) -> impl Future<Output = Result<Vec<Receipt>>> + Send;
+}
+
+// Each implementation forwards to the type's own methods (inherent methods win over trait ones
+// in `Type::method` paths), so the trait adds a checked contract, not a second implementation.
+macro_rules! implement_upstream_api {
+    ($ty:ty) => {
+        impl UpstreamApi for $ty {
+            fn has_credentials(&self) -> bool {
+                <$ty>::has_credentials(self)
+            }
+            fn origin(&self) -> String {
+                <$ty>::origin(self)
+            }
+            fn status(&self) -> impl Future<Output = Result<UpstreamStatus>> + Send {
+                <$ty>::status(self)
+            }
+            fn authcheck(&self) -> impl Future<Output = Result<UpstreamStatus>> + Send {
+                <$ty>::authcheck(self)
+            }
+            fn share(
+                &self,
+                request: &ShareRequest,
+            ) -> impl Future<Output = Result<Receipt>> + Send {
+                <$ty>::share(self, request)
+            }
+            fn generate(
+                &self,
+                request: &GenerateRequest,
+            ) -> impl Future<Output = Result<Receipt>> + Send {
+                <$ty>::generate(self, request)
+            }
+            fn retrieve(
+                &self,
+                key: &SecretKey,
+                passphrase: Option<&Passphrase>,
+            ) -> impl Future<Output = Result<Revealed>> + Send {
+                <$ty>::retrieve(self, key, passphrase)
+            }
+            fn receipt(&self, key: &ReceiptKey) -> impl Future<Output = Result<Receipt>> + Send {
+                <$ty>::receipt(self, key)
+            }
+            fn burn(
+                &self,
+                key: &ReceiptKey,
+                passphrase: Option<&Passphrase>,
+            ) -> impl Future<Output = Result<Burned>> + Send {
+                <$ty>::burn(self, key, passphrase)
+            }
+            fn recent(&self) -> impl Future<Output = Result<Vec<Receipt>>> + Send {
+                <$ty>::recent(self)
+            }
+        }
+    };
+}
+
+implement_upstream_api!(OtsClient);
+implement_upstream_api!(SimulatedUpstream);
 
 #[derive(Clone)]
 pub enum Upstream {
@@ -16,58 +107,66 @@ pub enum Upstream {
     Simulated(SimulatedUpstream),
 }
 
-macro_rules! dispatch {
+/// Calls one [`UpstreamApi`] method on whichever upstream this is (awaiting it when asked).
+macro_rules! through_contract {
     ($self:ident, $method:ident ( $($arg:expr),* )) => {
         match $self {
-            Upstream::Ots(client) => client.$method($($arg),*).await,
-            Upstream::Simulated(sim) => sim.$method($($arg),*).await,
+            Upstream::Ots(client) => UpstreamApi::$method(client $(, $arg)*),
+            Upstream::Simulated(sim) => UpstreamApi::$method(sim $(, $arg)*),
+        }
+    };
+    ($self:ident, $method:ident ( $($arg:expr),* ).await) => {
+        match $self {
+            Upstream::Ots(client) => UpstreamApi::$method(client $(, $arg)*).await,
+            Upstream::Simulated(sim) => UpstreamApi::$method(sim $(, $arg)*).await,
         }
     };
 }
 
 impl Upstream {
-    /// Whether calls go out under the team's account rather than anonymously.
     pub fn has_credentials(&self) -> bool {
-        match self {
-            Upstream::Ots(client) => client.has_credentials(),
-            Upstream::Simulated(sim) => sim.has_credentials(),
-        }
+        through_contract!(self, has_credentials())
     }
 
-    /// Scheme and host of the upstream, for humans (`status` output, startup log). No path.
     pub fn origin(&self) -> String {
+        through_contract!(self, origin())
+    }
+
+    /// Which OTS API the client is configured for and using; `None` for the simulator, which
+    /// is called in-process in model types.
+    pub fn api_in_use(&self) -> Option<ApiInUse> {
         match self {
-            Upstream::Ots(client) => client.origin(),
-            Upstream::Simulated(sim) => sim.origin(),
+            Upstream::Ots(client) => Some(client.api_in_use()),
+            Upstream::Simulated(_) => None,
         }
     }
 
     pub async fn status(&self) -> Result<UpstreamStatus> {
-        dispatch!(self, status())
+        through_contract!(self, status().await)
     }
     pub async fn authcheck(&self) -> Result<UpstreamStatus> {
-        dispatch!(self, authcheck())
+        through_contract!(self, authcheck().await)
     }
     pub async fn share(&self, request: &ShareRequest) -> Result<Receipt> {
-        dispatch!(self, share(request))
+        through_contract!(self, share(request).await)
     }
     pub async fn generate(&self, request: &GenerateRequest) -> Result<Receipt> {
-        dispatch!(self, generate(request))
+        through_contract!(self, generate(request).await)
     }
     pub async fn retrieve(
         &self,
         key: &SecretKey,
         passphrase: Option<&Passphrase>,
     ) -> Result<Revealed> {
-        dispatch!(self, retrieve(key, passphrase))
+        through_contract!(self, retrieve(key, passphrase).await)
     }
     pub async fn receipt(&self, key: &ReceiptKey) -> Result<Receipt> {
-        dispatch!(self, receipt(key))
+        through_contract!(self, receipt(key).await)
     }
     pub async fn burn(&self, key: &ReceiptKey, passphrase: Option<&Passphrase>) -> Result<Burned> {
-        dispatch!(self, burn(key, passphrase))
+        through_contract!(self, burn(key, passphrase).await)
     }
     pub async fn recent(&self) -> Result<Vec<Receipt>> {
-        dispatch!(self, recent())
+        through_contract!(self, recent().await)
     }
 }

@@ -33,6 +33,68 @@ struct ErrorBody {
     message: Option<String>,
 }
 
+/// The v2 error body (ADR-013 style, plus Otto's own 401 with `message`).
+#[derive(Deserialize)]
+struct ErrorBodyV2 {
+    #[serde(default, deserialize_with = "lenient::string")]
+    error: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    error_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::int")]
+    retry_after: Option<i64>,
+}
+
+const V2_SIZE_PREFIX: &str = "Secret content must be no more than ";
+const V2_SIZE_SUFFIX: &str = " bytes long";
+/// Reveal says the first, burn the second, for a wrong or a missing passphrase.
+const V2_WRONG_PASSPHRASE: [&str; 2] = ["Incorrect passphrase", "Double check that passphrase"];
+
+/// Classifies a v2 reply whose status is not a success. v2 uses real statuses, so the status
+/// decides first and the body refines it (`docs/ots-api-v2-notes.md`, "Errors").
+pub(super) fn from_reply_v2(reply: &Reply) -> Error {
+    let body = serde_json::from_slice::<ErrorBodyV2>(&reply.body).ok();
+    let message = body.as_ref().and_then(|b| b.error.clone());
+    let error_type = body.as_ref().and_then(|b| b.error_type.as_deref());
+    match reply.status.as_u16() {
+        401 => Error::NotAuthorized,
+        404 if error_type == Some("RecordNotFound") => Error::UnknownSecret,
+        // A route miss (`NotFound`) or a proxy's page: the server does not serve this here.
+        404 => upstream_status(reply.status),
+        429 => Error::RateLimited {
+            scope: RateLimitScope::Upstream,
+            retry_after: reply.retry_after.or_else(|| {
+                body.as_ref()
+                    .and_then(|b| b.retry_after)
+                    .and_then(|secs| u64::try_from(secs).ok())
+                    .map(Duration::from_secs)
+            }),
+        },
+        code @ (403 | 422) => match message {
+            Some(message) if V2_WRONG_PASSPHRASE.contains(&message.as_str()) => {
+                Error::IncorrectPassphrase
+            }
+            Some(message) => match v2_size_limit_in(&message) {
+                Some(max_bytes) => Error::SecretTooLarge { max_bytes },
+                // Fixed texts plus at most the caller's own domain or recipient, as on v1.
+                None => Error::Refused {
+                    message,
+                    intended_status: Some(code),
+                },
+            },
+            None => upstream_status(reply.status),
+        },
+        _ => upstream_status(reply.status),
+    }
+}
+
+fn v2_size_limit_in(message: &str) -> Option<u64> {
+    message
+        .strip_prefix(V2_SIZE_PREFIX)?
+        .strip_suffix(V2_SIZE_SUFFIX)?
+        .parse()
+        .ok()
+}
+
 /// Classifies a reply whose status is not a success.
 pub(super) fn from_reply(reply: &Reply) -> Error {
     match reply.status {
@@ -164,6 +226,73 @@ mod tests {
                 "{body}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn v2_statuses_map_onto_the_same_kinds() {
+        let cases: [(u16, &str, &str); 8] = [
+            (
+                401,
+                r#"{"error":"Authentication Required","message":"[CREDENTIALS_INVALID] Invalid credentials"}"#,
+                "not_authorized",
+            ),
+            (
+                404,
+                r#"{"error_type":"RecordNotFound","request_id":"x"}"#,
+                "unknown_secret",
+            ),
+            (
+                404,
+                r#"{"error":"Not Found","error_type":"NotFound"}"#,
+                "upstream_unavailable",
+            ),
+            (
+                422,
+                r#"{"error":"Incorrect passphrase"}"#,
+                "incorrect_passphrase",
+            ),
+            (
+                422,
+                r#"{"error":"Double check that passphrase"}"#,
+                "incorrect_passphrase",
+            ),
+            (
+                422,
+                r#"{"error":"Secret content must be no more than 10000 bytes long","field":"secret"}"#,
+                "secret_too_large",
+            ),
+            (
+                403,
+                r#"{"error":"Guest conceal is disabled","error_type":"GuestRoutesDisabled"}"#,
+                "refused",
+            ),
+            (400, "", "upstream_unavailable"),
+        ];
+        for (status, body, kind) in cases {
+            assert_eq!(
+                from_reply_v2(&reply(status, body)).kind(),
+                kind,
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn v2_rate_limits_carry_the_wait_from_header_or_body() {
+        let mut limited = reply(
+            429,
+            r#"{"error":"Too many incorrect passphrase attempts. Please try again later.","error_type":"LimitExceeded","retry_after":1800}"#,
+        );
+        let wait = |err: Error| match err {
+            Error::RateLimited { retry_after, .. } => retry_after,
+            other => panic!("not rate limited: {other:?}"),
+        };
+        assert_eq!(
+            wait(from_reply_v2(&limited)),
+            Some(Duration::from_secs(1800))
+        );
+        limited.retry_after = Some(Duration::from_secs(7));
+        assert_eq!(wait(from_reply_v2(&limited)), Some(Duration::from_secs(7)));
     }
 
     #[test]

@@ -12,6 +12,21 @@ pub(super) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
     Ok(int_from(Value::deserialize(d)?))
 }
 
+/// Unix seconds: v2 sends `created`/`updated` as floats with a fraction, which is dropped.
+pub(super) fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let value = Value::deserialize(d)?;
+    let fractional = match &value {
+        Value::Number(n) if n.as_i64().is_none() => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    Ok(match fractional {
+        Some(f) if f.is_finite() && f.abs() < 9.0e15 => Some(f.trunc() as i64),
+        Some(_) => None,
+        None => int_from(value),
+    })
+}
+
 pub(super) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::String(s) => Some(s),
@@ -95,6 +110,20 @@ mod tests {
         assert_eq!(probe(r#"{"n":"soon"}"#).n, None);
         assert_eq!(probe(r#"{"n":1.5}"#).n, None);
         assert_eq!(probe(r#"{}"#).n, None);
+    }
+
+    #[test]
+    fn timestamps_drop_the_fraction() {
+        #[derive(Deserialize)]
+        struct At {
+            #[serde(default, deserialize_with = "timestamp")]
+            t: Option<i64>,
+        }
+        let at = |json: &str| serde_json::from_str::<At>(json).expect("valid").t;
+        assert_eq!(at(r#"{"t":1796008303.712197}"#), Some(1_796_008_303));
+        assert_eq!(at(r#"{"t":1796008303}"#), Some(1_796_008_303));
+        assert_eq!(at(r#"{"t":"1796008303.5"}"#), Some(1_796_008_303));
+        assert_eq!(at(r#"{"t":null}"#), None);
     }
 
     #[test]

@@ -208,3 +208,75 @@ impl<'a> FormBuilder<'a> {
         }
     }
 }
+
+/// v2 conceal: every field nested under `secret` (`docs/ots-api-v2-notes.md`, "Requests"). A
+/// flat body is refused by v2, so this is the only shape sent.
+pub(super) fn conceal_v2(request: &ShareRequest) -> Payload<'static> {
+    let mut fields = Map::new();
+    fields.insert("secret".into(), json!(request.secret.expose()));
+    insert_common_v2(
+        &mut fields,
+        request.ttl,
+        request.passphrase.as_ref(),
+        request.recipient.as_deref(),
+        request.share_domain.as_deref(),
+    );
+    Payload::Json(json!({ "secret": fields }))
+}
+
+/// v2 generate. JSON keeps `false` a real false, so turning a set off needs no special path.
+pub(super) fn generate_v2(request: &GenerateRequest) -> Payload<'static> {
+    let mut fields = Map::new();
+    if let Some(length) = request.length {
+        fields.insert("length".into(), json!(length));
+    }
+    if explicit_character_sets(&request.character_sets) {
+        let sets: Map<String, Value> = character_set_flags(&request.character_sets)
+            .into_iter()
+            .map(|(form_name, on)| (json_set_name(form_name).to_owned(), Value::Bool(on)))
+            .collect();
+        fields.insert("character_sets".into(), Value::Object(sets));
+    }
+    insert_common_v2(
+        &mut fields,
+        request.ttl,
+        request.passphrase.as_ref(),
+        request.recipient.as_deref(),
+        request.share_domain.as_deref(),
+    );
+    Payload::Json(json!({ "secret": fields }))
+}
+
+/// v2 reveal and burn act only when told to continue; the passphrase sits beside it.
+pub(super) fn confirmed_v2(passphrase: Option<&Passphrase>) -> Payload<'static> {
+    let mut body = Map::new();
+    body.insert("continue".into(), Value::Bool(true));
+    if let Some(passphrase) = passphrase.filter(|p| !p.expose().is_empty()) {
+        body.insert("passphrase".into(), json!(passphrase.expose()));
+    }
+    Payload::Json(Value::Object(body))
+}
+
+/// Empty texts are left out for the same reason as in forms: v2 takes a present-but-empty
+/// passphrase as "none", but absent says so on every release.
+fn insert_common_v2(
+    fields: &mut Map<String, Value>,
+    ttl: Option<i64>,
+    passphrase: Option<&Passphrase>,
+    recipient: Option<&str>,
+    share_domain: Option<&str>,
+) {
+    if let Some(ttl) = ttl {
+        fields.insert("ttl".into(), json!(ttl));
+    }
+    let texts = [
+        ("passphrase", passphrase.map(Passphrase::expose)),
+        ("recipient", recipient),
+        ("share_domain", share_domain),
+    ];
+    for (name, value) in texts {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            fields.insert(name.into(), json!(value));
+        }
+    }
+}

@@ -6,10 +6,14 @@
 use reqwest::Method;
 use url::Url;
 
+use super::api::ApiVersion;
 use crate::error::{Error, Result};
 use crate::model::{ReceiptKey, SecretKey};
 
-/// One v1 route. Keys are already limited to `[A-Za-z0-9_-]` by their `parse`, so they can be put
+/// The receipt id v2's credential check asks for; no real receipt id has dashes.
+pub(super) const CREDENTIAL_PROBE_ID: &str = "ots-gateway-credential-check";
+
+/// One operation's route, on either API. Keys are already limited to `[A-Za-z0-9_-]` by their `parse`, so they can be put
 /// into a path without escaping.
 #[derive(Clone, Copy)]
 pub(super) enum Route<'a> {
@@ -45,7 +49,14 @@ impl Route<'_> {
         }
     }
 
-    fn path_below_api_root(self) -> String {
+    fn path_below_api_root(self, api: ApiVersion) -> String {
+        match api {
+            ApiVersion::V1 => self.v1_path(),
+            ApiVersion::V2 => self.v2_path(),
+        }
+    }
+
+    fn v1_path(self) -> String {
         match self {
             Route::Status => "status".to_owned(),
             Route::Authcheck => "authcheck".to_owned(),
@@ -55,6 +66,22 @@ impl Route<'_> {
             Route::Receipt(key) => format!("private/{}", key.as_str()),
             Route::Burn(key) => format!("private/{}/burn", key.as_str()),
             Route::Recent => "private/recent".to_owned(),
+        }
+    }
+
+    /// v2 has no authcheck, and its status ignores credentials. A receipt lookup of an id no
+    /// receipt has is the cheapest call that checks them: 401 for refused credentials (v0.26.3
+    /// and later), 404 `RecordNotFound` for accepted ones.
+    fn v2_path(self) -> String {
+        match self {
+            Route::Status => "status".to_owned(),
+            Route::Authcheck => format!("receipt/{CREDENTIAL_PROBE_ID}"),
+            Route::Recent => "receipt/recent".to_owned(),
+            Route::Share => "secret/conceal".to_owned(),
+            Route::Generate => "secret/generate".to_owned(),
+            Route::Reveal(key) => format!("secret/{}/reveal", key.as_str()),
+            Route::Receipt(key) => format!("receipt/{}", key.as_str()),
+            Route::Burn(key) => format!("receipt/{}/burn", key.as_str()),
         }
     }
 }
@@ -78,8 +105,15 @@ impl Endpoints {
         Ok(Endpoints { site_root })
     }
 
-    pub(super) fn url(&self, route: Route<'_>) -> Url {
-        self.below_site_root(&format!("api/v1/{}", route.path_below_api_root()))
+    pub(super) fn url(&self, route: Route<'_>, api: ApiVersion) -> Url {
+        let path = route.path_below_api_root(api);
+        self.below_site_root(&format!("api/{api}/{path}"))
+    }
+
+    /// The receipt page, which v1 reports as `metadata_url` and v2 leaves out of most answers.
+    pub(super) fn receipt_link(&self, key: &ReceiptKey) -> String {
+        self.below_site_root(&format!("receipt/{}", key.as_str()))
+            .to_string()
     }
 
     /// Scheme, host and port: what may be shown to humans and written to logs.
@@ -167,11 +201,11 @@ mod tests {
     #[test]
     fn api_urls_keep_a_sub_path_with_or_without_trailing_slash() {
         for base in ["https://ots.example/team", "https://ots.example/team/"] {
-            let url = endpoints(base).url(Route::Status);
+            let url = endpoints(base).url(Route::Status, ApiVersion::V1);
             assert_eq!(url.as_str(), "https://ots.example/team/api/v1/status");
         }
         for base in ["http://127.0.0.1:3000", "http://127.0.0.1:3000/"] {
-            let url = endpoints(base).url(Route::Recent);
+            let url = endpoints(base).url(Route::Recent, ApiVersion::V1);
             assert_eq!(url.as_str(), "http://127.0.0.1:3000/api/v1/private/recent");
         }
     }
@@ -193,8 +227,49 @@ mod tests {
         ];
         for (route, method, path) in cases {
             assert_eq!(route.method().as_str(), method);
-            assert_eq!(e.url(route).path(), path);
+            assert_eq!(e.url(route, ApiVersion::V1).path(), path);
         }
+    }
+
+    #[test]
+    fn every_route_has_its_v2_method_and_path() {
+        let secret = secret_key();
+        let receipt = ReceiptKey::parse("def456").expect("valid key");
+        let e = endpoints("https://ots.example/sub");
+        let cases = [
+            (Route::Status, "GET", "/sub/api/v2/status"),
+            (
+                Route::Authcheck,
+                "GET",
+                "/sub/api/v2/receipt/ots-gateway-credential-check",
+            ),
+            (Route::Share, "POST", "/sub/api/v2/secret/conceal"),
+            (Route::Generate, "POST", "/sub/api/v2/secret/generate"),
+            (
+                Route::Reveal(&secret),
+                "POST",
+                "/sub/api/v2/secret/abc123/reveal",
+            ),
+            (
+                Route::Receipt(&receipt),
+                "GET",
+                "/sub/api/v2/receipt/def456",
+            ),
+            (
+                Route::Burn(&receipt),
+                "POST",
+                "/sub/api/v2/receipt/def456/burn",
+            ),
+            (Route::Recent, "GET", "/sub/api/v2/receipt/recent"),
+        ];
+        for (route, method, path) in cases {
+            assert_eq!(route.method().as_str(), method);
+            assert_eq!(e.url(route, ApiVersion::V2).path(), path);
+        }
+        assert_eq!(
+            e.receipt_link(&receipt),
+            "https://ots.example/sub/receipt/def456"
+        );
     }
 
     #[test]

@@ -216,12 +216,12 @@ fn secret_may_be_live(state: &ReceiptState) -> bool {
 }
 
 /// OTS blanks keys (`""`) rather than dropping them once the secret is gone.
-fn non_empty(raw: Option<String>) -> Option<String> {
+pub(super) fn non_empty(raw: Option<String>) -> Option<String> {
     raw.filter(|value| !value.is_empty())
 }
 
 /// A key we could not safely put into a URL means we are not talking to OTS.
-fn optional_secret_key(raw: Option<String>) -> Result<Option<SecretKey>> {
+pub(super) fn optional_secret_key(raw: Option<String>) -> Result<Option<SecretKey>> {
     match non_empty(raw) {
         None => Ok(None),
         Some(key) => SecretKey::parse(&key)
@@ -235,7 +235,7 @@ fn non_negative(seconds: i64) -> u64 {
     u64::try_from(seconds).unwrap_or(0)
 }
 
-fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+pub(super) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|err| {
         // serde's message can quote the offending value, which may be a secret: log only where.
         debug!(
@@ -249,7 +249,7 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
 }
 
 /// `why` is a fixed text: the offending value itself may be secret.
-fn malformed(why: &'static str) -> Error {
+pub(super) fn malformed(why: &'static str) -> Error {
     debug!(why, "OTS response body is not the shape OTS sends");
     Error::Upstream(UpstreamFailure::MalformedResponse)
 }

@@ -112,8 +112,11 @@ pub(crate) struct PassphraseGuard {
 }
 
 impl PassphraseGuard {
-    pub(crate) fn is_locked(&self, now: UnixTime) -> bool {
-        self.locked_until.is_some_and(|until| now < until)
+    /// How long the lock still holds, if it does.
+    pub(crate) fn lock_remaining(&self, now: UnixTime) -> Option<Duration> {
+        self.locked_until
+            .filter(|until| now < *until)
+            .map(|until| until - now)
     }
 
     pub(crate) fn record_failure(&mut self, now: UnixTime) {
@@ -179,6 +182,6 @@ mod tests {
             guard.record_failure(now);
             now += Duration::from_secs(60);
         }
-        assert!(!guard.is_locked(now));
+        assert!(guard.lock_remaining(now).is_none());
     }
 }

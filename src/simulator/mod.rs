@@ -1,4 +1,9 @@
-//! OTS v1 semantics in memory, standing in for the upstream in `--dev` and in tests.
+//! OTS semantics in memory, standing in for the upstream in `--dev` and in tests.
+//!
+//! One store answers both APIs, as on a real server: a secret made through v1 can be revealed
+//! through v2 and back. A caller handle speaks v1 unless made with [`SimulatedUpstream::speaking`];
+//! the differences v2 makes are listed on [`SimApi`]. The wire formats themselves are rendered
+//! by the REST frontend; this module works in model types.
 //!
 //! It follows what a current (v0.26) server does, as described in `docs/ots-api.md` §2–§9:
 //! validation order and wording, TTL clamping, one-time atomic reveal, receipt states, burn's
@@ -110,6 +115,7 @@ impl Simulator {
             sim: self.clone(),
             credentials,
             client_ip,
+            api: SimApi::V1,
         }
     }
 
@@ -140,15 +146,34 @@ impl Simulator {
     }
 }
 
+/// Which API a caller came through, where the two behave differently on the same store
+/// (`docs/ots-api-v2-notes.md`, "v1 and v2 on one store").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SimApi {
+    #[default]
+    V1,
+    /// A wrong or missing passphrase on reveal is "incorrect passphrase", not "unknown secret";
+    /// there is no per-IP create or reveal limit; the one-time display of a generated value
+    /// ignores the passphrase.
+    V2,
+}
+
 /// One client's view of the simulator, with the same methods as the real OTS client.
 #[derive(Clone)]
 pub struct SimulatedUpstream {
     sim: Simulator,
     credentials: Option<Credentials>,
     client_ip: Option<IpAddr>,
+    api: SimApi,
 }
 
 impl SimulatedUpstream {
+    /// The same caller, answered as the given API would answer it.
+    pub fn speaking(mut self, api: SimApi) -> Self {
+        self.api = api;
+        self
+    }
+
     pub fn has_credentials(&self) -> bool {
         self.credentials.is_some()
     }
@@ -169,6 +194,7 @@ impl SimulatedUpstream {
             ip: self.client_ip,
         };
         let ctx = Ctx {
+            api: self.api,
             now,
             actor: &actor,
             config: &inner.config,
@@ -185,8 +211,12 @@ impl SimulatedUpstream {
         }
     }
 
+    /// v2's status route takes no credentials and ignores any that are sent; v1 checks them.
     pub async fn status(&self) -> Result<UpstreamStatus> {
-        self.run(|_, _| Ok(Self::nominal()))
+        match self.api {
+            SimApi::V1 => self.run(|_, _| Ok(Self::nominal())),
+            SimApi::V2 => Ok(Self::nominal()),
+        }
     }
 
     pub async fn authcheck(&self) -> Result<UpstreamStatus> {

@@ -13,11 +13,11 @@ use crate::model::{
     SecretText,
 };
 
-use super::SimulatorConfig;
 use super::clock::UnixTime;
 use super::keys;
 use super::limits::{Event, PassphraseGuard, RateLimiter};
 use super::rules::{self, Draft};
+use super::{SimApi, SimulatorConfig};
 
 /// How often a call also sweeps out everything expired. Lazy expiry alone would keep secrets
 /// nobody ever asks about again until the capacity check forces a sweep.
@@ -44,6 +44,7 @@ impl Actor {
 
 /// Everything an operation needs besides the store.
 pub(crate) struct Ctx<'a> {
+    pub api: SimApi,
     pub now: UnixTime,
     pub actor: &'a Actor,
     pub config: &'a SimulatorConfig,
@@ -102,6 +103,17 @@ fn gate(stored: Option<&Passphrase>, given: Option<&Passphrase>) -> Gate {
             Gate::Open
         }
         Some(_) => Gate::Wrong,
+    }
+}
+
+/// v1 reports a locked secret as its unexpected error; v2 answers 429 with the time left.
+fn locked_out(api: SimApi, wait: Duration) -> Error {
+    match api {
+        SimApi::V1 => rules::unexpected(),
+        SimApi::V2 => Error::RateLimited {
+            scope: RateLimitScope::Upstream,
+            retry_after: Some(wait),
+        },
     }
 }
 
@@ -170,7 +182,8 @@ impl Store {
 
     /// Counts an anonymous create or reveal against the caller's IP; accounts are exempt.
     pub(crate) fn admit(&mut self, ctx: &Ctx<'_>, event: Event) -> Result<()> {
-        if ctx.actor.email.is_some() {
+        // v2 has no request-rate limiter of its own; only the passphrase lockout applies.
+        if ctx.actor.email.is_some() || ctx.api == SimApi::V2 {
             return Ok(());
         }
         let cap = match event {
@@ -274,17 +287,22 @@ impl Store {
     ) -> Result<Revealed> {
         let now = ctx.now;
         let secret = self.live_secret(key, now).ok_or(Error::UnknownSecret)?;
-        if secret.guard.is_locked(now) {
-            return Err(rules::unexpected());
+        if let Some(wait) = secret.guard.lock_remaining(now) {
+            return Err(locked_out(ctx.api, wait));
         }
-        match gate(secret.passphrase.as_ref(), passphrase) {
-            Gate::Open => {}
-            // A missing passphrase looks like a missing secret but is not a guess, so it is not
-            // counted; a wrong non-empty one is.
-            Gate::Missing => return Err(Error::UnknownSecret),
-            Gate::Wrong => {
+        match (gate(secret.passphrase.as_ref(), passphrase), ctx.api) {
+            (Gate::Open, _) => {}
+            // On v1 a missing passphrase looks like a missing secret but is not a guess, so it
+            // is not counted; a wrong non-empty one is.
+            (Gate::Missing, SimApi::V1) => return Err(Error::UnknownSecret),
+            (Gate::Wrong, SimApi::V1) => {
                 secret.guard.record_failure(now);
                 return Err(Error::UnknownSecret);
+            }
+            // v2 says so, and counts a missing passphrase as a failure too.
+            (Gate::Missing | Gate::Wrong, SimApi::V2) => {
+                secret.guard.record_failure(now);
+                return Err(Error::IncorrectPassphrase);
             }
         }
         let secret = self.secrets.remove(key).ok_or(Error::UnknownSecret)?;
@@ -308,7 +326,7 @@ impl Store {
         let record = self.receipts.get_mut(key).ok_or(Error::UnknownSecret)?;
         let mut receipt = render(record, ctx);
         let showable = record.generated
-            && !record.has_passphrase
+            && (ctx.api == SimApi::V2 || !record.has_passphrase)
             && record.state == ReceiptState::New
             && !record.value_claimed
             && now < record.created + GENERATED_DISPLAY_WINDOW;
@@ -336,8 +354,8 @@ impl Store {
         let secret = self
             .live_secret(&secret_key, now)
             .ok_or(Error::UnknownSecret)?;
-        if secret.guard.is_locked(now) {
-            return Err(rules::unexpected());
+        if let Some(wait) = secret.guard.lock_remaining(now) {
+            return Err(locked_out(ctx.api, wait));
         }
         // Burn counts a missing passphrase too: the caller is trying to destroy a protected
         // secret without proving they may (ots-api.md §5, burn).

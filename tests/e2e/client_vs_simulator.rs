@@ -1,13 +1,27 @@
 //! The real OTS client against the simulator served over HTTP: every operation and every error
 //! kind an OTS server produces, parsed back into the same types the simulator returns in-process.
+//! Each test runs once per pairing of what the simulator serves (`simulate --api`) and what the
+//! client is told to speak (`upstream.api`), including `auto` on every kind of server.
 
 use ots_gateway_core::error::{Error, RateLimitScope};
 use ots_gateway_core::model::{
     Credentials, GenerateRequest, Passphrase, ReceiptKey, ReceiptState, SecretKey, SecretText,
     ShareRequest,
 };
+use ots_gateway_core::ots::{ApiChoice, ApiVersion};
+use ots_gateway_rest::SimulatedApis;
 
 use crate::support::{self, TEAM_USER};
+
+/// (server, client setting, the API the client ends up speaking)
+const PAIRINGS: [(SimulatedApis, ApiChoice, ApiVersion); 6] = [
+    (SimulatedApis::V1, ApiChoice::V1, ApiVersion::V1),
+    (SimulatedApis::V1, ApiChoice::Auto, ApiVersion::V1),
+    (SimulatedApis::V2, ApiChoice::V2, ApiVersion::V2),
+    (SimulatedApis::V2, ApiChoice::Auto, ApiVersion::V2),
+    (SimulatedApis::Both, ApiChoice::Auto, ApiVersion::V2),
+    (SimulatedApis::Both, ApiChoice::V1, ApiVersion::V1),
+];
 
 fn share(secret: &str, passphrase: Option<&str>) -> ShareRequest {
     ShareRequest {
@@ -21,8 +35,14 @@ fn share(secret: &str, passphrase: Option<&str>) -> ShareRequest {
 
 #[tokio::test]
 async fn every_operation_round_trips_over_http() {
-    let (_sim, server) = support::simulator_over_http(|_| {}).await;
-    let ots = support::client(&server.url, support::team());
+    for (apis, choice, speaks) in PAIRINGS {
+        every_operation_round_trips(apis, choice, speaks).await;
+    }
+}
+
+async fn every_operation_round_trips(apis: SimulatedApis, choice: ApiChoice, speaks: ApiVersion) {
+    let (_sim, server) = support::simulator_speaking(apis, |_| {}).await;
+    let ots = support::client_speaking(&server.url, support::team(), choice);
 
     assert_eq!(ots.status().await.expect("status").status, "nominal");
     assert_eq!(ots.authcheck().await.expect("authcheck").status, "nominal");
@@ -82,14 +102,26 @@ async fn every_operation_round_trips_over_http() {
     let keys: Vec<&str> = recent.iter().map(|r| r.metadata_key.as_str()).collect();
     assert!(keys.contains(&receipt.metadata_key.as_str()));
     assert!(keys.contains(&generated.metadata_key.as_str()));
+    assert_eq!(ots.api_in_use().api, Some(speaks), "{apis:?} {choice:?}");
+    assert!(!ots.api_in_use().fell_back);
 }
 
 #[tokio::test]
 async fn every_error_kind_is_classified_over_http() {
+    for (apis, choice, speaks) in PAIRINGS {
+        every_error_kind_is_classified(apis, choice, speaks).await;
+    }
+}
+
+async fn every_error_kind_is_classified(
+    apis: SimulatedApis,
+    choice: ApiChoice,
+    speaks: ApiVersion,
+) {
     let (_sim, server) =
-        support::simulator_over_http(|config| config.anonymous_create_limit = 2).await;
-    let ots = support::client(&server.url, support::team());
-    let anonymous = support::client(&server.url, None);
+        support::simulator_speaking(apis, |config| config.anonymous_create_limit = 2).await;
+    let ots = support::client_speaking(&server.url, support::team(), choice);
+    let anonymous = support::client_speaking(&server.url, None, choice);
 
     let unknown = SecretKey::parse(&"a".repeat(62)).expect("key");
     assert!(matches!(
@@ -112,17 +144,25 @@ async fn every_error_kind_is_classified_over_http() {
         Err(Error::IncorrectPassphrase)
     ));
     let protected_key = protected.secret_key.clone().expect("key");
-    assert!(
-        matches!(
-            ots.retrieve(&protected_key, Some(&wrong)).await,
-            Err(Error::UnknownSecret)
+    let wrong_passphrase = ots.retrieve(&protected_key, Some(&wrong)).await;
+    match speaks {
+        ApiVersion::V1 => assert!(
+            matches!(wrong_passphrase, Err(Error::UnknownSecret)),
+            "a wrong passphrase looks like a missing secret on v1: {wrong_passphrase:?}"
         ),
-        "a wrong passphrase looks like a missing secret on v1"
-    );
+        ApiVersion::V2 => assert!(
+            matches!(wrong_passphrase, Err(Error::IncorrectPassphrase)),
+            "v2 says the passphrase is wrong: {wrong_passphrase:?}"
+        ),
+    }
 
-    let bad_credentials = support::client(&server.url, Some(Credentials::new(TEAM_USER, "wrong")));
+    let bad_credentials = support::client_speaking(
+        &server.url,
+        Some(Credentials::new(TEAM_USER, "wrong")),
+        choice,
+    );
     assert!(matches!(
-        bad_credentials.status().await,
+        bad_credentials.authcheck().await,
         Err(Error::NotAuthorized)
     ));
     assert!(matches!(
@@ -142,7 +182,11 @@ async fn every_error_kind_is_classified_over_http() {
             intended_status,
         }) => {
             assert_eq!(message, "Passphrase must be at least 4 characters long");
-            assert_eq!(intended_status, Some(400));
+            let status = match speaks {
+                ApiVersion::V1 => 400,
+                ApiVersion::V2 => 422,
+            };
+            assert_eq!(intended_status, Some(status));
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -155,11 +199,16 @@ async fn every_error_kind_is_classified_over_http() {
 
     assert!(anonymous.share(&share("one", None)).await.is_ok());
     assert!(anonymous.share(&share("two", None)).await.is_ok());
-    assert!(matches!(
-        anonymous.share(&share("three", None)).await,
-        Err(Error::RateLimited {
-            scope: RateLimitScope::Upstream,
-            ..
-        })
-    ));
+    let third = anonymous.share(&share("three", None)).await;
+    match speaks {
+        ApiVersion::V1 => assert!(matches!(
+            third,
+            Err(Error::RateLimited {
+                scope: RateLimitScope::Upstream,
+                ..
+            })
+        )),
+        // v2 has no per-IP create limit.
+        ApiVersion::V2 => assert!(third.is_ok(), "{third:?}"),
+    }
 }

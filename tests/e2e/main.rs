@@ -4,4 +4,7 @@
 mod chain;
 mod client_vs_simulator;
 mod quota_defaults;
+mod sim_links;
 mod support;
+mod v2_shapes;
+mod v2_surface;

@@ -7,10 +7,10 @@ use ots_gateway_core::Gateway;
 use ots_gateway_core::ledger::SqliteLedger;
 use ots_gateway_core::limits::QuotaSettings;
 use ots_gateway_core::model::Credentials;
-use ots_gateway_core::ots::{OtsClient, OtsClientConfig};
+use ots_gateway_core::ots::{ApiChoice, OtsClient, OtsClientConfig};
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
-use ots_gateway_rest::RestConfig;
+use ots_gateway_rest::{RestConfig, SimulatedApis};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -41,6 +41,14 @@ pub async fn serve(router: axum::Router) -> Served {
 pub async fn simulator_over_http(
     configure: impl FnOnce(&mut SimulatorConfig),
 ) -> (Simulator, Served) {
+    simulator_speaking(SimulatedApis::Both, configure).await
+}
+
+/// [`simulator_over_http`] serving only the given APIs, like `simulate --api`.
+pub async fn simulator_speaking(
+    apis: SimulatedApis,
+    configure: impl FnOnce(&mut SimulatorConfig),
+) -> (Simulator, Served) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let url = Url::parse(&format!("http://{addr}")).expect("url");
@@ -48,7 +56,8 @@ pub async fn simulator_over_http(
     configure(&mut config);
     let simulator = Simulator::new(config);
     simulator.add_account(&Credentials::new(TEAM_USER, TEAM_KEY));
-    let router = ots_gateway_rest::simulator_router(simulator.clone(), RestConfig::default());
+    let router =
+        ots_gateway_rest::simulator_router_speaking(simulator.clone(), RestConfig::default(), apis);
     let server = tokio::spawn(ots_gateway_rest::serve(
         listener,
         router,
@@ -64,6 +73,10 @@ pub async fn simulator_over_http(
 }
 
 pub fn client(base: &Url, credentials: Option<Credentials>) -> OtsClient {
+    client_speaking(base, credentials, ApiChoice::Auto)
+}
+
+pub fn client_speaking(base: &Url, credentials: Option<Credentials>, api: ApiChoice) -> OtsClient {
     OtsClient::new(OtsClientConfig {
         base_url: base.clone(),
         credentials,
@@ -71,6 +84,7 @@ pub fn client(base: &Url, credentials: Option<Credentials>) -> OtsClient {
         request_timeout: Duration::from_secs(10),
         read_retries: 1,
         retry_backoff: Duration::from_millis(10),
+        api,
     })
     .expect("client")
 }

@@ -102,6 +102,11 @@ pub struct Call {
 }
 
 impl Call {
+    /// For the v2 handlers, which rebind the backend to v2's behaviour and fail in v2's style.
+    pub fn into_parts(self) -> (Ops, Params, String) {
+        (self.ops, self.params, self.route)
+    }
+
     /// Turns a core error into its response, logged once with the route pattern.
     pub fn fail(&self, error: Error, key: Option<&str>) -> Response {
         ApiError::new(error, self.ops.dialect(), &self.route, key).into_response()

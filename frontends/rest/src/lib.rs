@@ -48,7 +48,9 @@ mod render;
 mod routes;
 mod security;
 mod serve;
+mod sim_pages;
 mod simulate;
+mod v2;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,8 +120,11 @@ pub fn gateway_router(gateway: Gateway, config: RestConfig) -> Router {
 /// [`local_only`].
 pub fn gateway_routes(gateway: Gateway, config: &RestConfig) -> Router {
     let operator = operator::routes(gateway.clone());
+    let v2 = v2::routes(Backend::Gateway(gateway.clone()));
     bounded_in_time(
-        routes::v1_routes(Backend::Gateway(gateway)).merge(operator),
+        routes::v1_routes(Backend::Gateway(gateway))
+            .merge(v2)
+            .merge(operator),
         config,
     )
 }
@@ -144,7 +149,41 @@ pub fn dev_reveal_page() -> Router {
 /// reached by (a container name, a test host). `config.bearer_token` and `allowed_hosts` are
 /// therefore unused here; the `Authorization` header belongs to the OTS protocol.
 pub fn simulator_router(simulator: Simulator, config: RestConfig) -> Router {
-    let router = bounded_in_time(routes::v1_routes(Backend::Simulator(simulator)), &config);
+    simulator_router_speaking(simulator, config, SimulatedApis::Both)
+}
+
+/// Which OTS APIs `ots-gateway simulate` serves (`--api`). One store answers both, so a secret
+/// made through one API is visible through the other, as on a real server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SimulatedApis {
+    /// An OTS release before v2 (or with v2 switched off): `/api/v2/*` answers 404.
+    V1,
+    /// A server whose v1 is gone or broken: `/api/v1/*` answers 404.
+    V2,
+    #[default]
+    Both,
+}
+
+/// [`simulator_router`] serving only the given APIs.
+pub fn simulator_router_speaking(
+    simulator: Simulator,
+    config: RestConfig,
+    apis: SimulatedApis,
+) -> Router {
+    let backend = Backend::Simulator(simulator);
+    let (routes, pages) = match apis {
+        SimulatedApis::V1 => (routes::v1_routes(backend), sim_pages::PageApi::V1),
+        SimulatedApis::V2 => (
+            v2::routes(backend).fallback(v2::not_found_handler),
+            sim_pages::PageApi::V2,
+        ),
+        SimulatedApis::Both => (
+            routes::v1_routes(backend.clone()).merge(v2::routes(backend)),
+            sim_pages::PageApi::V2,
+        ),
+    };
+    // Every link the simulator hands out (share and receipt links) opens one of its pages.
+    let router = bounded_in_time(routes.merge(sim_pages::routes(pages)), &config);
     bounded_in_size_and_load(router, &config)
 }
 

@@ -46,6 +46,9 @@ struct StatusBody {
 #[derive(Serialize)]
 struct UpstreamBody {
     origin: String,
+    /// `{"choice":"auto","api":"v2","fell_back":false,"fallbacks":0}`; absent for the simulator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api: Option<ots_gateway_core::ots::ApiInUse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,6 +97,7 @@ async fn status(State(gateway): State<Gateway>) -> Response {
         ready,
         upstream: UpstreamBody {
             origin: overview.upstream_origin,
+            api: overview.upstream_api,
             status,
             error,
         },

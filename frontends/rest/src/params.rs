@@ -91,6 +91,28 @@ impl Params {
         }
     }
 
+    /// v2 nests every create field under one key (`{"secret":{...}}` or `secret[ttl]=`). An
+    /// absent key is an empty set of params; a scalar there is v2's "Incorrect payload format".
+    pub fn nested(&self, name: &str) -> Result<Params, Error> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(Params::default()),
+            Some(Value::Object(fields)) => Ok(Params(fields.clone())),
+            Some(_) => Err(Error::Refused {
+                message: "Incorrect payload format".to_owned(),
+                intended_status: Some(422),
+            }),
+        }
+    }
+
+    /// v2's confirmation flags (`continue`): only JSON `true` or the text `"true"` count.
+    pub fn is_true(&self, name: &str) -> bool {
+        match self.0.get(name) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s == "true",
+            _ => false,
+        }
+    }
+
     /// The `character_sets` hash of `generate`. Flags follow Ruby truthiness: only `false` and
     /// `null` switch a set off, so the form string `"false"` switches it *on*.
     pub fn character_sets(&self) -> CharacterSets {

@@ -11,7 +11,7 @@ use ots_gateway_core::model::{GenerateRequest, ReceiptKey, SecretKey, SecretText
 use serde::Serialize;
 
 use crate::backend::{Backend, Call};
-use crate::errors::LocalRefusal;
+use crate::errors::{Dialect, LocalRefusal};
 use crate::params::Params;
 use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, StatusBody, ok};
 
@@ -93,8 +93,16 @@ async fn share(call: Call) -> Response {
         Err(err) => return call.fail(err, None),
     };
     match call.ops.share(request).await {
-        Ok(receipt) => ok(&ReceiptBody::new(&receipt, ReceiptView::Created)),
+        Ok(receipt) => ok(&ReceiptBody::new(&receipt, created_view(&call))),
         Err(err) => call.fail(err, None),
+    }
+}
+
+/// The gateway adds `share_url` to what it creates; the simulator answers exactly as OTS does.
+fn created_view(call: &Call) -> ReceiptView {
+    match call.ops.dialect() {
+        Dialect::Gateway { .. } => ReceiptView::Created,
+        Dialect::Ots => ReceiptView::Plain,
     }
 }
 
@@ -116,7 +124,7 @@ async fn generate(call: Call) -> Response {
         Err(err) => return call.fail(err, None),
     };
     match call.ops.generate(request).await {
-        Ok(receipt) => ok(&ReceiptBody::new(&receipt, ReceiptView::Created)),
+        Ok(receipt) => ok(&ReceiptBody::new(&receipt, created_view(&call))),
         Err(err) => call.fail(err, None),
     }
 }

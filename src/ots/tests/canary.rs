@@ -185,6 +185,7 @@ async fn no_secret_material_reaches_errors_or_logs() {
     config.credentials = Some(Credentials::new("team@example.com", &canaries.api_key));
     config.read_retries = 1;
     config.retry_backoff = std::time::Duration::from_millis(1);
+    config.api = crate::ots::ApiChoice::V1;
     assert!(!format!("{config:?}").contains(&canaries.api_key));
     let unreachable = OtsClient::new(config).expect("client builds");
     errors.extend(run_every_operation(&unreachable, &canaries).await);

@@ -172,6 +172,8 @@ impl FakeOts {
             request_timeout: Duration::from_secs(5),
             read_retries: 2,
             retry_backoff: Duration::from_millis(1),
+            // These fakes answer v1; v2 has its own tests.
+            api: crate::ots::ApiChoice::V1,
         }
     }
 

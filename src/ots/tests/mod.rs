@@ -1,5 +1,6 @@
 //! Tests against small fake OTS servers on real sockets (127.0.0.1, port 0).
 
+mod api_choice;
 mod canary;
 mod error_mapping;
 mod fake;

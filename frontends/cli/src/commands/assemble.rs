@@ -55,6 +55,8 @@ fn real_upstream(config: &ValidConfig) -> anyhow::Result<Upstream> {
         request_timeout: settings.request_timeout,
         read_retries: settings.read_retries,
         retry_backoff: settings.retry_backoff,
+        // `upstream.api` is not read from the config yet; auto is its default.
+        api: ots_gateway_core::ots::ApiChoice::Auto,
     })
     .context("cannot set up the OTS client")?;
     Ok(Upstream::Ots(client))

@@ -1,14 +1,14 @@
-//! `ots-gateway simulate`: the simulator served as an OTS v1 server, so users and tests have an
+//! `ots-gateway simulate`: the simulator served as an OTS server (v1, v2 or both, `--api`), so users and tests have an
 //! OTS they can run anywhere, offline.
 
 use anyhow::Context as _;
 use ots_gateway_core::model::Credentials;
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
-use ots_gateway_rest::RestConfig;
+use ots_gateway_rest::{RestConfig, SimulatedApis};
 use url::Url;
 
 use super::{bind, listener_settings, serve_until_shutdown};
-use crate::cli::SimulateArgs;
+use crate::cli::{SimulateArgs, SimulatedApiArg};
 use crate::telemetry;
 use ots_gateway_rest::ListenerLoad;
 
@@ -35,8 +35,14 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     for account in &accounts {
         simulator.add_account(account);
     }
-    tracing::info!(listen = %local, accounts = accounts.len(), "OTS simulator starting");
-    let router = ots_gateway_rest::simulator_router(simulator, RestConfig::default());
+    let apis = match args.api {
+        SimulatedApiArg::V1 => SimulatedApis::V1,
+        SimulatedApiArg::V2 => SimulatedApis::V2,
+        SimulatedApiArg::Both => SimulatedApis::Both,
+    };
+    tracing::info!(listen = %local, accounts = accounts.len(), api = ?args.api, "OTS simulator starting");
+    let router =
+        ots_gateway_rest::simulator_router_speaking(simulator, RestConfig::default(), apis);
     let settings = listener_settings();
     let load = ListenerLoad::new(&settings, Default::default());
     serve_until_shutdown(

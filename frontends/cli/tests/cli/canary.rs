@@ -1,5 +1,5 @@
-//! Secret hygiene: a unique secret, passphrase and API key go through every operation (REST and
-//! MCP), over the real OTS client and the simulator served over HTTP, with both processes logging
+//! Secret hygiene: a unique secret, passphrase and API key go through every operation (REST v1
+//! and v2, and MCP), over the real OTS client and the simulator served over HTTP, with both processes logging
 //! at TRACE. None of them may appear in either process's output, the ledger file, the audit log
 //! or the metrics; full keys may appear only in the ledger.
 
@@ -139,6 +139,83 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
         .expect("status");
     assert_eq!(status.status(), 200);
 
+    // The same values through the local /api/v2 surface (the upstream speaks v2 as well, since
+    // `simulate` serves both): conceal, a wrong and a right reveal, generate, burn, views.
+    let v2 = format!("{}/api/v2", gateway.base_url);
+    let v2_post = |path: String, body: Value| {
+        http.post(format!("{v2}/{path}"))
+            .bearer_auth(BEARER)
+            .json(&body)
+            .send()
+    };
+    let concealed: Value = v2_post(
+        "secret/conceal".into(),
+        serde_json::json!({"secret": {"secret": SECRET, "passphrase": PASSPHRASE, "ttl": 600}}),
+    )
+    .await
+    .expect("v2 conceal")
+    .json()
+    .await
+    .expect("v2 conceal json");
+    let v2_secret = concealed["record"]["secret"]["identifier"]
+        .as_str()
+        .expect("v2 secret id")
+        .to_owned();
+    let v2_receipt = concealed["record"]["receipt"]["identifier"]
+        .as_str()
+        .expect("v2 receipt id")
+        .to_owned();
+    let v2_wrong = v2_post(
+        format!("secret/{v2_secret}/reveal"),
+        serde_json::json!({"continue": true, "passphrase": "canary-wrong-pass-x2"}),
+    )
+    .await
+    .expect("v2 wrong passphrase");
+    assert_eq!(v2_wrong.status(), 422);
+    let v2_revealed: Value = v2_post(
+        format!("secret/{v2_secret}/reveal"),
+        serde_json::json!({"continue": true, "passphrase": PASSPHRASE}),
+    )
+    .await
+    .expect("v2 reveal")
+    .json()
+    .await
+    .expect("v2 reveal json");
+    assert_eq!(v2_revealed["record"]["secret_value"], SECRET);
+    let v2_generated: Value = v2_post(
+        "secret/generate".into(),
+        serde_json::json!({"secret": {"passphrase": PASSPHRASE}}),
+    )
+    .await
+    .expect("v2 generate")
+    .json()
+    .await
+    .expect("v2 generate json");
+    let v2_generated_value = v2_generated["details"]["secret_value"]
+        .as_str()
+        .expect("v2 generated value")
+        .to_owned();
+    let v2_generated_receipt = v2_generated["record"]["receipt"]["identifier"]
+        .as_str()
+        .expect("v2 generated receipt")
+        .to_owned();
+    let v2_burn = v2_post(
+        format!("receipt/{v2_generated_receipt}/burn"),
+        serde_json::json!({"continue": true, "passphrase": PASSPHRASE}),
+    )
+    .await
+    .expect("v2 burn");
+    assert_eq!(v2_burn.status(), 200);
+    for path in [format!("receipt/{v2_receipt}"), "receipt/recent".to_owned()] {
+        let viewed = http
+            .get(format!("{v2}/{path}"))
+            .bearer_auth(BEARER)
+            .send()
+            .await
+            .expect("v2 view");
+        assert_eq!(viewed.status(), 200);
+    }
+
     // The same secret and passphrase through the MCP tools at /mcp: rmcp logs whole requests
     // at debug and trace, which the binary must keep out of its output.
     let mcp = |id: u32, tool: &str, arguments: Value| {
@@ -225,6 +302,10 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
             "{name} holds a full key"
         );
         assert!(!text.contains(&mcp_receipt), "{name} holds a full key");
+        assert!(
+            !text.contains(&v2_secret) && !text.contains(&v2_receipt),
+            "{name} holds a full v2 key"
+        );
     }
     for (name, text) in [
         ("audit log", &audit),
@@ -235,9 +316,11 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
             SECRET,
             PASSPHRASE,
             "canary-wrong-pass-x1",
+            "canary-wrong-pass-x2",
             BEARER,
             API_KEY,
             generated_value.as_str(),
+            v2_generated_value.as_str(),
         ] {
             assert!(
                 !text.contains(canary),
@@ -258,10 +341,15 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
             SECRET,
             PASSPHRASE,
             "canary-wrong-pass-x1",
+            "canary-wrong-pass-x2",
             BEARER,
             generated_value.as_str(),
+            v2_generated_value.as_str(),
         ] {
             assert!(!logs.contains(canary), "{name} logged a secret ({canary})");
+        }
+        for key in [&v2_secret, &v2_receipt, &v2_generated_receipt] {
+            assert!(!logs.contains(key.as_str()), "{name} logged a full v2 key");
         }
         assert!(!logs.contains(API_KEY), "{name} logged the API key");
         assert!(

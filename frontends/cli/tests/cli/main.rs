@@ -15,4 +15,5 @@ mod mcp_clients;
 mod probes;
 mod process;
 mod readme;
+mod simulator_pages;
 mod support;

@@ -139,7 +139,8 @@ async fn no_secret_material_reaches_the_logs() {
         start(simulator_router(sim.clone(), RestConfig::default())).await,
         Some(("team@example.com", API_KEY)),
         true,
-    );
+    )
+    .simulator();
     keys.extend(exercise(&direct).await);
     send(
         direct

@@ -22,6 +22,7 @@ async fn api(basic: Option<(&str, &str)>) -> Api {
         basic,
         has_account,
     )
+    .simulator()
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ async fn unknown_routes_and_wrong_verbs_get_otto_not_found() {
         for request in [
             c.get(server.url("/api/v1/nope")),
             c.get(server.url("/")),
-            c.get(server.url("/api/v2/status")),
+            c.get(server.url("/api/v3/status")),
             c.get(server.url("/api/v1/share")),
             c.delete(server.url("/api/v1/status")),
             c.get(server.url(&format!("/api/v1/secret/{SHORT_KEY}"))),
