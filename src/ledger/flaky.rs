@@ -63,4 +63,33 @@ impl LedgerStore for FlakyStore {
     fn count(&self) -> Result<u64, LedgerError> {
         self.inner.count()
     }
+    fn watch_due(
+        &self,
+        frontend: Frontend,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.inner.watch_due(frontend, now, limit)
+    }
+    fn unannounced(
+        &self,
+        frontend: Frontend,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, LedgerError> {
+        self.inner.unannounced(frontend, limit)
+    }
+    fn mark_announced(&self, key: &ReceiptKey, state: &ReceiptState) -> Result<(), LedgerError> {
+        self.inner.mark_announced(key, state)
+    }
+    fn set_read_receipts(
+        &self,
+        frontend: Frontend,
+        caller: &str,
+        enabled: bool,
+    ) -> Result<(), LedgerError> {
+        self.inner.set_read_receipts(frontend, caller, enabled)
+    }
+    fn read_receipts_enabled(&self, frontend: Frontend, caller: &str) -> Result<bool, LedgerError> {
+        self.inner.read_receipts_enabled(frontend, caller)
+    }
 }

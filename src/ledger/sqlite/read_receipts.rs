@@ -317,6 +317,7 @@ mod tests {
         let ledger = SqliteLedger {
             conn: std::sync::Mutex::new(conn),
             path: None,
+            pending_records: super::group_commit::CommitQueue::default(),
         };
         assert!(
             ledger
