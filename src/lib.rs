@@ -11,9 +11,11 @@
 //! - [`policy`]: per-frontend allowed operations, ownership and where `recent` comes from.
 //! - [`metrics`]: Prometheus metrics with closed label sets.
 //! - [`ledger`]: the ownership ledger, an embedded store of receipts made through the gateway.
+//! - [`base_url`]: the one rule for a server's base URL.
 //! - [`config`]: the validated configuration model. The core reads no files or environment itself;
 //!   the binary hands it text and a view of the environment.
 
+pub mod base_url;
 pub mod config;
 pub mod error;
 pub mod gateway;

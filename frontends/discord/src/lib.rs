@@ -20,6 +20,8 @@ pub mod command;
 mod error;
 mod handler;
 pub mod ids;
+#[cfg(test)]
+mod known_permissions;
 pub mod perform;
 pub mod render;
 pub mod respond;

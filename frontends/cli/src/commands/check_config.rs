@@ -32,7 +32,7 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         config.max_concurrent_requests
     );
     println!("  shutdown grace           {:?}", config.shutdown_grace);
-    println!("  upstream                 {}", config.upstream.url);
+    println!("  upstream                 {}", config.upstream.base_url);
     match &config.upstream.credentials {
         Some(credentials) => println!(
             "  team account             {} (API key set)",

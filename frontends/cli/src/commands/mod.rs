@@ -51,11 +51,11 @@ fn load_config(
                 Ok(text) => Some((name, text)),
                 Err(error) => {
                     return Err(ConfigError {
-                        problems: vec![ConfigProblem {
-                            source: name,
-                            key: String::new(),
-                            reason: format!("cannot read the file: {error}"),
-                        }],
+                        problems: vec![ConfigProblem::new(
+                            name,
+                            "",
+                            format!("cannot read the file: {error}"),
+                        )],
                     });
                 }
             }

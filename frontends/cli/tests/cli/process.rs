@@ -182,6 +182,60 @@ async fn bad_configuration_exits_with_ex_config_and_names_the_key() {
     );
 }
 
+/// One validator per rule: `check-config` refuses exactly what `serve` refuses, and `serve`
+/// refuses before it binds anything.
+#[tokio::test]
+async fn check_config_and_serve_refuse_the_same_configs_naming_key_and_line() {
+    let dir = std::env::temp_dir().join(format!("ots-gateway-invalid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases = [
+        ("[server]\nlisten = 7150\n", "server.listen", "line 2"),
+        (
+            "[upstream]\nurl = \"https://user:canary-pw@eu.onetimesecret.com\"\n",
+            "upstream.url",
+            "line 2",
+        ),
+        (
+            "[rest]\n\nquota_create = { per_minute = 5 }\n",
+            "rest.quota_create",
+            "line 3",
+        ),
+        (
+            "[discord]\ndefault_member_permissions = \"2251799813685248\"\n",
+            "discord.default_member_permissions",
+            "line 2",
+        ),
+        (
+            "[discord]\nquota_reveal = { per_minute = 5, burst = 0 }\n",
+            "discord.quota_reveal.burst",
+            "line 2",
+        ),
+        (
+            "[discord]\nallowed_roles = [\"x\"]\n",
+            "discord.allowed_roles",
+            "line 2",
+        ),
+    ];
+    for (index, (text, key, line)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("invalid-{index}.toml"));
+        std::fs::write(&path, text).expect("write config");
+        let path = path.to_string_lossy().into_owned();
+        for command in ["check-config", "serve"] {
+            let output = run(&[command, "--config", &path], &[]).await;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(78), "{command} {text}: {stderr}");
+            assert!(stderr.contains(key), "{command} names {key}: {stderr}");
+            assert!(stderr.contains(line), "{command} names {line}: {stderr}");
+            assert!(!stderr.contains("canary-pw"), "{stderr}");
+            assert!(
+                !String::from_utf8_lossy(&output.stdout).contains("listening on")
+                    && !stderr.contains("listening on"),
+                "{command} must refuse before binding"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn non_loopback_listen_without_a_token_is_refused() {
     let output = run(&["serve", "--dev", "--listen", "0.0.0.0:0"], &[]).await;
