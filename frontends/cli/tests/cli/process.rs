@@ -129,7 +129,8 @@ async fn check_config_explains_the_discord_policy_and_quotas() {
     std::fs::write(
         &path,
         "[discord]\nallowed_operations = [\"share\", \"status\"]\n\
-         quota_create = { per_minute = 1, burst = 1 }\n",
+         quota_create = { per_minute = 1, burst = 1 }\n\
+         guild_id = 1310000000000000100\nallowed_roles = [\"1310000000000000200\"]\n",
     )
     .expect("write config");
     let output = run(&["check-config", "--config", &path.to_string_lossy()], &[]).await;
@@ -141,6 +142,11 @@ async fn check_config_explains_the_discord_policy_and_quotas() {
         .unwrap_or_else(|| panic!("no [discord] section explained:\n{stdout}"));
     assert!(discord.contains("allows status, share\n"), "{stdout}");
     assert!(discord.contains("quota create  1/min, burst 1"), "{stdout}");
+    assert!(
+        stdout.contains("registered in guild 1310000000000000100"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("any / 1310000000000000200"), "{stdout}");
 }
 
 #[tokio::test]
