@@ -610,5 +610,6 @@ fn entry_as_receipt(entry: &LedgerEntry, now: i64) -> Receipt {
     }
 }
 
+pub mod report;
 #[cfg(test)]
 mod tests;
