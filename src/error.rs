@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::model::{Frontend, Operation};
+use crate::operation::{Frontend, Operation};
 
 /// Who refused a request for being too frequent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - [`model`]: the shared vocabulary (secrets, keys, receipts, requests), with redacting `Debug`.
+//! - [`operation`]: which frontend asks for which operation (a leaf, so `error` needs no `model`).
 //! - [`error`]: the one error enum every frontend matches exhaustively.
 //! - [`ots`]: the only code that speaks HTTP to a OneTimeSecret server; its wire types are private.
 //! - [`simulator`]: OTS v1 semantics in memory, standing in for the upstream in `--dev` and tests.
@@ -23,6 +24,7 @@ pub mod ledger;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod operation;
 pub mod ots;
 pub mod policy;
 pub mod simulator;

@@ -12,84 +12,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Error;
 
-/// Which frontend a request came through. Quotas, allowed operations and audit events are keyed on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Frontend {
-    Rest,
-    Mcp,
-    Discord,
-    Cli,
-}
-
-impl Frontend {
-    pub const ALL: [Frontend; 4] = [
-        Frontend::Rest,
-        Frontend::Mcp,
-        Frontend::Discord,
-        Frontend::Cli,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Frontend::Rest => "rest",
-            Frontend::Mcp => "mcp",
-            Frontend::Discord => "discord",
-            Frontend::Cli => "cli",
-        }
-    }
-}
-
-impl fmt::Display for Frontend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The operations the gateway offers, in every frontend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Operation {
-    Status,
-    Share,
-    Generate,
-    Retrieve,
-    Receipt,
-    Burn,
-    Recent,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 7] = [
-        Operation::Status,
-        Operation::Share,
-        Operation::Generate,
-        Operation::Retrieve,
-        Operation::Receipt,
-        Operation::Burn,
-        Operation::Recent,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Status => "status",
-            Operation::Share => "share",
-            Operation::Generate => "generate",
-            Operation::Retrieve => "retrieve",
-            Operation::Receipt => "receipt",
-            Operation::Burn => "burn",
-            Operation::Recent => "recent",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Operation> {
-        Operation::ALL.into_iter().find(|op| op.as_str() == raw)
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// Defined apart from this module so that `error` can name them without `model` and `error`
+// depending on each other.
+pub use crate::operation::{Frontend, Operation};
 
 /// Who is asking: the frontend plus a caller id that frontend vouches for (a client label, an MCP
 /// client name, a Discord user id). Never a secret.
@@ -321,9 +246,18 @@ impl ReceiptState {
         }
     }
 
-    /// Whether the secret behind the receipt can still be revealed or burned.
+    /// Whether the secret behind the receipt may still be revealed or burned: the one rule for
+    /// the ledger (keep the key?), the watchers and the frontends (offer burn?). A state this
+    /// gateway does not know counts as live, since a newer server's state might be one; treating
+    /// it as gone would throw away a key that still works.
     pub fn is_live(&self) -> bool {
-        matches!(self, ReceiptState::New | ReceiptState::Viewed)
+        match self {
+            ReceiptState::New | ReceiptState::Viewed | ReceiptState::Other(_) => true,
+            ReceiptState::Received
+            | ReceiptState::Burned
+            | ReceiptState::Expired
+            | ReceiptState::Orphaned => false,
+        }
     }
 }
 
@@ -470,6 +404,23 @@ mod tests {
         assert_eq!(state, ReceiptState::Other("previewed".into()));
         assert_eq!(state.as_str(), "previewed");
         assert_eq!(ReceiptState::parse("received"), ReceiptState::Received);
+    }
+
+    #[test]
+    fn only_known_final_states_are_not_live() {
+        let live: Vec<&str> = [
+            "new",
+            "viewed",
+            "received",
+            "burned",
+            "expired",
+            "orphaned",
+            "previewed",
+        ]
+        .into_iter()
+        .filter(|raw| ReceiptState::parse(raw).is_live())
+        .collect();
+        assert_eq!(live, ["new", "viewed", "previewed"]);
     }
 
     #[test]

@@ -223,12 +223,7 @@ impl LedgerStore for SqliteLedger {
                  WHERE metadata_key = ?4 AND state_updated <= ?2",
             )
             .and_then(|mut stmt| {
-                stmt.execute(params![
-                    state.as_str(),
-                    at,
-                    secret_is_gone(&state),
-                    key.as_str()
-                ])
+                stmt.execute(params![state.as_str(), at, !state.is_live(), key.as_str()])
             })
             .map_err(LedgerError::database("updating an entry's state"))?;
         if changed > 0 {
@@ -271,18 +266,6 @@ impl SqliteLedger {
             .map_err(LedgerError::database("looking up an entry"))?;
         row.map(StoredRow::into_entry).transpose()
     }
-}
-
-/// States in which the secret can no longer be revealed, so its key is worth nothing to keep.
-/// Unknown states are not in the list: a server's new state might still be a live one.
-fn secret_is_gone(state: &ReceiptState) -> bool {
-    matches!(
-        state,
-        ReceiptState::Received
-            | ReceiptState::Burned
-            | ReceiptState::Expired
-            | ReceiptState::Orphaned
-    )
 }
 
 fn is_uniqueness_violation(err: &rusqlite::Error) -> bool {
