@@ -33,6 +33,60 @@ impl Caller {
     }
 }
 
+/// The header a local client names itself with, on the REST API and on `/mcp` alike.
+pub const CLIENT_ID_HEADER: &str = "x-ots-gateway-client";
+
+/// A caller id a client chose: a client token's label, the [`CLIENT_ID_HEADER`], an MCP client's
+/// declared name. 1 to 64 characters of `[A-Za-z0-9._-]`, so it is safe verbatim in logs,
+/// metrics, quota keys and the ledger. The one rule for all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallerId(String);
+
+impl CallerId {
+    pub const MAX_CHARS: usize = 64;
+
+    /// Strict, for ids a client states on purpose (the header, a token label): anything else is
+    /// refused, so the client learns its id is not what it meant.
+    pub fn parse(raw: &str) -> Option<CallerId> {
+        let fits =
+            (1..=CallerId::MAX_CHARS).contains(&raw.len()) && raw.bytes().all(CallerId::is_allowed);
+        fits.then(|| CallerId(raw.to_owned()))
+    }
+
+    /// Lenient, for names a client mentions in passing (MCP's `clientInfo.name`, such as
+    /// "Claude Desktop"): other characters become `_` and the end is cut. `None` when nothing
+    /// recognisable is left.
+    pub fn sanitise(raw: &str) -> Option<CallerId> {
+        let id: String = raw
+            .trim()
+            .chars()
+            .take(CallerId::MAX_CHARS)
+            .map(|c| {
+                if c.is_ascii() && CallerId::is_allowed(c as u8) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        id.chars()
+            .any(|c| c.is_ascii_alphanumeric())
+            .then_some(CallerId(id))
+    }
+
+    fn is_allowed(byte: u8) -> bool {
+        byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-')
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// The label of the client token a request authenticated with (`[server] client_tokens_file`).
 /// Frontends that see one use it as the caller id: unlike a name a client declares, it is proven.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -396,6 +450,28 @@ mod tests {
             assert!(ReceiptKey::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(SecretKey::parse("Az09_-").is_ok());
+    }
+
+    #[test]
+    fn caller_ids_are_parsed_strictly_or_sanitised() {
+        let longest = "a".repeat(CallerId::MAX_CHARS);
+        for good in ["deploy-bot.v2_1", longest.as_str()] {
+            assert_eq!(
+                CallerId::parse(good).map(CallerId::into_string).as_deref(),
+                Some(good)
+            );
+        }
+        let too_long = "a".repeat(CallerId::MAX_CHARS + 1);
+        for bad in ["", "has space", "slash/y", "ünï", too_long.as_str(), "a\tb"] {
+            assert_eq!(CallerId::parse(bad), None, "{bad:?}");
+        }
+        let sanitised = |raw: &str| CallerId::sanitise(raw).map(CallerId::into_string);
+        assert_eq!(
+            sanitised("Claude Desktop").as_deref(),
+            Some("Claude_Desktop")
+        );
+        assert_eq!(sanitised("日本語"), None);
+        assert_eq!(sanitised(&"x".repeat(200)).map(|id| id.len()), Some(64));
     }
 
     #[test]

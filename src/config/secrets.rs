@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 use super::Environment;
 use super::problems::Problems;
-use crate::model::ClientToken;
+use crate::model::{CallerId, ClientToken};
 
 /// Shortest client token accepted: long enough that guessing is hopeless.
 const MIN_CLIENT_TOKEN_CHARS: usize = 16;
@@ -70,11 +70,7 @@ pub(super) fn client_tokens(
             problems.at(key, format!("{path} line {number}: expected LABEL:TOKEN"));
             continue;
         };
-        let label_ok = (1..=64).contains(&label.len())
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !label_ok {
+        if CallerId::parse(label).is_none() {
             problems.at(
                 key,
                 format!(
