@@ -161,14 +161,14 @@ impl<'a> RevealBody<'a> {
 }
 
 #[derive(Serialize)]
-pub struct StatusBody<'a> {
+pub struct ServerStatusBody<'a> {
     status: &'a str,
     locale: &'a str,
 }
 
-impl<'a> StatusBody<'a> {
+impl<'a> ServerStatusBody<'a> {
     pub fn new(status: &'a UpstreamStatus) -> Self {
-        StatusBody {
+        ServerStatusBody {
             status: &status.status,
             locale: &status.locale,
         }
@@ -311,7 +311,7 @@ mod tests {
             locale: "en".into(),
         };
         assert_eq!(
-            serde_json::to_string(&StatusBody::new(&status)).unwrap(),
+            serde_json::to_string(&ServerStatusBody::new(&status)).unwrap(),
             r#"{"status":"nominal","locale":"en"}"#
         );
     }

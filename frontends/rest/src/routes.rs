@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::backend::{Backend, Call, Ops};
 use crate::errors::LocalRefusal;
 use crate::params::Params;
-use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, StatusBody, ok};
+use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, ServerStatusBody, ok};
 
 /// OTS's `V1_MIN_IDENTIFIER_LENGTH`: shorter keys get a bare "Not Found" before any lookup.
 const MIN_KEY_CHARS: usize = 20;
@@ -77,14 +77,14 @@ async fn not_found() -> Response {
 
 async fn status(call: Call) -> Response {
     match call.ops.status().await {
-        Ok(status) => ok(&StatusBody::new(&status)),
+        Ok(status) => ok(&ServerStatusBody::new(&status)),
         Err(err) => call.fail(err, None),
     }
 }
 
 async fn authcheck(call: Call) -> Response {
     match call.ops.authcheck().await {
-        Ok(status) => ok(&StatusBody::new(&status)),
+        Ok(status) => ok(&ServerStatusBody::new(&status)),
         Err(err) => call.fail(err, None),
     }
 }

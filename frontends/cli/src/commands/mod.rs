@@ -70,6 +70,26 @@ fn load_config(
     )
 }
 
+/// What every long-running command does first: the whole configuration validated (before
+/// anything binds), then logging set up as it says.
+fn load_config_and_start_logging(
+    args: &ConfigArgs,
+    listen: Option<&str>,
+    upstream: Option<&str>,
+) -> anyhow::Result<ValidConfig> {
+    let overrides = CommandLineOverrides {
+        listen: listen.map(str::to_owned),
+        upstream: upstream.map(str::to_owned),
+    };
+    let config = load_config(args, &overrides)?;
+    crate::telemetry::init(
+        &config.log_level,
+        config.log_format,
+        config.audit_file.as_deref(),
+    )?;
+    Ok(config)
+}
+
 async fn bind(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(addr)
         .await
