@@ -1,5 +1,5 @@
 //! The OTS v1 API on localhost, so scripts and every existing OTS client library work against
-//! the gateway unchanged (ots-api.md §13), plus the same surface served straight from the
+//! the gateway unchanged (docs/ots-api-notes.md §5), plus the same surface served straight from the
 //! simulator for `ots-gateway simulate`.
 //!
 //! Layout, one job per module:

@@ -1,7 +1,7 @@
 //! Request parameters the way Rack hands them to OTS: one flat namespace merged from the query
 //! string and the body, whatever encoding the body uses.
 //!
-//! Real v1 clients disagree on where and how they send params (ots-api.md §13), and OTS accepts
+//! Real v1 clients disagree on where and how they send params (docs/ots-api-notes.md §5), and OTS accepts
 //! all of them, so this module is deliberately lenient: it only refuses a JSON body that does not
 //! parse (as `Rack::JSONBodyParser` does) and a body larger than the configured limit. Everything
 //! else becomes a `serde_json::Value` tree (strings, `[]` arrays and `[k]` hashes from forms; any
@@ -52,7 +52,7 @@ impl Params {
     }
 
     /// A scalar text param. Empty values count as absent, because several clients always send
-    /// `passphrase=` and `recipient=` (ots-api.md §13).
+    /// `passphrase=` and `recipient=` (docs/ots-api-notes.md §5).
     pub fn text(&self, name: &str) -> Result<Option<String>, Error> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),

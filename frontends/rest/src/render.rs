@@ -1,6 +1,6 @@
 //! The v1 wire types: core values rendered with exactly OTS's field names and JSON types.
 //!
-//! These mirror OTS's `receipt_hsh` output (ots-api.md §5–§6) but are ours: the core model stays
+//! These mirror OTS's `receipt_hsh` output (docs/ots-api-notes.md §4) but are ours: the core model stays
 //! free of v1 naming, and strict clients (C#'s DataContractJsonSerializer wants integers and a
 //! real boolean) see what a real server sends.
 

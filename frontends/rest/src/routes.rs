@@ -1,4 +1,4 @@
-//! The v1 route table (ots-api.md §5) and its handlers, shared by the gateway and the simulator
+//! The v1 route table (docs/ots-api-notes.md §2) and its handlers, shared by the gateway and the simulator
 //! router. Handlers only translate: params in, one backend call, a rendered body out.
 
 use axum::Router;
