@@ -8,7 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
 use super::problems::Problems;
-use super::{DEFAULT_LISTEN, DEFAULT_UPSTREAM};
+use super::{
+    DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_UPSTREAM,
+};
 use crate::model::Frontend;
 use crate::ots::OtsClientConfig;
 use crate::policy::{FrontendPolicy, RecentSource};
@@ -265,9 +268,9 @@ impl Default for ServerSection {
             allowed_hosts: Vec::new(),
             bearer_token_file: String::new(),
             client_tokens_file: String::new(),
-            max_body_bytes: 64 * 1024,
-            request_timeout: Duration::from_secs(30),
-            max_concurrent_requests: 256,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             shutdown_grace: Duration::from_secs(10),
         }
     }

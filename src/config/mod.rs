@@ -47,6 +47,16 @@ pub const ENV_CONFIG_PATH: &str = "OTS_GATEWAY_CONFIG";
 pub const ENV_DISCORD_TOKEN: &str = "OTS_GATEWAY_DISCORD_TOKEN";
 pub const ENV_DISCORD_API_BASE: &str = "OTS_GATEWAY_DISCORD_API_BASE";
 
+/// Largest request body a listener accepts by default. A v1 secret is at most 10 000 bytes; JSON
+/// escaping can multiply its size (`\u00e9` is six bytes for one character), so 64 KiB leaves
+/// room and still stops a memory-filling upload. The one default for REST, `/mcp` and the file.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long one request may take in total. Longer than the OTS client's own timeout, so an
+/// upstream timeout is reported as such rather than cut short by the listener.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests handled at once before the listener sheds load with 503.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7143";
 pub const DEFAULT_UPSTREAM: &str = "https://onetimesecret.com";
 
