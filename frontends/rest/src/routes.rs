@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use ots_gateway_core::Error;
 use ots_gateway_core::model::{
-    Caller, Frontend, GenerateRequest, ReceiptKey, SecretKey, SecretText, ShareRequest,
+    Caller, Frontend, GenerateRequest, ReceiptKey, SecretKey, ShareRequest,
 };
 use serde::Serialize;
 
@@ -104,7 +104,7 @@ fn share_request(params: &Params) -> Result<ShareRequest, Error> {
     Ok(ShareRequest {
         // A missing secret is passed on empty, so the upstream reports it in its own order of
         // checks (size, recipient, domain, passphrase, then "nothing to share").
-        secret: SecretText::new(params.text("secret")?.unwrap_or_default()),
+        secret: params.secret()?,
         ttl: params.integer("ttl")?,
         passphrase: params.passphrase()?,
         recipient: params.recipient()?,
