@@ -26,15 +26,35 @@ pub enum RateLimitScope {
 pub enum UpstreamFailure {
     /// No answer within the configured time. The request may still have taken effect upstream.
     Timeout,
-    /// Could not connect, or the connection broke before an answer arrived.
-    Network,
+    /// Could not connect, or the connection broke before an answer arrived; the cause says which
+    /// step failed, so an operator knows where to look.
+    Network(NetworkCause),
     /// An answer with an HTTP status OTS does not use for this route (5xx, a proxy's 502...).
     Status(u16),
     /// A 200 (or OTS-style error) whose body is not what OTS sends.
     MalformedResponse,
 }
 
-#[derive(Debug, Error)]
+/// Where talking to the upstream broke down before any answer arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkCause {
+    /// The upstream's host name did not resolve (DNS).
+    NameNotResolved,
+    /// Nothing accepted the connection at that address and port.
+    ConnectionRefused,
+    /// The TLS handshake failed: an untrusted or mismatched certificate, or not TLS at all.
+    Tls,
+    /// The connection could not be made or broke off for another reason.
+    Other,
+}
+
+/// The words for [`Error::NotAuthorized`] when the gateway sent the team's credentials: the
+/// caller did nothing wrong, and the operator has to fix the gateway's configuration. Share,
+/// readiness and status all say it this way.
+pub const TEAM_CREDENTIALS_REJECTED: &str =
+    "the gateway's OTS credentials were rejected by the upstream";
+
+#[derive(Debug, Clone, Error)]
 pub enum Error {
     /// The secret or receipt does not exist, was already revealed or burned, or has expired. On
     /// retrieve, OTS gives the same answer for a wrong passphrase.
@@ -95,7 +115,18 @@ pub enum Error {
 fn describe_upstream_failure(failure: &UpstreamFailure) -> String {
     match failure {
         UpstreamFailure::Timeout => "the OTS server did not answer in time".to_owned(),
-        UpstreamFailure::Network => "the OTS server could not be reached".to_owned(),
+        UpstreamFailure::Network(cause) => {
+            let why = match cause {
+                NetworkCause::NameNotResolved => ": its host name does not resolve (DNS)",
+                NetworkCause::ConnectionRefused => ": the connection was refused",
+                NetworkCause::Tls => {
+                    ": the TLS handshake failed (certificate not trusted or not for this host, \
+                     or the server does not speak TLS)"
+                }
+                NetworkCause::Other => "",
+            };
+            format!("the OTS server could not be reached{why}")
+        }
         UpstreamFailure::Status(code) => format!("the OTS server answered with HTTP {code}"),
         UpstreamFailure::MalformedResponse => {
             "the OTS server sent a response the gateway could not read".to_owned()
@@ -189,7 +220,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Upstream(failure) => match failure {
-                UpstreamFailure::Timeout | UpstreamFailure::Network => true,
+                // A certificate or protocol mismatch does not mend itself within a retry.
+                UpstreamFailure::Network(NetworkCause::Tls) => false,
+                UpstreamFailure::Timeout | UpstreamFailure::Network(_) => true,
                 UpstreamFailure::Status(code) => (500..600).contains(code),
                 UpstreamFailure::MalformedResponse => false,
             },
@@ -295,7 +328,7 @@ mod tests {
             Error::NotOwned,
             Error::Ledger,
             Error::Upstream(UpstreamFailure::Timeout),
-            Error::Upstream(UpstreamFailure::Network),
+            Error::Upstream(UpstreamFailure::Network(NetworkCause::Other)),
             Error::Upstream(UpstreamFailure::Status(503)),
             Error::Upstream(UpstreamFailure::Status(302)),
             Error::Upstream(UpstreamFailure::MalformedResponse),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::task::JoinSet;
 use tracing::{Instrument, info_span};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TEAM_CREDENTIALS_REJECTED};
 use crate::ledger::{EntryId, LedgerEntry, LedgerError, LedgerStore};
 use crate::limits::{Limits, OperationClass, QuotaSettings};
 use crate::metrics::Metrics;
@@ -22,6 +22,7 @@ use crate::model::{
     ReceiptState, Revealed, SecretKey, ShareRequest, UpstreamStatus,
 };
 use crate::policy::{FrontendPolicy, Policy, RecentSource};
+use crate::readiness::{NotReady, ReadinessCache};
 use crate::upstream::Upstream;
 
 /// Audit events go to this `tracing` target, so they can be routed to their own file.
@@ -67,6 +68,7 @@ struct Inner {
     limits: Limits,
     ledger: Arc<dyn LedgerStore>,
     metrics: Metrics,
+    readiness: ReadinessCache,
 }
 
 /// Assembles a [`Gateway`]; policy and quotas default to [`Policy::default`] and no quotas.
@@ -109,6 +111,7 @@ impl GatewayBuilder {
                 limits: Limits::new(self.quotas),
                 ledger: self.ledger,
                 metrics,
+                readiness: ReadinessCache::default(),
             }),
         }
     }
@@ -362,16 +365,28 @@ impl Gateway {
         self.finish(caller, op, None, result)
     }
 
-    /// Reachability, account mode and quota settings, for status displays. Not subject to the
-    /// caller's quota, but the upstream probe spends the shared budget like any other call.
+    /// Whether the upstream answers, for readiness probes. Spends no quota and writes no audit
+    /// event; answers are cached briefly instead (see [`crate::readiness`]).
+    pub async fn readiness(&self) -> std::result::Result<UpstreamStatus, NotReady> {
+        let team_credentials = self.has_team_credentials();
+        self.inner
+            .readiness
+            .get_or_probe(
+                self.timed(Operation::Status, self.inner.upstream.status()),
+                |error| match error {
+                    Error::NotAuthorized if team_credentials => {
+                        TEAM_CREDENTIALS_REJECTED.to_owned()
+                    }
+                    other => other.to_string(),
+                },
+            )
+            .await
+    }
+
+    /// Reachability, account mode and quota settings, for status displays. Like
+    /// [`Gateway::readiness`], whose answer it shares, it spends no quota.
     pub async fn overview(&self) -> GatewayOverview {
-        let upstream = match self.inner.limits.admit_upstream_call() {
-            Ok(()) => self
-                .timed(Operation::Status, self.inner.upstream.status())
-                .await
-                .map_err(|error| error.to_string()),
-            Err(error) => Err(error.to_string()),
-        };
+        let upstream = self.readiness().await;
         let ledger_entries = self.with_ledger(|ledger| ledger.count()).await.ok();
         GatewayOverview {
             upstream_origin: self.upstream_origin(),

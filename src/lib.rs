@@ -27,6 +27,7 @@ pub mod model;
 pub mod operation;
 pub mod ots;
 pub mod policy;
+pub mod readiness;
 pub mod simulator;
 pub mod upstream;
 

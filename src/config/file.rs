@@ -148,9 +148,9 @@ impl FrontendSection {
                 RecentSource::UpstreamAccount => "upstream".to_owned(),
                 RecentSource::CallerLedger => "ledger".to_owned(),
             },
-            quota_create: RateSection::new(60, 20),
-            quota_reveal: RateSection::new(60, 20),
-            quota_manage: RateSection::new(300, 60),
+            quota_create: RateSection::new(50, 2000),
+            quota_reveal: RateSection::new(50, 2000),
+            quota_manage: RateSection::new(500, 20000),
         }
     }
 }
@@ -306,7 +306,7 @@ impl Default for UpstreamSection {
             request_timeout: client_default(|c| c.request_timeout),
             read_retries: client.as_ref().map_or(0, |c| c.read_retries),
             retry_backoff: client_default(|c| c.retry_backoff),
-            budget: RateSection::new(600, 60),
+            budget: RateSection::new(600, 24000),
         }
     }
 }

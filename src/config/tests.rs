@@ -219,7 +219,7 @@ fn frontend_sections_have_their_own_defaults_and_quotas() {
     );
     assert!(config.policy.for_frontend(Frontend::Mcp).enforce_ownership);
     let rate = config.quotas.callers[&(Frontend::Rest, OperationClass::Create)];
-    assert_eq!((rate.per_minute.get(), rate.burst.get()), (60, 20));
+    assert_eq!((rate.per_minute.get(), rate.burst.get()), (50, 2000));
     assert_eq!(
         config.quotas.upstream.map(|r| r.per_minute.get()),
         Some(600)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tracing::debug;
 
 use super::lenient;
-use crate::error::{Error, RateLimitScope, UpstreamFailure};
+use crate::error::{Error, NetworkCause, RateLimitScope, UpstreamFailure};
 
 /// A complete answer from upstream, with the only headers the classification needs.
 pub(super) struct Reply {
@@ -95,12 +95,37 @@ pub(super) fn from_transport(err: reqwest::Error, operation: &'static str) -> Er
     let failure = if err.is_timeout() {
         UpstreamFailure::Timeout
     } else {
-        // Connect errors, connections reset mid-answer and body read errors all mean the same to
-        // a caller: the server could not be talked to.
-        UpstreamFailure::Network
+        UpstreamFailure::Network(network_cause(&err))
     };
     debug!(operation, ?failure, error = ?err, "OTS request failed");
     Error::Upstream(failure)
+}
+
+/// Which step of reaching the server failed, read from the error's chain of causes. reqwest,
+/// hyper and rustls expose no stable types for these across versions, so the chain is read the
+/// way their messages and `io::ErrorKind`s present it.
+fn network_cause(err: &reqwest::Error) -> NetworkCause {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return NetworkCause::ConnectionRefused;
+        }
+        let text = cause.to_string().to_ascii_lowercase();
+        if text.starts_with("dns error") || text.contains("failed to lookup address") {
+            return NetworkCause::NameNotResolved;
+        }
+        if text.contains("certificate")
+            || text.contains("tls")
+            || text.contains("handshake")
+            || text.contains("corrupt message")
+        {
+            return NetworkCause::Tls;
+        }
+        source = cause.source();
+    }
+    NetworkCause::Other
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
-    use crate::error::{RateLimitScope, UpstreamFailure};
+    use crate::error::{NetworkCause, RateLimitScope, UpstreamFailure};
 
     #[test]
     fn backoff_doubles_and_is_capped() {
@@ -87,7 +87,9 @@ mod tests {
     #[test]
     fn only_failures_unrelated_to_the_request_are_transient() {
         assert!(is_transient(&Error::Upstream(UpstreamFailure::Timeout)));
-        assert!(is_transient(&Error::Upstream(UpstreamFailure::Network)));
+        assert!(is_transient(&Error::Upstream(UpstreamFailure::Network(
+            NetworkCause::Other
+        ))));
         assert!(is_transient(&Error::Upstream(UpstreamFailure::Status(503))));
         assert!(!is_transient(&Error::Upstream(UpstreamFailure::Status(
             404
@@ -114,7 +116,9 @@ mod tests {
         };
         let outcome: Result<()> = with_retries(policy, "test", || async {
             attempts.fetch_add(1, Ordering::SeqCst);
-            Err(Error::Upstream(UpstreamFailure::Network))
+            Err(Error::Upstream(UpstreamFailure::Network(
+                NetworkCause::Other,
+            )))
         })
         .await;
         assert!(outcome.is_err());

@@ -3,4 +3,5 @@
 
 mod chain;
 mod client_vs_simulator;
+mod quota_defaults;
 mod support;

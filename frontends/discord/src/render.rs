@@ -72,7 +72,7 @@ pub fn error_message(error: &Error) -> String {
                 UpstreamFailure::Timeout => {
                     " It may still have gone through: check `/ots recent` before retrying."
                 }
-                UpstreamFailure::Network
+                UpstreamFailure::Network(_)
                 | UpstreamFailure::Status(_)
                 | UpstreamFailure::MalformedResponse => " Try again later.",
             };

@@ -1,11 +1,13 @@
 //! The MCP frontend on the in-memory simulator, without the `ots-gateway` binary: for trying the
 //! tools out and for the outside-client tests (`tests/it/pypi.rs`).
 //!
-//! `dev_server stdio [--retrieve]` serves stdio; `dev_server http [--retrieve]` serves
-//! Streamable HTTP on a free loopback port and prints `listening on http://HOST:PORT/mcp`.
-//! Logs go to stderr.
+//! `dev_server stdio [--retrieve]` serves stdio, and its secret entry pages on a free loopback
+//! port (announced on stderr as `entry pages on http://HOST:PORT`); `dev_server http
+//! [--retrieve]` serves Streamable HTTP and the pages on a free loopback port and prints
+//! `listening on http://HOST:PORT/mcp`. Logs go to stderr.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 use ots_gateway_core::Gateway;
@@ -14,7 +16,9 @@ use ots_gateway_core::model::{Credentials, Frontend, Operation};
 use ots_gateway_core::policy::{FrontendPolicy, Policy, RecentSource};
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
-use ots_gateway_mcp::{LOG_FILTER, McpSettings, http_service, serve_stdio};
+use ots_gateway_mcp::{
+    EntryPages, LOG_FILTER, McpSettings, entry_desk, entry_pages, http_service, serve_stdio,
+};
 use tracing_subscriber::EnvFilter;
 
 fn gateway(allow_retrieve: bool) -> Result<Gateway> {
@@ -47,13 +51,29 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let allow_retrieve = args.iter().any(|a| a == "--retrieve");
     let gateway = gateway(allow_retrieve)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let local = listener.local_addr()?;
+    let settings = McpSettings {
+        entry_pages: Some(EntryPages {
+            origin: format!("http://{local}").parse()?,
+            lifetime: Duration::from_secs(600),
+        }),
+        ..McpSettings::default()
+    };
     match args.first().map(String::as_str) {
-        Some("stdio") => serve_stdio(gateway, McpSettings::default()).await?,
+        Some("stdio") => {
+            let desk = entry_desk(&gateway, &settings);
+            let mut pages = axum::Router::new();
+            if let Some(desk) = &desk {
+                pages = pages.nest("/mcp", entry_pages(desk.clone()));
+            }
+            tokio::spawn(async move { axum::serve(listener, pages).await });
+            eprintln!("entry pages on http://{local}");
+            serve_stdio(gateway, settings, desk).await?
+        }
         Some("http") => {
-            let router = axum::Router::new()
-                .nest_service("/mcp", http_service(gateway, McpSettings::default()));
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            println!("listening on http://{}/mcp", listener.local_addr()?);
+            let router = axum::Router::new().nest_service("/mcp", http_service(gateway, settings));
+            println!("listening on http://{local}/mcp");
             axum::serve(listener, router).await?;
         }
         _ => bail!("usage: dev_server stdio|http [--retrieve]"),

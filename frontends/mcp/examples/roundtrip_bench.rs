@@ -54,7 +54,7 @@ async fn stdio_client() -> Result<Client> {
     let (read, write) = tokio::io::split(server_io);
     let gateway = gateway()?;
     tokio::spawn(async move {
-        let _ = serve_io(gateway, McpSettings::default(), read, write).await;
+        let _ = serve_io(gateway, McpSettings::default(), None, read, write).await;
     });
     Ok(config()
         .serve_with_lifecycle(client_io, lifecycle())

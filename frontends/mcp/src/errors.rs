@@ -10,6 +10,7 @@ use ots_gateway_core::model::{Frontend, retry_after_secs};
 use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::model::{CallToolResponse, CallToolResult};
 use serde::Serialize;
+use serde_json::json;
 
 /// The body of every failed tool call.
 #[derive(Debug, Serialize)]
@@ -91,13 +92,34 @@ fn message_for(error: &Error) -> String {
     }
 }
 
+impl ToolError {
+    /// Arguments rmcp could not deserialise, described by `reason` (already free of values).
+    pub(crate) fn invalid_arguments(reason: String) -> Self {
+        ToolError(Error::InvalidInput {
+            field: "arguments",
+            reason,
+        })
+    }
+
+    /// The `isError` result, logged once here.
+    pub(crate) fn into_response(self) -> CallToolResponse {
+        self.log();
+        let ErrorBody {
+            code,
+            message,
+            retry_after_seconds,
+        } = self.body();
+        let mut body = json!({"code": code, "message": message});
+        if let Some(wait) = retry_after_seconds {
+            body["retry_after_seconds"] = json!(wait);
+        }
+        CallToolResult::structured_error(body).into()
+    }
+}
+
 impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
-        self.log();
-        let body = serde_json::to_value(self.body()).map_err(|_| {
-            rmcp::ErrorData::internal_error("could not encode the tool error", None)
-        })?;
-        Ok(CallToolResult::structured_error(body).into())
+        Ok(self.into_response())
     }
 }
 

@@ -1,8 +1,14 @@
 //! Who is calling: the caller id the core keys quotas, ownership and audit on.
 //!
 //! On HTTP, a client token (`[server] client_tokens_file`) proves who is calling, and its label
-//! is the id. Otherwise the id is what the client declares: it separates agents from one another
-//! but does not defend against a client that lies, which the local trust model accepts.
+//! is the id. Otherwise the id is what the client declares, or, for a client with an MCP
+//! session, its declared name plus a tag derived from the session: that separates agents from
+//! one another (two clients built on the same SDK declare the same name) but does not defend
+//! against a client that lies, which the local trust model accepts.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
 use ots_gateway_core::model::{CLIENT_ID_HEADER, Caller, CallerId, Frontend, TokenLabel};
 use rmcp::RoleServer;
@@ -11,6 +17,12 @@ use rmcp::service::RequestContext;
 /// Request header an HTTP client may set to choose its caller id explicitly, e.g. when several
 /// agents share one MCP client implementation. The core's, shared with the REST API.
 pub const CLIENT_HEADER: &str = CLIENT_ID_HEADER;
+
+/// The Streamable HTTP session header (legacy protocol versions only).
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Longest caller id kept; ids end up in the ledger, audit events and quota keys.
+const MAX_ID_CHARS: usize = CallerId::MAX_CHARS;
 
 /// Which transport a server instance runs on, since the trustworthy identity sources differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +50,11 @@ pub(crate) fn sanitise(raw: &str) -> Option<String> {
 /// The caller for one request.
 ///
 /// - HTTP: the label of the client token the request presented, else the
-///   `X-OTS-Gateway-Client` header, else the client name the request itself declares
-///   (`_meta` clientInfo, sent by 2026-07-28 clients on every request), else `http`. The peer
-///   info is not consulted: in stateless mode rmcp fills it with placeholder values, and a legacy
-///   client's `initialize` is a separate request whose name is not remembered.
+///   `X-OTS-Gateway-Client` header, else, in an MCP session (legacy protocol versions), the name
+///   the client declared at `initialize` tagged with its session (`mcp.3f9a0c1d`), else the
+///   client name the request itself declares (`_meta` clientInfo, sent by 2026-07-28 clients on
+///   every request), else `http`. The session id itself never becomes part of the caller id: it
+///   would reach the ledger and audit log, and it is what lets a request join the session.
 /// - stdio: the per-request declared name, else the name from the `initialize` handshake,
 ///   else `stdio`.
 pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServer>) -> Caller {
@@ -52,7 +65,9 @@ pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServ
             .and_then(|info| sanitise(&info.name))
     };
     let id = match transport {
-        Transport::Http => header_id(context).or_else(declared),
+        Transport::Http => header_id(context)
+            .or_else(|| session_caller(context))
+            .or_else(declared),
         Transport::Stdio => declared().or_else(|| {
             context
                 .peer
@@ -77,6 +92,26 @@ fn header_id(context: &RequestContext<RoleServer>) -> Option<String> {
     sanitise(value)
 }
 
+/// `<declared name>.<tag>` for a request inside an MCP session, the tag a keyed hash of the
+/// session id (the key is random per process, so tags cannot be computed from outside).
+fn session_caller(context: &RequestContext<RoleServer>) -> Option<String> {
+    let parts = context.extensions.get::<http::request::Parts>()?;
+    let session = parts.headers.get(SESSION_HEADER)?.to_str().ok()?;
+    let name = context
+        .peer
+        .peer_info()
+        .and_then(|info| sanitise(&info.client_info.name))
+        .unwrap_or_else(|| Transport::Http.fallback_id().to_owned());
+    Some(session_scoped(&name, session))
+}
+
+fn session_scoped(name: &str, session: &str) -> String {
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    let tag = KEY.get_or_init(RandomState::new).hash_one(session) as u32;
+    let name: String = name.chars().take(MAX_ID_CHARS - 9).collect();
+    format!("{name}.{tag:08x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +133,15 @@ mod tests {
         assert_eq!(sanitise("   "), None);
         assert_eq!(sanitise("日本語"), None);
         assert_eq!(sanitise("..."), None);
+    }
+
+    #[test]
+    fn sessions_get_distinct_stable_tags_that_do_not_contain_the_session_id() {
+        let first = session_scoped("mcp", "session-one");
+        assert_eq!(first, session_scoped("mcp", "session-one"));
+        assert_ne!(first, session_scoped("mcp", "session-two"));
+        assert!(first.starts_with("mcp.") && !first.contains("session"));
+        assert_eq!(session_scoped(&"x".repeat(64), "s").len(), 64);
     }
 
     #[test]

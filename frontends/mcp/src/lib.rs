@@ -4,22 +4,25 @@
 //! Layout:
 //! - [`settings`]: what the binary configures.
 //! - `server`: the tools, the server instructions and annotations.
-//! - `args` / `output`: the tools' argument and result types (their JSON Schemas are what
-//!   models see).
-//! - `arguments`: schema mismatches as structured `invalid_input` errors, values redacted.
+//! - `arguments`: the tools' argument types (their JSON Schemas are what models see) and the
+//!   check of each call against them, as structured `invalid_input` errors naming the field.
+//! - `output`: the tools' result types.
 //! - `errors`: core errors as `isError` tool results with a machine-readable code.
-//! - `schema`: JSON Schema adjustments for interop.
+//! - `schema`: JSON Schema adjustments for interop, and output schemas that admit error bodies.
 //! - `keys`: bare keys or pasted links, to core key types.
+//! - `entry`: out-of-band secret entry, the one-time page a person types a secret into.
 //! - `identity`: the caller id a request is attributed to.
 //! - `transport`: [`http_service`] and [`serve_stdio`].
+//! - `http_errors`: HTTP-level failures on `/mcp` as JSON-RPC errors, and the body bound.
 //!
 //! Invariant: no result other than `retrieve_secret`'s (and `generate_secret`'s, when the
 //! operator enables `return_generated_value`) carries a secret value or passphrase, and nothing
 //! here logs arguments.
 
-mod args;
 mod arguments;
+mod entry;
 mod errors;
+mod http_errors;
 mod identity;
 mod keys;
 mod output;
@@ -28,10 +31,13 @@ mod server;
 pub mod settings;
 mod transport;
 
+pub use entry::{EntryDesk, EntryPages};
 pub use identity::CLIENT_HEADER;
 pub use server::McpServer;
 pub use settings::McpSettings;
-pub use transport::{McpHttpService, ServeError, http_service, serve_io, serve_stdio};
+pub use transport::{
+    McpHttpService, ServeError, entry_desk, entry_pages, http_service, serve_io, serve_stdio,
+};
 
 /// `tracing` filter directives the binary must add to its subscriber's filter (after its own).
 ///

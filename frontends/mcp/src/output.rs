@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use ots_gateway_core::gateway::{GatewayOverview, OwnedReceipt};
 use ots_gateway_core::limits::{OperationClass, Rate};
-use ots_gateway_core::model::{Burned, Frontend, Receipt};
+use ots_gateway_core::model::{Burned, Frontend, Receipt, SecretText};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -23,17 +23,22 @@ fn saturating_u32(value: u64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
-/// What `share_secret` and `generate_secret` return.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+/// What `share_secret` and `generate_secret` return. No `Debug`: it can hold a generated value.
+#[derive(Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct Created {
     /// The one-time link to give the recipient. Opening it reveals the secret once and destroys
     /// it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_url: Option<String>,
     /// Private key for secret_status and burn_secret. Keep it; never send it to the recipient.
     pub metadata_key: String,
     /// Seconds until the link expires unread.
     pub expires_in_seconds: u32,
+    /// Present when the OTS server applied a different lifetime than the ttl asked for (it
+    /// raises values under its minimum and lowers values over the account's maximum).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_note: Option<String>,
     /// When the link expires unread (RFC 3339, UTC).
     pub expires_at: String,
     /// Whether opening the link needs a passphrase.
@@ -43,16 +48,29 @@ pub(crate) struct Created {
     /// The generated password. Present only on generate_secret, and only when the gateway is
     /// configured to return it; otherwise the recipient sees it by opening the link.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub generated_value: Option<String>,
+    pub generated_value: Option<ExposedSecret>,
 }
 
 impl Created {
-    pub fn from_receipt(receipt: &Receipt, passphrase_required: bool) -> Self {
+    pub fn from_receipt(
+        receipt: &Receipt,
+        passphrase_required: bool,
+        requested_ttl: Option<u32>,
+    ) -> Self {
         let ttl = receipt.secret_ttl.unwrap_or(receipt.ttl);
+        let ttl_note = requested_ttl
+            .filter(|requested| u64::from(*requested) != receipt.ttl)
+            .map(|requested| {
+                format!(
+                    "ttl {requested} was adjusted by the OTS server to {} seconds",
+                    receipt.ttl
+                )
+            });
         Created {
             share_url: receipt.share_url.clone(),
             metadata_key: receipt.metadata_key.as_str().to_owned(),
             expires_in_seconds: saturating_u32(ttl),
+            ttl_note,
             expires_at: timestamp(
                 receipt
                     .created
@@ -67,7 +85,7 @@ impl Created {
 
 /// What `secret_status` returns.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct Status {
     pub metadata_key: String,
     /// `new` (not opened yet), `viewed`, `received` (opened: the secret is gone), `burned`,
@@ -76,8 +94,10 @@ pub(crate) struct Status {
     /// Whether the recipient can still open the link.
     pub secret_available: bool,
     /// The one-time link, while the secret is still available.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_url: Option<String>,
     /// Seconds until the secret expires unread; absent once it is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_expires_in_seconds: Option<u32>,
     /// Seconds until this receipt itself is deleted.
     pub receipt_expires_in_seconds: u32,
@@ -86,7 +106,9 @@ pub(crate) struct Status {
     /// When the state last changed (RFC 3339, UTC).
     pub updated_at: String,
     /// When the recipient opened the link (RFC 3339, UTC), if they did.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub received_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub passphrase_required: Option<bool>,
     /// Where OTS emailed the link, obscured.
     pub recipients: Vec<String>,
@@ -112,7 +134,7 @@ impl From<&Receipt> for Status {
 
 /// What `burn_secret` returns.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct BurnResult {
     pub metadata_key: String,
     /// Always `burned`: the link no longer opens.
@@ -133,14 +155,14 @@ impl From<&Burned> for BurnResult {
 
 /// What `list_recent_secrets` returns.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct RecentList {
     /// Newest first; only secrets this client created through the gateway.
     pub secrets: Vec<RecentItem>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct RecentItem {
     /// For secret_status and burn_secret.
     pub metadata_key: String,
@@ -150,6 +172,7 @@ pub(crate) struct RecentItem {
     /// the gateway saw).
     pub state_is_fresh: bool,
     /// The one-time link, while the secret is still available.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_url: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
@@ -179,21 +202,45 @@ impl From<&OwnedReceipt> for RecentItem {
 
 /// What `retrieve_secret` returns: the only result that carries a secret.
 #[derive(Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct Revealed {
     /// The secret's plaintext. It no longer exists upstream: the link is used up.
-    pub secret: String,
+    pub secret: ExposedSecret,
+}
+
+/// A secret value a result hands to its owner (a retrieved secret, or a generated value when
+/// the operator allows it). It stays a [`SecretText`] until the moment it is serialised, and has
+/// no `Debug`.
+pub(crate) struct ExposedSecret(pub SecretText);
+
+impl Serialize for ExposedSecret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.expose())
+    }
+}
+
+impl JsonSchema for ExposedSecret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ExposedSecret".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string"})
+    }
 }
 
 /// What `gateway_status` returns.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct GatewayStatus {
     /// Scheme and host of the OTS server behind the gateway.
     pub upstream: String,
     /// Whether the OTS server answered its status check.
     pub upstream_reachable: bool,
     /// Why not, when it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_error: Option<String>,
     /// `team` when the gateway uses the team's OTS account, `anonymous` otherwise (then
     /// recipients and long TTLs are unavailable).
@@ -207,20 +254,24 @@ pub(crate) struct GatewayStatus {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct Quotas {
     /// share_secret and generate_secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create: Option<QuotaRate>,
     /// retrieve_secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reveal: Option<QuotaRate>,
     /// secret_status, burn_secret, list_recent_secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage: Option<QuotaRate>,
     /// The whole gateway's budget of calls to the OTS server, shared by all clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_budget: Option<QuotaRate>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = crate::schema::plain_integers)]
+#[schemars(transform = crate::schema::portable)]
 pub(crate) struct QuotaRate {
     pub per_minute: u32,
     pub burst: u32,
@@ -265,4 +316,29 @@ impl GatewayStatus {
             },
         }
     }
+}
+
+/// What `ask_user_for_secret` returns.
+#[derive(Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::portable)]
+pub(crate) struct EntryOpened {
+    /// The one-time page to give the person (show it as a link). They type the secret there;
+    /// it never passes through this conversation.
+    pub entry_url: String,
+    /// For secret_entry_result, to learn the link once the person has submitted the page.
+    pub entry_id: String,
+    /// Seconds until the page expires unused.
+    pub expires_in_seconds: u32,
+}
+
+/// What `secret_entry_result` returns.
+#[derive(Serialize, JsonSchema)]
+#[schemars(transform = crate::schema::portable)]
+pub(crate) struct EntryResult {
+    pub entry_id: String,
+    /// `waiting` (the page is open), `submitting`, `shared` (see `secret`) or `expired`.
+    pub state: String,
+    /// Once shared: the one-time link and receipt, as share_secret returns them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Created>,
 }

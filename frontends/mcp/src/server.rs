@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ots_gateway_core::Gateway;
 use ots_gateway_core::model::{
-    Caller, Frontend, GenerateRequest, Operation, Passphrase, SecretText, ShareRequest,
+    Caller, Frontend, GenerateRequest, Operation, Passphrase, ShareRequest,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -16,12 +16,19 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use crate::args::{BurnArgs, GenerateArgs, RetrieveArgs, ShareArgs, StatusArgs, non_empty};
-use crate::arguments::structure_argument_error;
+use crate::arguments::{
+    AskArgs, BurnArgs, EntryArgs, GenerateArgs, NoArgs, PassphraseArg, RetrieveArgs, ShareArgs,
+    StatusArgs, check_arguments, non_empty, structure_argument_error,
+};
+use crate::entry::{EntryDesk, EntryState};
 use crate::errors::ToolError;
 use crate::identity::{Transport, caller_for};
 use crate::keys;
-use crate::output::{BurnResult, Created, GatewayStatus, RecentItem, RecentList, Revealed, Status};
+use crate::output::{
+    BurnResult, Created, EntryOpened, EntryResult, ExposedSecret, GatewayStatus, RecentItem,
+    RecentList, Revealed, Status,
+};
+use crate::schema;
 use crate::settings::McpSettings;
 
 /// Sent to the client at connection time; models read it before choosing tools.
@@ -34,6 +41,7 @@ password, so it never passes through this conversation. Use share_secret only fo
 the user already gave you.\n\
 - Keep the metadata_key to yourself: it lets you check (secret_status) or destroy (burn_secret) \
 the secret. Do not send it to the recipient.\n\
+- When the user wants to share a secret they have not typed into this conversation, and ask_user_for_secret is available, use it: the person types the secret into a one-time page of the gateway and you only receive the link (secret_entry_result).\n\
 - If you set a passphrase, tell the user to send it through a different channel than the link.\n\
 - secret_status never uses up the link; opening the share_url does, so do not open it yourself.\n\
 - Errors come back as results with a `code`; on `rate_limited`, wait `retry_after_seconds` \
@@ -46,29 +54,56 @@ pub struct McpServer {
     gateway: Gateway,
     transport: Transport,
     return_generated_value: bool,
+    out_of_band_only: bool,
+    entry: Option<EntryDesk>,
     /// Built once: schema generation is not free, and the set of tools depends only on policy
     /// fixed at startup.
     tools: Arc<ToolRouter<McpServer>>,
 }
 
 impl McpServer {
-    pub(crate) fn new(gateway: Gateway, settings: &McpSettings, transport: Transport) -> Self {
+    pub(crate) fn new(
+        gateway: Gateway,
+        settings: &McpSettings,
+        transport: Transport,
+        entry: Option<EntryDesk>,
+    ) -> Self {
         let mut tools = Self::tool_router();
+        if entry.is_none() {
+            tools.remove_route("ask_user_for_secret");
+            tools.remove_route("secret_entry_result");
+        }
         // Not merely refused at call time: a tool the model never sees is one it cannot be talked
         // into calling, and retrieval puts plaintext into its context and uses up the link.
         if !retrieve_enabled(&gateway) {
             tools.remove_route("retrieve_secret");
         }
+        for route in tools.map.values_mut() {
+            if let Some(success) = &route.attr.output_schema {
+                route.attr.output_schema = Some(Arc::new(schema::or_error(success)));
+            }
+        }
         McpServer {
             gateway,
             transport,
             return_generated_value: settings.return_generated_value,
+            out_of_band_only: settings.out_of_band_only,
+            entry,
             tools: Arc::new(tools),
         }
     }
 
     fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
         caller_for(self.transport, context)
+    }
+
+    fn entry_desk(&self) -> Result<&EntryDesk, ToolError> {
+        self.entry.as_ref().ok_or_else(|| {
+            ToolError(ots_gateway_core::Error::Refused {
+                message: "secret entry pages are not enabled on this gateway".into(),
+                intended_status: None,
+            })
+        })
     }
 }
 
@@ -79,8 +114,8 @@ fn retrieve_enabled(gateway: &Gateway) -> bool {
         .allows(Operation::Retrieve)
 }
 
-fn passphrase(raw: Option<String>) -> Option<Passphrase> {
-    non_empty(raw).map(Passphrase::new)
+fn passphrase(raw: Option<PassphraseArg>) -> Option<Passphrase> {
+    PassphraseArg::into_passphrase(raw)
 }
 
 // Return types are spelt out as `Result<Json<T>, ToolError>`: the macro finds the output schema
@@ -106,18 +141,30 @@ conversation.",
         Parameters(args): Parameters<ShareArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<Created>, ToolError> {
+        if self.out_of_band_only {
+            return Err(ToolError(ots_gateway_core::Error::InvalidInput {
+                field: "secret",
+                reason: "this gateway accepts secrets only through its one-time entry page; \
+                         call ask_user_for_secret and give the person the entry_url"
+                    .into(),
+            }));
+        }
         let caller = self.caller(&context);
         let passphrase = passphrase(args.passphrase);
         let has_passphrase = passphrase.is_some();
         let request = ShareRequest {
-            secret: SecretText::new(args.secret),
+            secret: args.secret.0,
             ttl: args.ttl.map(i64::from),
             passphrase,
             recipient: non_empty(args.recipient),
             share_domain: None,
         };
         let receipt = self.gateway.share(&caller, request).await?;
-        Ok(Json(Created::from_receipt(&receipt, has_passphrase)))
+        Ok(Json(Created::from_receipt(
+            &receipt,
+            has_passphrase,
+            args.ttl,
+        )))
     }
 
     #[tool(
@@ -149,10 +196,10 @@ secret.",
             recipient: non_empty(args.recipient),
             ..GenerateRequest::default()
         };
-        let receipt = self.gateway.generate(&caller, request).await?;
-        let mut created = Created::from_receipt(&receipt, has_passphrase);
+        let mut receipt = self.gateway.generate(&caller, request).await?;
+        let mut created = Created::from_receipt(&receipt, has_passphrase, args.ttl);
         if self.return_generated_value {
-            created.generated_value = receipt.value.as_ref().map(|v| v.expose().to_owned());
+            created.generated_value = receipt.value.take().map(ExposedSecret);
         }
         Ok(Json(created))
     }
@@ -223,6 +270,7 @@ check or burn, or to see whether a create call that timed out went through.",
     )]
     async fn list_recent_secrets(
         &self,
+        Parameters(NoArgs {}): Parameters<NoArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<RecentList>, ToolError> {
         let caller = self.caller(&context);
@@ -259,7 +307,82 @@ Never use it to check whether a secret was opened; use secret_status for that.",
             .retrieve(&caller, &key, passphrase.as_ref())
             .await?;
         Ok(Json(Revealed {
-            secret: revealed.value.expose().to_owned(),
+            secret: ExposedSecret(revealed.value),
+        }))
+    }
+
+    #[tool(
+        description = "Ask the user to type a secret into a one-time page of the gateway, so \
+the secret never passes through this conversation. Returns entry_url (give it to the user as a \
+link to open) and entry_id. When the user says they have submitted it, call \
+secret_entry_result with the entry_id to get the share_url and metadata_key. The page works \
+once and expires.",
+        annotations(
+            title = "Ask the user to type a secret into a one-time page",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn ask_user_for_secret(
+        &self,
+        Parameters(args): Parameters<AskArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<EntryOpened>, ToolError> {
+        let desk = self.entry_desk()?;
+        let caller = self.caller(&context);
+        let opened = desk.open(&caller, args.ttl)?;
+        Ok(Json(EntryOpened {
+            entry_url: opened.url.to_string(),
+            entry_id: opened.id,
+            expires_in_seconds: u32::try_from(opened.expires_in.as_secs()).unwrap_or(u32::MAX),
+        }))
+    }
+
+    #[tool(
+        description = "Learn how a secret entry page from ask_user_for_secret ended: waiting \
+(not submitted yet), shared (with the share_url and metadata_key, as share_secret returns them) \
+or expired. Only the client that asked can see its entries.",
+        annotations(
+            title = "Result of a secret entry page",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn secret_entry_result(
+        &self,
+        Parameters(args): Parameters<EntryArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<EntryResult>, ToolError> {
+        let desk = self.entry_desk()?;
+        let caller = self.caller(&context);
+        let state = desk
+            .state_for(&caller, args.entry_id.trim())
+            .ok_or_else(|| {
+                ToolError(ots_gateway_core::Error::InvalidInput {
+                    field: "entry_id",
+                    reason: "no entry page of yours has that id".into(),
+                })
+            })?;
+        let (name, secret) = match state {
+            EntryState::Waiting => ("waiting", None),
+            EntryState::Submitting => ("submitting", None),
+            EntryState::Expired => ("expired", None),
+            EntryState::Shared {
+                receipt,
+                has_passphrase,
+            } => (
+                "shared",
+                Some(Created::from_receipt(&receipt, has_passphrase, None)),
+            ),
+        };
+        Ok(Json(EntryResult {
+            entry_id: args.entry_id.trim().to_owned(),
+            state: name.to_owned(),
+            secret,
         }))
     }
 
@@ -277,6 +400,7 @@ whether retrieve_secret is enabled. Use it when other tools fail unexpectedly.",
     )]
     async fn gateway_status(
         &self,
+        Parameters(NoArgs {}): Parameters<NoArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<GatewayStatus>, ToolError> {
         let caller = self.caller(&context);
@@ -306,6 +430,12 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        if let Some(tool) = self.tools.get(&request.name) {
+            let checked = check_arguments(&tool.input_schema, request.arguments.as_ref());
+            if let Err(error) = checked {
+                return Ok(ToolError(error).into_response());
+            }
+        }
         let call = ToolCallContext::new(self, request, context);
         let response = self.tools.call(call).await?;
         Ok(structure_argument_error(response))

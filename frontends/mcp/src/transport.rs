@@ -10,12 +10,14 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::entry::{self, EntryDesk};
+use crate::http_errors;
 use crate::identity::Transport;
 use crate::server::McpServer;
 use crate::settings::{LOOPBACK_HOSTS, McpSettings};
 
-/// The tower service [`http_service`] returns; mount it with `Router::nest_service("/mcp", ..)`.
-pub type McpHttpService = StreamableHttpService<McpServer, LocalSessionManager>;
+/// What [`http_service`] returns; mount it with `Router::nest_service("/mcp", ..)`.
+pub type McpHttpService = axum::Router;
 
 /// Why an MCP stdio session ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -28,31 +30,64 @@ pub enum ServeError {
     Session(#[source] tokio::task::JoinError),
 }
 
-/// The MCP tools over Streamable HTTP: stateless (no session ids to track or leak, nothing held
-/// between requests), plain JSON responses, a body-size cap and rmcp's Host check.
+/// The MCP tools over Streamable HTTP: stateless for 2026-07-28 clients, with sessions for
+/// older ones (so that each connected client is its own caller, see `identity`), a body-size
+/// cap, rmcp's Host check, and every HTTP-level failure answered as a JSON-RPC error.
 pub fn http_service(gateway: Gateway, settings: McpSettings) -> McpHttpService {
-    let prototype = McpServer::new(gateway, &settings, Transport::Http);
+    let desk = entry_desk(&gateway, &settings);
+    let prototype = McpServer::new(gateway, &settings, Transport::Http, desk.clone());
     let allowed_hosts = LOOPBACK_HOSTS
         .iter()
         .map(|host| (*host).to_owned())
         .chain(settings.allowed_hosts.iter().cloned());
     let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
+        .with_legacy_session_mode(true)
         .with_json_response(true)
         .with_allowed_hosts(allowed_hosts)
         .with_max_request_body_bytes(settings.max_body_bytes);
-    StreamableHttpService::new(
+    let service = StreamableHttpService::new(
         move || Ok(prototype.clone()),
         Arc::new(LocalSessionManager::default()),
         config,
-    )
+    );
+    let mcp =
+        axum::Router::new()
+            .fallback_service(service)
+            .layer(axum::middleware::from_fn_with_state(
+                settings.max_body_bytes,
+                http_errors::jsonrpc_errors,
+            ));
+    // Added after the JSON-RPC layer, which must not see the page's form posts.
+    match desk {
+        Some(desk) => mcp.merge(entry::routes(desk)),
+        None => mcp,
+    }
+}
+
+/// The entry desk `settings` asks for, if any. The stdio server's pages need it outside the
+/// MCP session: serve [`entry_pages`] with it on a loopback listener, under `/mcp`.
+pub fn entry_desk(gateway: &Gateway, settings: &McpSettings) -> Option<EntryDesk> {
+    settings
+        .entry_pages
+        .clone()
+        .map(|pages| EntryDesk::new(gateway.clone(), pages))
+}
+
+/// The entry pages' routes for `desk`, to nest under `/mcp` on the pages' origin.
+pub fn entry_pages(desk: EntryDesk) -> axum::Router {
+    entry::routes(desk)
 }
 
 /// The MCP tools over this process's stdin and stdout, until the client disconnects. stdout
 /// carries the protocol, so the binary must send logs to stderr.
-pub async fn serve_stdio(gateway: Gateway, settings: McpSettings) -> Result<(), ServeError> {
+/// `desk` serves the entry pages, when the binary set them up (see [`entry_desk`]).
+pub async fn serve_stdio(
+    gateway: Gateway,
+    settings: McpSettings,
+    desk: Option<EntryDesk>,
+) -> Result<(), ServeError> {
     let (stdin, stdout) = rmcp::transport::stdio();
-    serve_io(gateway, settings, stdin, stdout).await
+    serve_io(gateway, settings, desk, stdin, stdout).await
 }
 
 /// The MCP tools over any byte stream pair, framed as stdio is (one JSON message per line): the
@@ -60,6 +95,7 @@ pub async fn serve_stdio(gateway: Gateway, settings: McpSettings) -> Result<(), 
 pub async fn serve_io<R, W>(
     gateway: Gateway,
     settings: McpSettings,
+    desk: Option<EntryDesk>,
     read: R,
     write: W,
 ) -> Result<(), ServeError>
@@ -67,7 +103,7 @@ where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
-    let server = McpServer::new(gateway, &settings, Transport::Stdio);
+    let server = McpServer::new(gateway, &settings, Transport::Stdio, desk);
     let running = server
         .serve((read, write))
         .await

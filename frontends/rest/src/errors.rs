@@ -9,7 +9,7 @@
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use ots_gateway_core::Error;
-use ots_gateway_core::error::{RateLimitScope, UpstreamFailure};
+use ots_gateway_core::error::{RateLimitScope, TEAM_CREDENTIALS_REJECTED, UpstreamFailure};
 use ots_gateway_core::model::{Frontend, retry_after_secs};
 use serde::Serialize;
 
@@ -124,10 +124,7 @@ impl ApiError {
             },
             Error::IncorrectPassphrase => Rendered::ots(Some(400), "Incorrect passphrase"),
             Error::NotAuthorized => match gateway {
-                Some(true) => Rendered::new(
-                    StatusCode::BAD_GATEWAY,
-                    "the gateway's OTS credentials were rejected by the upstream",
-                ),
+                Some(true) => Rendered::new(StatusCode::BAD_GATEWAY, TEAM_CREDENTIALS_REJECTED),
                 Some(false) | None => Rendered::ots(Some(401), "Not authorized"),
             },
             Error::SecretTooLarge { .. } => Rendered::ots(Some(400), self.error.to_string()),
@@ -180,7 +177,7 @@ impl ApiError {
                 Some(_) => {
                     let status = match failure {
                         UpstreamFailure::Timeout => StatusCode::GATEWAY_TIMEOUT,
-                        UpstreamFailure::Network
+                        UpstreamFailure::Network(_)
                         | UpstreamFailure::Status(_)
                         | UpstreamFailure::MalformedResponse => StatusCode::BAD_GATEWAY,
                     };
@@ -336,6 +333,7 @@ impl IntoResponse for LocalRefusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ots_gateway_core::error::NetworkCause;
     use std::time::Duration;
 
     async fn parts(response: Response) -> (u16, Option<String>, Option<String>, String) {
@@ -489,7 +487,7 @@ mod tests {
         assert_eq!(s, 504);
         assert_eq!(b, r#"{"message":"the OTS server did not answer in time"}"#);
         for failure in [
-            UpstreamFailure::Network,
+            UpstreamFailure::Network(NetworkCause::Other),
             UpstreamFailure::Status(503),
             UpstreamFailure::MalformedResponse,
         ] {

@@ -11,6 +11,7 @@
 //! - `caller`: the `X-OTS-Gateway-Client` label; `simulate`: OTS-style Basic auth parsing;
 //! - `security`: Host/Origin/token checks and the body, time and concurrency bounds;
 //! - `operator`: `GET /metrics` and `GET /gateway/status` for the gateway router;
+//! - `pages`: the browser pages behind the gateway's own secret and receipt links;
 //! - `serve`: running a router with graceful shutdown.
 //!
 //! # Client label
@@ -36,9 +37,9 @@
 
 mod backend;
 mod caller;
-mod dev_page;
 mod errors;
 mod operator;
+mod pages;
 mod params;
 mod render;
 mod routes;
@@ -119,10 +120,16 @@ pub fn gateway_routes(gateway: Gateway, config: &RestConfig) -> Router {
     )
 }
 
-/// `serve --dev` only: a page at `/secret/{key}` so the simulator's share links open in a
-/// browser. Merge it into [`gateway_routes`] before [`local_only`].
+/// Browser pages for the links the gateway hands out when it is itself the server they name
+/// (`serve --dev`): a reveal page at `/secret/{key}` and a receipt page (state, expiry, burn) at
+/// `/receipt/{key}` and `/private/{key}`. Merge into [`gateway_routes`] before [`local_only`].
+pub fn link_pages() -> Router {
+    pages::routes()
+}
+
+/// The former name of [`link_pages`], which now serves receipt pages too.
 pub fn dev_reveal_page() -> Router {
-    dev_page::routes()
+    link_pages()
 }
 
 /// The same v1 surface answered by the simulator, behaving as an OTS server would: it reads each

@@ -12,6 +12,8 @@ use ots_gateway_core::Gateway;
 use ots_gateway_core::gateway::report::StatusReport;
 use ots_gateway_core::metrics::CONTENT_TYPE;
 
+use crate::render::json;
+
 pub fn routes(gateway: Gateway) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
@@ -36,5 +38,5 @@ async fn status(State(gateway): State<Gateway>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, axum::Json(report)).into_response()
+    json(code, &report)
 }

@@ -7,12 +7,10 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use ots_gateway_core::Error;
-use ots_gateway_core::model::{
-    Caller, Frontend, GenerateRequest, ReceiptKey, SecretKey, ShareRequest,
-};
+use ots_gateway_core::model::{GenerateRequest, ReceiptKey, SecretKey, ShareRequest};
 use serde::Serialize;
 
-use crate::backend::{Backend, Call, Ops};
+use crate::backend::{Backend, Call};
 use crate::errors::LocalRefusal;
 use crate::params::Params;
 use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, ServerStatusBody, ok};
@@ -222,18 +220,20 @@ async fn healthz() -> Response {
     ok(&Health { status: "ok" })
 }
 
-/// Ready when the upstream answers `status`.
+/// Ready when the upstream answers `status`. On the gateway this is the core's cached probe,
+/// which spends no quota and writes no audit event, so probes cannot make the gateway unready.
 async fn readyz(State(backend): State<Backend>) -> Response {
-    let ops = match backend {
-        Backend::Gateway(gateway) => Ops::Gateway {
-            gateway,
-            caller: Caller::new(Frontend::Rest, "readyz"),
-        },
-        Backend::Simulator(simulator) => Ops::Simulated(simulator.as_caller(None, None)),
+    let answer = match backend {
+        Backend::Gateway(gateway) => gateway.readiness().await,
+        Backend::Simulator(simulator) => simulator
+            .as_caller(None, None)
+            .status()
+            .await
+            .map_err(|err| err.to_string()),
     };
-    match ops.status().await {
+    match answer {
         Ok(_) => ok(&Health { status: "ready" }),
-        Err(err) => LocalRefusal::NotReady(format!("not ready: {err}")).into_response(),
+        Err(reason) => LocalRefusal::NotReady(format!("not ready: {reason}")).into_response(),
     }
 }
 

@@ -30,6 +30,9 @@ use crate::errors::LocalRefusal;
 /// answer reveals nothing.
 pub const UNAUTHENTICATED_PATH: &str = "/healthz";
 
+/// Where the binary mounts the MCP service, which answers its own size refusals.
+const MCP_PATH: &str = "/mcp";
+
 /// Host, Origin and token checks.
 #[derive(Clone)]
 pub struct LocalPolicy {
@@ -248,8 +251,12 @@ pub async fn guard_local(State(policy): State<LocalPolicy>, req: Request, next: 
 
 /// Refuses a declared oversized body at once and caps a streamed one, with a JSON 413 either
 /// way (tower-http's limit answers with a bare status). Handlers turn the cap's read error into
-/// the same 413.
+/// the same 413. `/mcp` bounds its own bodies: its clients need the refusal as a JSON-RPC error,
+/// and the body read to its end so the connection (and the MCP session) survives it.
 pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next) -> Response {
+    if req.uri().path() == MCP_PATH || req.uri().path().starts_with("/mcp/") {
+        return next.run(req).await;
+    }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

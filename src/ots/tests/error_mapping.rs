@@ -246,7 +246,7 @@ async fn a_refused_connection_is_a_network_failure() {
     .expect("client");
     let err = client.status().await.expect_err("refused");
     assert!(
-        matches!(err, Error::Upstream(UpstreamFailure::Network)),
+        matches!(err, Error::Upstream(UpstreamFailure::Network(_))),
         "{err:?}"
     );
 }

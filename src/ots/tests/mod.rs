@@ -6,3 +6,4 @@ mod fake;
 mod parsing;
 mod request_shape;
 mod retries;
+mod unreachable;

@@ -4,11 +4,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use super::gateway_url;
 use crate::cli::HealthArgs;
 
 pub async fn run(args: HealthArgs) -> anyhow::Result<()> {
     let path = if args.ready { "readyz" } else { "healthz" };
-    let url = format!("{}/{path}", args.url.trim_end_matches('/'));
+    let url = gateway_url::join(&gateway_url::parse(&args.url)?, path);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

@@ -3,6 +3,7 @@
 mod assemble;
 mod check_config;
 mod discord;
+mod gateway_url;
 mod health;
 mod mcp;
 mod serve;
@@ -91,9 +92,18 @@ fn load_config_and_start_logging(
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
+            "cannot listen on {addr}: the address is already in use (is another ots-gateway \
+             running?). Choose another with --listen, e.g. --listen {}, or port 0 for any free \
+             port",
+            SocketAddr::new(addr.ip(), addr.port().saturating_add(1))
+        ),
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot listen on {addr}"));
+        }
+    };
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;

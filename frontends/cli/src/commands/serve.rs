@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use ots_gateway_core::config::ValidConfig;
-use ots_gateway_mcp::McpSettings;
+use ots_gateway_mcp::{EntryPages, McpSettings};
 use ots_gateway_rest::RestConfig;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -32,19 +32,33 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listen = %local,
         upstream = %gateway.upstream_origin(),
         mode = if args.dev { "dev (in-memory simulator)" } else { "live" },
-        team_credentials = if gateway.has_team_credentials() { "set" } else { "unset" },
+        team_credentials = match (args.dev, gateway.has_team_credentials()) {
+            // The simulator's own throwaway account, not anything the operator gave.
+            (true, _) => "unset (dev simulator account)",
+            (false, true) => "set",
+            (false, false) => "unset",
+        },
         bearer_token = if config.bearer_token.is_some() { "set" } else { "unset" },
         "ots-gateway starting"
     );
+    if !args.dev {
+        spawn_first_probe(&gateway);
+    }
     let rest = rest_config(&config);
-    let mcp = ots_gateway_mcp::http_service(gateway.clone(), mcp_settings(&config));
+    let mut settings = mcp_settings(&config);
+    // The entry page must open in the person's browser without credentials, so it is offered
+    // only where the listener needs none and is the person's own machine.
+    if local.ip().is_loopback() && config.bearer_token.is_none() {
+        settings.entry_pages = Some(entry_pages_at(local)?);
+    }
+    let mcp = ots_gateway_mcp::http_service(gateway.clone(), settings);
     // /mcp shares the REST listener's Host, Origin, token, size and load defences, but not
     // its request timeout.
     let mut routes =
         ots_gateway_rest::gateway_routes(gateway.clone(), &rest).nest_service("/mcp", mcp);
     if args.dev {
-        // The simulator's links point here; make them open in a browser.
-        routes = routes.merge(ots_gateway_rest::dev_reveal_page());
+        // The simulator's secret and receipt links point here; make them open in a browser.
+        routes = routes.merge(ots_gateway_rest::link_pages());
     }
     let router = ots_gateway_rest::local_only(routes, &rest);
     let discord = config.discord.enabled.then(|| config.discord.clone());
@@ -68,12 +82,45 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     served
 }
 
+/// Says at startup whether the upstream answers, and if not why (DNS, refused, TLS, rejected
+/// credentials), so a wrong URL or key shows up in the log before the first request fails.
+fn spawn_first_probe(gateway: &ots_gateway_core::Gateway) {
+    let gateway = gateway.clone();
+    tokio::spawn(async move {
+        match gateway.readiness().await {
+            Ok(status) => tracing::info!(
+                upstream = %gateway.upstream_origin(),
+                status = %status.status,
+                "the upstream OTS server answers"
+            ),
+            Err(reason) => tracing::warn!(
+                upstream = %gateway.upstream_origin(),
+                %reason,
+                "the upstream OTS server is not usable; /readyz reports not ready until it is"
+            ),
+        }
+    });
+}
+
 pub fn mcp_settings(config: &ValidConfig) -> McpSettings {
     McpSettings {
         return_generated_value: config.mcp_return_generated_value,
         allowed_hosts: config.allowed_hosts.clone(),
         max_body_bytes: config.max_body_bytes,
+        ..McpSettings::default()
     }
+}
+
+/// How long a secret entry page stays open unused.
+const ENTRY_PAGE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Entry pages served from the listener at `local`.
+pub fn entry_pages_at(local: std::net::SocketAddr) -> anyhow::Result<EntryPages> {
+    Ok(EntryPages {
+        origin: Url::parse(&format!("http://{local}"))
+            .context("the bound address does not form a URL")?,
+        lifetime: ENTRY_PAGE_LIFETIME,
+    })
 }
 
 pub fn rest_config(config: &ValidConfig) -> RestConfig {

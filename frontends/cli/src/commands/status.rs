@@ -5,10 +5,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use ots_gateway_core::gateway::report::{RateReport, StatusReport};
 
+use super::gateway_url;
 use crate::cli::StatusArgs;
 
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let url = format!("{}/gateway/status", args.url.trim_end_matches('/'));
+    let base = gateway_url::parse(&args.url)?;
+    let url = gateway_url::join(&base, "gateway/status");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -20,7 +22,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     let response = request
         .send()
         .await
-        .with_context(|| format!("no gateway is answering at {}", args.url))?;
+        .with_context(|| format!("no gateway is answering at {base}"))?;
     let code = response.status();
     if code == reqwest::StatusCode::UNAUTHORIZED {
         anyhow::bail!(
@@ -30,7 +32,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     let report: StatusReport = response.json().await.with_context(|| {
         format!("{url} answered {code} with something other than a gateway status")
     })?;
-    print!("{}", describe(&args.url, &report));
+    print!("{}", describe(base.as_str().trim_end_matches('/'), &report));
     anyhow::ensure!(report.ready, "the gateway is not ready");
     Ok(())
 }

@@ -143,3 +143,74 @@ async fn npm_onetimesecret_api_sees_a_spent_quota_as_its_rate_limit_error() {
         .expect("run node");
     assert_steps(&output, &["first-share", "rate-limited"]);
 }
+
+/// What OTS accepts from one client, the shipped configuration accepts too: a burst of shares,
+/// receipt calls and reveals from each unmodified library draws no 429.
+const BURST: &str = "120";
+
+fn shipped_config() -> String {
+    format!(
+        "{}/../../config/ots-gateway.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+async fn shipped_dev_gateway() -> support::Running {
+    let config = shipped_config();
+    support::start(
+        &[
+            "serve",
+            "--dev",
+            "--config",
+            &config,
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn npm_onetimesecret_api_burst_draws_no_429_with_the_shipped_config() {
+    let modules = install_npm_client().await;
+    let gateway = shipped_dev_gateway().await;
+    let output = Command::new("node")
+        .arg(clients_dir().join("npm_burst.js"))
+        .arg(&gateway.base_url)
+        .arg(BURST)
+        .env("OTS_CLIENT_MODULES", &modules)
+        .output()
+        .await
+        .expect("run node");
+    assert_steps(
+        &output,
+        &[
+            &format!("share {BURST}"),
+            &format!("receipt {BURST}"),
+            &format!("reveal {BURST}"),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn pypi_onetimesecret_burst_draws_no_429_with_the_shipped_config() {
+    let site = install_pypi_client().await;
+    let gateway = shipped_dev_gateway().await;
+    let output = Command::new("python3")
+        .arg(clients_dir().join("pypi_burst.py"))
+        .arg(&gateway.base_url)
+        .arg(BURST)
+        .env("PYTHONPATH", &site)
+        .output()
+        .await
+        .expect("run python3");
+    assert_steps(
+        &output,
+        &[
+            &format!("share {BURST}"),
+            &format!("reveal {BURST}"),
+            &format!("receipt {BURST}"),
+        ],
+    );
+}

@@ -90,8 +90,25 @@ async fn tools_are_listed_with_schemas_and_truthful_annotations() -> Result<()> 
                 .is_some_and(|d| d.contains("seconds")),
             "field docs missing: {ttl}"
         );
-        let out = properties(share.output_schema.as_ref().context("schema")?);
+        // The output schema is "the result or an error body"; the result's fields are the first.
+        let output = share.output_schema.as_ref().context("schema")?;
+        let success = output["anyOf"][0]
+            .as_object()
+            .context("no success branch")?;
+        let out = properties(success);
         ensure!(out.contains(&"share_url".to_owned()) && !out.contains(&"secret".to_owned()));
+        let error = output["anyOf"][1].as_object().context("no error branch")?;
+        ensure!(properties(error).contains(&"code".to_owned()), "{output:?}");
+        // Portable optional fields: no `type: [X, "null"]` anywhere.
+        for tool in &tools {
+            let schemas = format!("{:?} {:?}", tool.input_schema, tool.output_schema);
+            ensure!(!schemas.contains("\"null\""), "{}: {schemas}", tool.name);
+            ensure!(
+                tool.input_schema["additionalProperties"] == false,
+                "{}: unknown arguments accepted",
+                tool.name
+            );
+        }
 
         let status = tools
             .iter()

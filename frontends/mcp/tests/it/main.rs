@@ -2,8 +2,11 @@
 //! `mcp` client, and the MCP conformance suite.
 
 mod canary;
+mod entry;
 mod identity;
+mod inspector;
 mod listing;
 mod outside;
 mod support;
 mod tools;
+mod transport;

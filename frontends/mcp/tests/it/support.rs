@@ -215,7 +215,8 @@ impl Served {
                 let gateway = self.gateway.clone();
                 let settings = self.settings.clone();
                 tokio::spawn(async move {
-                    let _ = serve_io(gateway, settings, read, write).await;
+                    let desk = ots_gateway_mcp::entry_desk(&gateway, &settings);
+                    let _ = serve_io(gateway, settings, desk, read, write).await;
                 });
                 config
                     .serve_with_lifecycle(client_io, self.via.lifecycle())

@@ -5,5 +5,6 @@ mod e2e_gateway;
 mod e2e_simulator;
 mod flows;
 mod local;
+mod probes;
 mod security;
 mod support;

