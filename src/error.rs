@@ -21,6 +21,17 @@ pub enum RateLimitScope {
     Caller,
 }
 
+/// Whose count of wrong passphrases locked a secret (see `passphrase_guard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockScope {
+    /// This caller used up its own attempts on this secret at the gateway.
+    Caller,
+    /// All callers together used up the secret's attempts at the gateway.
+    Secret,
+    /// The OTS server itself has locked the secret.
+    Upstream,
+}
+
 /// Why talking to the upstream failed, as far as the caller needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamFailure {
@@ -64,6 +75,14 @@ pub enum Error {
     /// Burning a passphrase-protected secret needs its passphrase.
     #[error("Incorrect passphrase")]
     IncorrectPassphrase,
+
+    /// Too many wrong passphrases for this secret: further attempts are refused until
+    /// `retry_after` (when known), whatever passphrase they carry.
+    #[error("too many incorrect passphrase attempts for this secret; try again later")]
+    PassphraseLocked {
+        scope: LockScope,
+        retry_after: Option<Duration>,
+    },
 
     /// The upstream rejected the credentials, or the route needs an account and none was sent.
     #[error("Not authorized")]
@@ -141,6 +160,7 @@ impl Error {
         match self {
             Error::UnknownSecret => "unknown_secret",
             Error::IncorrectPassphrase => "incorrect_passphrase",
+            Error::PassphraseLocked { .. } => "passphrase_locked",
             Error::NotAuthorized => "not_authorized",
             Error::SecretTooLarge { .. } => "secret_too_large",
             Error::Refused { .. } => "refused",
@@ -188,6 +208,7 @@ impl Error {
         match self {
             Error::UnknownSecret
             | Error::IncorrectPassphrase
+            | Error::PassphraseLocked { .. }
             | Error::SecretTooLarge { .. }
             | Error::InvalidInput { .. }
             | Error::NotAllowed { .. }
@@ -228,6 +249,7 @@ impl Error {
             },
             Error::UnknownSecret
             | Error::IncorrectPassphrase
+            | Error::PassphraseLocked { .. }
             | Error::NotAuthorized
             | Error::SecretTooLarge { .. }
             | Error::Refused { .. }
@@ -246,7 +268,7 @@ impl Error {
     pub fn log(&self, frontend: Frontend, place: &str) {
         let kind = self.kind();
         let fault = self.fault().as_str();
-        let detail = self.log_detail();
+        let detail = self.for_log();
         match self.fault() {
             Fault::Caller => {
                 tracing::debug!(%frontend, place, kind, fault, error = %detail, "request refused")
@@ -258,6 +280,13 @@ impl Error {
                 tracing::error!(%frontend, place, kind, fault, error = %detail, "request failed")
             }
         }
+    }
+
+    /// What a log line may say about this error: [`Self::log_detail`] made safe by
+    /// [`crate::log_safe::LogSafe`] (control characters escaped, addresses obscured), since some
+    /// Display texts carry caller input (an invalid field's reason).
+    pub fn for_log(&self) -> String {
+        crate::log_safe::LogSafe(&self.log_detail()).to_string()
     }
 
     /// The Display text, except OTS's own refusal messages: those may quote what the caller

@@ -13,14 +13,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::task::JoinSet;
 use tracing::{Instrument, info_span};
 
-use crate::error::{Error, Result, TEAM_CREDENTIALS_REJECTED};
+use crate::error::{Error, LockScope, Result, TEAM_CREDENTIALS_REJECTED};
 use crate::ledger::{EntryId, LedgerEntry, LedgerError, LedgerStore};
 use crate::limits::{Limits, OperationClass, QuotaSettings};
+use crate::log_safe::LogSafe;
 use crate::metrics::Metrics;
 use crate::model::{
     Burned, Caller, Frontend, GenerateRequest, Operation, Passphrase, Receipt, ReceiptKey,
     ReceiptState, Revealed, SecretKey, ShareRequest, UpstreamStatus,
 };
+use crate::passphrase_guard::{GuardLimits, PassphraseGuard};
 use crate::policy::{FrontendPolicy, Policy, RecentSource};
 use crate::readiness::{NotReady, ReadinessCache};
 use crate::upstream::Upstream;
@@ -68,6 +70,7 @@ struct Inner {
     limits: Limits,
     ledger: Arc<dyn LedgerStore>,
     metrics: Metrics,
+    passphrase_guard: PassphraseGuard,
     readiness: ReadinessCache,
 }
 
@@ -111,6 +114,7 @@ impl GatewayBuilder {
                 limits: Limits::new(self.quotas),
                 ledger: self.ledger,
                 metrics,
+                passphrase_guard: PassphraseGuard::new(GuardLimits::default()),
                 readiness: ReadinessCache::default(),
             }),
         }
@@ -123,6 +127,32 @@ fn unix_now() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
         })
+}
+
+/// An attempt that carries a non-empty passphrase, which the upstream counts toward its lockout,
+/// keyed for the passphrase guard. `None` for attempts without one.
+struct GuardedAttempt {
+    key: String,
+}
+
+impl GuardedAttempt {
+    fn new(passphrase: Option<&Passphrase>, kind: &str, key: &str) -> Option<Self> {
+        passphrase
+            .filter(|p| !p.expose().is_empty())
+            .map(|_| GuardedAttempt {
+                key: format!("{kind}:{key}"),
+            })
+    }
+}
+
+/// OTS v1 reports a locked secret only as its catch-all error (docs/passphrase-lockout.md).
+/// Seen on an attempt that carried a passphrase, it means the lock.
+fn is_upstream_lockout(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Refused { message, intended_status: Some(400) }
+            if message == "An unexpected error occurred :["
+    )
 }
 
 fn class_of(operation: Operation) -> OperationClass {
@@ -167,6 +197,11 @@ impl Gateway {
             .policies
             .get(&caller.frontend)
             .unwrap_or(&self.inner.fallback_policy)
+    }
+
+    /// The listener's metrics, exported with the rest on `/metrics`.
+    pub fn listener_metrics(&self) -> crate::metrics::ListenerMetrics {
+        self.inner.metrics.listener().clone()
     }
 
     /// The Prometheus exposition of the gateway's metrics.
@@ -238,13 +273,24 @@ impl Gateway {
         passphrase: Option<&Passphrase>,
     ) -> Result<Revealed> {
         let op = Operation::Retrieve;
+        let guarded = GuardedAttempt::new(passphrase, "secret", key.as_str());
         let result = async {
+            self.guard_admit(guarded.as_ref(), caller)?;
             self.admit(caller, op)?;
-            self.timed(op, self.inner.upstream.retrieve(key, passphrase))
-                .await
+            let revealed = self
+                .timed(op, self.inner.upstream.retrieve(key, passphrase))
+                .await;
+            // On v1 a wrong passphrase answers exactly like an unknown secret.
+            self.guard_settle(guarded.as_ref(), caller, revealed, |e| {
+                matches!(e, Error::UnknownSecret)
+            })
         }
         .await;
-        self.finish(caller, op, Some(key.short_id()), result)
+        let audit_outcome = match (&result, &guarded) {
+            (Err(Error::UnknownSecret), Some(_)) => Some("incorrect_passphrase_or_unknown_secret"),
+            _ => None,
+        };
+        self.finish_as(caller, op, Some(key.short_id()), result, audit_outcome)
     }
 
     pub async fn receipt(&self, caller: &Caller, key: &ReceiptKey) -> Result<Receipt> {
@@ -267,17 +313,63 @@ impl Gateway {
         passphrase: Option<&Passphrase>,
     ) -> Result<Burned> {
         let op = Operation::Burn;
+        let guarded = GuardedAttempt::new(passphrase, "receipt", key.as_str());
         let result = async {
+            self.guard_admit(guarded.as_ref(), caller)?;
             self.admit(caller, op)?;
             self.check_ownership(caller, key).await?;
             let burned = self
                 .timed(op, self.inner.upstream.burn(key, passphrase))
-                .await?;
+                .await;
+            let burned = self.guard_settle(guarded.as_ref(), caller, burned, |e| {
+                matches!(e, Error::IncorrectPassphrase)
+            })?;
             self.note_state(key, ReceiptState::Burned).await;
             Ok(burned)
         }
         .await;
         self.finish(caller, op, Some(key.short_id()), result)
+    }
+
+    fn guard_admit(&self, guarded: Option<&GuardedAttempt>, caller: &Caller) -> Result<()> {
+        match guarded {
+            Some(attempt) => {
+                self.inner
+                    .passphrase_guard
+                    .admit(&attempt.key, caller, Instant::now())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a wrong passphrase, forgets the secret once the right one worked, and names the
+    /// upstream's own lock for what it is (v1 shows it only as its catch-all error).
+    fn guard_settle<T>(
+        &self,
+        guarded: Option<&GuardedAttempt>,
+        caller: &Caller,
+        result: Result<T>,
+        is_wrong_passphrase: impl Fn(&Error) -> bool,
+    ) -> Result<T> {
+        let Some(attempt) = guarded else {
+            return result;
+        };
+        let guard = &self.inner.passphrase_guard;
+        match result {
+            Ok(value) => {
+                guard.forget(&attempt.key);
+                Ok(value)
+            }
+            Err(error) if is_wrong_passphrase(&error) => {
+                guard.record_failure(&attempt.key, caller, Instant::now());
+                Err(error)
+            }
+            Err(error) if is_upstream_lockout(&error) => Err(Error::PassphraseLocked {
+                scope: LockScope::Upstream,
+                retry_after: None,
+            }),
+            Err(error) => Err(error),
+        }
     }
 
     /// OTS's `recent`, per the frontend's [`RecentSource`]: the team account's list from
@@ -447,18 +539,31 @@ impl Gateway {
         short_id: Option<&str>,
         result: Result<T>,
     ) -> Result<T> {
+        self.finish_as(caller, operation, short_id, result, None)
+    }
+
+    /// [`Self::finish`], with the audit outcome said more precisely than the error's kind where
+    /// the gateway knows more than the error can carry.
+    fn finish_as<T>(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        short_id: Option<&str>,
+        result: Result<T>,
+        audit_outcome: Option<&'static str>,
+    ) -> Result<T> {
         let outcome = result.as_ref().map(|_| ());
         self.inner
             .metrics
             .record_outcome(caller.frontend, operation, outcome);
         let outcome = match &result {
             Ok(_) => "ok",
-            Err(error) => error.kind(),
+            Err(error) => audit_outcome.unwrap_or_else(|| error.kind()),
         };
         tracing::info!(
             target: AUDIT_TARGET,
             frontend = %caller.frontend,
-            caller = %caller.id,
+            caller = %LogSafe(&caller.id),
             operation = %operation,
             outcome,
             key = short_id.unwrap_or(""),

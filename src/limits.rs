@@ -16,7 +16,20 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
 use crate::error::{Error, RateLimitScope};
-use crate::model::{Caller, Frontend};
+use crate::model::{Caller, Frontend, Identity};
+
+/// Declared callers together get this many times one caller's quota (see
+/// [`Identity::Declared`]): room for a few honest scripts that name themselves, and no more for a
+/// script that rotates names. Callers that need more prove who they are with a client token.
+pub const DECLARED_AGGREGATE_FACTOR: NonZeroU32 = NonZeroU32::new(4).expect("non-zero");
+
+/// Callers with quota state at once, per frontend and class. Past this, state that has fully
+/// refilled is dropped at once; if the table is still full, further callers share one entry
+/// (and still the declared aggregate), so churning names cannot grow memory.
+pub const MAX_TRACKED_CALLERS: usize = 10_000;
+
+/// The key callers share once the table is full; not a valid caller id on any frontend.
+const OVERFLOW_KEY: &str = "\u{0}overflow";
 
 /// Operations grouped by what they cost and risk, so one quota covers similar operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,6 +70,15 @@ impl Rate {
     fn quota(self) -> Quota {
         Quota::per_minute(self.per_minute).allow_burst(self.burst)
     }
+
+    /// What all declared callers of one frontend share for a class with this per-caller rate.
+    pub fn declared_aggregate(self) -> Rate {
+        let scale = |n: NonZeroU32| n.saturating_mul(DECLARED_AGGREGATE_FACTOR);
+        Rate {
+            per_minute: scale(self.per_minute),
+            burst: scale(self.burst),
+        }
+    }
 }
 
 /// Which quotas apply. A missing entry means "unlimited".
@@ -77,6 +99,7 @@ pub struct Limits<C: Clock = DefaultClock> {
     settings: QuotaSettings,
     upstream: Option<DirectLimiter<C>>,
     callers: HashMap<(Frontend, OperationClass), KeyedLimiter<C>>,
+    declared: HashMap<(Frontend, OperationClass), DirectLimiter<C>>,
 }
 
 impl Limits<DefaultClock> {
@@ -100,11 +123,25 @@ impl<C: Clock + Clone> Limits<C> {
                 )
             })
             .collect();
+        let declared = settings
+            .callers
+            .iter()
+            .map(|(scope, rate)| {
+                (
+                    *scope,
+                    RateLimiter::direct_with_clock(
+                        rate.declared_aggregate().quota(),
+                        clock.clone(),
+                    ),
+                )
+            })
+            .collect();
         Limits {
             clock,
             settings,
             upstream,
             callers,
+            declared,
         }
     }
 
@@ -113,14 +150,22 @@ impl<C: Clock + Clone> Limits<C> {
     }
 
     /// Spends one cell of `caller`'s quota for `class`, then one of the upstream budget.
+    /// A declared caller also spends one cell of the aggregate all declared callers of its
+    /// frontend share.
     pub fn admit(&self, caller: &Caller, class: OperationClass) -> Result<(), Error> {
-        if let Some(limiter) = self.callers.get(&(caller.frontend, class)) {
-            limiter
-                .check_key(&caller.id)
-                .map_err(|not_until| Error::RateLimited {
-                    scope: RateLimitScope::Caller,
-                    retry_after: Some(not_until.wait_time_from(self.clock.now())),
-                })?;
+        let scope = (caller.frontend, class);
+        let over_quota = |not_until: governor::NotUntil<C::Instant>| Error::RateLimited {
+            scope: RateLimitScope::Caller,
+            retry_after: Some(not_until.wait_time_from(self.clock.now())),
+        };
+        if let Some(limiter) = self.callers.get(&scope) {
+            let key = bounded_key(limiter, &caller.id);
+            limiter.check_key(&key.to_owned()).map_err(over_quota)?;
+        }
+        if caller.identity == Identity::Declared
+            && let Some(aggregate) = self.declared.get(&scope)
+        {
+            aggregate.check().map_err(over_quota)?;
         }
         self.admit_upstream_call()
     }
@@ -149,6 +194,19 @@ impl<C: Clock + Clone> Limits<C> {
     /// How many callers currently have state, across every frontend and class.
     pub fn tracked_callers(&self) -> usize {
         self.callers.values().map(|limiter| limiter.len()).sum()
+    }
+}
+
+/// `id`, or the shared overflow key when the limiter already tracks as many callers as it may.
+fn bounded_key<'a, C: Clock>(limiter: &KeyedLimiter<C>, id: &'a str) -> &'a str {
+    if limiter.len() < MAX_TRACKED_CALLERS {
+        return id;
+    }
+    limiter.retain_recent();
+    if limiter.len() < MAX_TRACKED_CALLERS {
+        id
+    } else {
+        OVERFLOW_KEY
     }
 }
 
@@ -297,7 +355,7 @@ mod tests {
             .callers
             .insert((Frontend::Discord, OperationClass::Manage), rate(60, 5));
         let (limits, clock) = limits(settings);
-        for n in 0..100_000 {
+        for n in 0..5_000 {
             let id = format!("user-{n}");
             assert!(
                 limits
@@ -305,9 +363,9 @@ mod tests {
                     .is_ok()
             );
         }
-        assert_eq!(limits.tracked_callers(), 100_000);
+        assert_eq!(limits.tracked_callers(), 5_000);
         limits.forget_idle_callers();
-        assert_eq!(limits.tracked_callers(), 100_000, "recent callers are kept");
+        assert_eq!(limits.tracked_callers(), 5_000, "recent callers are kept");
 
         clock.advance(Duration::from_secs(10));
         let active = caller(Frontend::Discord, "still-active");
@@ -317,6 +375,56 @@ mod tests {
             limits.tracked_callers(),
             1,
             "only the active caller remains"
+        );
+    }
+
+    #[test]
+    fn name_churn_cannot_grow_memory_between_prunes() {
+        let mut settings = QuotaSettings::default();
+        settings
+            .callers
+            .insert((Frontend::Discord, OperationClass::Manage), rate(60, 5));
+        let (limits, _clock) = limits(settings);
+        for n in 0..(MAX_TRACKED_CALLERS + 5_000) {
+            let id = format!("user-{n}");
+            let _ = limits.admit(&caller(Frontend::Discord, &id), OperationClass::Manage);
+        }
+        assert!(
+            limits.tracked_callers() <= MAX_TRACKED_CALLERS + 1,
+            "{} tracked",
+            limits.tracked_callers()
+        );
+    }
+
+    #[test]
+    fn declared_names_share_an_aggregate_and_proven_ones_do_not() {
+        let mut settings = QuotaSettings::default();
+        settings
+            .callers
+            .insert((Frontend::Rest, OperationClass::Create), rate(2, 2));
+        let (limits, _clock) = limits(settings);
+        let mut admitted = 0;
+        for n in 0..100 {
+            let churned = Caller::declared(Frontend::Rest, format!("label-{n}"));
+            if limits.admit(&churned, OperationClass::Create).is_ok() {
+                admitted += 1;
+            }
+        }
+        assert_eq!(
+            admitted,
+            2 * DECLARED_AGGREGATE_FACTOR.get(),
+            "a hundred names buy no more than the aggregate"
+        );
+        let proven = caller(Frontend::Rest, "token-holder");
+        assert!(
+            limits.admit(&proven, OperationClass::Create).is_ok(),
+            "a client token's holder keeps its own quota"
+        );
+        let other_frontend = Caller::declared(Frontend::Mcp, "label-0");
+        assert!(
+            limits
+                .admit(&other_frontend, OperationClass::Create)
+                .is_ok()
         );
     }
 }

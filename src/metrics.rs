@@ -38,8 +38,57 @@ struct QuotaLabels {
     scope: &'static str,
 }
 
+/// What the local listener reports about itself: how close it is to its limits and how often
+/// callers fail to authenticate. Cheap to clone (the handles share their values), so the serve
+/// loop and the security middleware each hold one.
+#[derive(Debug, Clone, Default)]
+pub struct ListenerMetrics {
+    pub open_connections: Gauge,
+    pub refused_connections: Counter,
+    pub evicted_connections: Counter,
+    pub shed_requests: Counter,
+    pub auth_failures: Counter,
+    pub throttled_auth_attempts: Counter,
+}
+
+impl ListenerMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "listener_open_connections",
+            "Connections currently open on the local listener",
+            self.open_connections.clone(),
+        );
+        registry.register(
+            "listener_refused_connections",
+            "Connections closed at once: at the connection cap with every connection busy",
+            self.refused_connections.clone(),
+        );
+        registry.register(
+            "listener_evicted_connections",
+            "Idle connections closed to make room for a new one at the connection cap",
+            self.evicted_connections.clone(),
+        );
+        registry.register(
+            "listener_shed_requests",
+            "Requests answered 503 because every request slot was busy",
+            self.shed_requests.clone(),
+        );
+        registry.register(
+            "auth_failures",
+            "Requests whose gateway token was missing, wrong or sent more than once",
+            self.auth_failures.clone(),
+        );
+        registry.register(
+            "auth_throttled",
+            "Requests refused because their peer failed to authenticate too often",
+            self.throttled_auth_attempts.clone(),
+        );
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    listener: ListenerMetrics,
     operations: Family<OperationLabels, Counter>,
     upstream_seconds: Family<UpstreamLabels, Histogram>,
     quota_refusals: Family<QuotaLabels, Counter>,
@@ -82,8 +131,11 @@ impl Metrics {
             "Receipts currently recorded in the ownership ledger",
             ledger_entries.clone(),
         );
+        let listener = ListenerMetrics::default();
+        listener.register(&mut registry);
         Metrics {
             registry,
+            listener,
             operations,
             upstream_seconds,
             quota_refusals,
@@ -121,6 +173,11 @@ impl Metrics {
                 })
                 .inc();
         }
+    }
+
+    /// Handles on the listener's own metrics, for the frontend that owns the listener.
+    pub fn listener(&self) -> &ListenerMetrics {
+        &self.listener
     }
 
     pub fn observe_upstream(&self, operation: Operation, elapsed: Duration) {

@@ -22,13 +22,36 @@ pub use crate::operation::{Frontend, Operation};
 pub struct Caller {
     pub frontend: Frontend,
     pub id: String,
+    pub identity: Identity,
+}
+
+/// How a caller's id was established, which decides whether it can have quotas of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// Established by something the caller cannot choose freely: a client token, a Discord
+    /// user id. Each proven caller has quotas of its own.
+    Proven,
+    /// A name the caller gave itself (`X-OTS-Gateway-Client`, an MCP client name). Anyone can
+    /// pick any, so declared callers also share one aggregate quota per frontend: minting new
+    /// names buys no more than that.
+    Declared,
 }
 
 impl Caller {
+    /// A proven caller (see [`Identity::Proven`]).
     pub fn new(frontend: Frontend, id: impl Into<String>) -> Self {
         Caller {
             frontend,
             id: id.into(),
+            identity: Identity::Proven,
+        }
+    }
+
+    /// A caller known only by the name it declared (see [`Identity::Declared`]).
+    pub fn declared(frontend: Frontend, id: impl Into<String>) -> Self {
+        Caller {
+            identity: Identity::Declared,
+            ..Caller::new(frontend, id)
         }
     }
 }
@@ -91,6 +114,27 @@ impl CallerId {
 /// Frontends that see one use it as the caller id: unlike a name a client declares, it is proven.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenLabel(pub String);
+
+/// Fewest characters a gateway token (the shared bearer token or a client token) may have.
+/// A token is the only thing standing between another host (or another local user) and the
+/// team's OTS account, and it can be guessed online: 16 random characters put that out of reach
+/// even without the per-peer throttle on failed attempts.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// The one rule for what makes an acceptable gateway token: long enough, and made of visible
+/// ASCII so it survives an `Authorization` header unchanged. `Err` says what is wrong, never
+/// echoing the token itself. Configuration validation calls this for every token it loads.
+pub fn check_token_strength(token: &str) -> Result<(), String> {
+    if token.chars().count() < MIN_TOKEN_CHARS {
+        return Err(format!(
+            "the token must be at least {MIN_TOKEN_CHARS} characters"
+        ));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the token must be visible ASCII characters, with no spaces".to_owned());
+    }
+    Ok(())
+}
 
 /// A per-client access token and the label that names its holder in quotas, ownership and audit.
 #[derive(Clone)]
@@ -424,6 +468,16 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_must_be_long_and_printable() {
+        assert!(check_token_strength("x").is_err());
+        assert!(check_token_strength(&"a".repeat(MIN_TOKEN_CHARS - 1)).is_err());
+        assert!(check_token_strength(&"a".repeat(MIN_TOKEN_CHARS)).is_ok());
+        let spaced = format!("{} x", "a".repeat(MIN_TOKEN_CHARS));
+        let problem = check_token_strength(&spaced).unwrap_err();
+        assert!(!problem.contains(&spaced), "the token is never echoed");
+    }
 
     #[test]
     fn debug_output_never_contains_secret_material() {

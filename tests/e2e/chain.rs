@@ -158,7 +158,10 @@ async fn an_unreachable_upstream_is_an_honest_502_and_not_ready() {
     let response = share(&http, &base, "nowhere").await;
     assert_eq!(response.status(), 502);
     let body: Value = response.json().await.expect("json");
-    assert_eq!(body["message"], "the OTS server could not be reached");
+    assert_eq!(
+        body["message"],
+        "the OTS server could not be reached: the connection was refused"
+    );
     let ready = http
         .get(format!("{base}/readyz"))
         .send()

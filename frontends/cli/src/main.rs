@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod descriptors;
 mod process_env;
 mod shutdown;
 mod telemetry;

@@ -32,6 +32,13 @@ pub fn error_message(error: &Error) -> String {
             "That secret no longer exists: it was already opened, burned, or it expired.".into()
         }
         Error::IncorrectPassphrase => "That passphrase does not match this secret.".into(),
+        Error::PassphraseLocked { retry_after, .. } => match retry_after {
+            Some(wait) => format!(
+                "Too many wrong passphrases for this secret. Try again in {} s.",
+                retry_after_secs(*wait)
+            ),
+            None => "Too many wrong passphrases for this secret. Try again later.".into(),
+        },
         Error::NotAuthorized => "The OTS server refused the gateway's account. Ask whoever runs \
                                  the gateway to check its credentials."
             .into(),

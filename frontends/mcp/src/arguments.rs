@@ -25,8 +25,12 @@ const PASSPHRASE_CHARS: (u64, u64) = (4, 128);
 #[serde(deny_unknown_fields)]
 pub(crate) struct ShareArgs {
     /// The secret text to share (at most 10 000 bytes). It is stored once upstream and never
-    /// returned by this server.
-    pub secret: SecretArg,
+    /// returned by this server. Leave it out when the user has not given you the secret: if
+    /// your client can open links for the user (URL elicitation), the user types it into a
+    /// one-time page and this call returns the link once they have; otherwise use
+    /// ask_user_for_secret.
+    #[serde(default)]
+    pub secret: Option<SecretArg>,
     /// Optional passphrase (4 to 128 characters) the recipient must enter to open the link. Send
     /// it to them through a different channel than the link.
     #[serde(default)]

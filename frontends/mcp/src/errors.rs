@@ -40,6 +40,10 @@ impl ToolError {
             Error::RateLimited {
                 retry_after: Some(wait),
                 ..
+            }
+            | Error::PassphraseLocked {
+                retry_after: Some(wait),
+                ..
             } => Some(retry_after_secs(*wait)),
             _ => None,
         };
@@ -70,6 +74,17 @@ fn message_for(error: &Error) -> String {
         Error::NotAuthorized => "the gateway's OTS credentials were refused, or this needs an \
                                  OTS account; ask the gateway's operator"
             .to_owned(),
+        Error::PassphraseLocked { retry_after, .. } => match retry_after {
+            Some(wait) => format!(
+                "{error}: the secret is protected against guessing; do not retry with other \
+                 passphrases, ask its sender (the lock lifts in {} s)",
+                retry_after_secs(*wait)
+            ),
+            None => format!(
+                "{error}: the secret is protected against guessing; do not retry with other \
+                 passphrases, ask its sender"
+            ),
+        },
         Error::RateLimited { retry_after, .. } => match retry_after {
             Some(wait) => format!("rate limited: try again in {} s", retry_after_secs(*wait)),
             None => "rate limited: try again later".to_owned(),

@@ -64,6 +64,11 @@ pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServ
             .client_info()
             .and_then(|info| sanitise(&info.name))
     };
+    if let Transport::Http = transport
+        && let Some(label) = token_label(context)
+    {
+        return Caller::new(Frontend::Mcp, label);
+    }
     let id = match transport {
         Transport::Http => header_id(context)
             .or_else(|| session_caller(context))
@@ -75,19 +80,22 @@ pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServ
                 .and_then(|info| sanitise(&info.client_info.name))
         }),
     };
-    Caller::new(
+    Caller::declared(
         Frontend::Mcp,
         id.unwrap_or_else(|| transport.fallback_id().to_owned()),
     )
 }
 
-/// A client token's label, proven by the listener's security layer, else the self-declared
-/// `X-OTS-Gateway-Client` header.
+/// A client token's label, proven by the listener's security layer.
+fn token_label(context: &RequestContext<RoleServer>) -> Option<String> {
+    let parts = context.extensions.get::<http::request::Parts>()?;
+    let TokenLabel(label) = parts.extensions.get::<TokenLabel>()?;
+    sanitise(label)
+}
+
+/// The self-declared `X-OTS-Gateway-Client` header.
 fn header_id(context: &RequestContext<RoleServer>) -> Option<String> {
     let parts = context.extensions.get::<http::request::Parts>()?;
-    if let Some(TokenLabel(label)) = parts.extensions.get::<TokenLabel>() {
-        return sanitise(label);
-    }
     let value = parts.headers.get(CLIENT_HEADER)?.to_str().ok()?;
     sanitise(value)
 }

@@ -10,10 +10,11 @@ use ots_gateway_core::model::{
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::model::ElicitationAction;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{ElicitationError, ElicitationMode, RequestContext};
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::arguments::{
@@ -97,6 +98,78 @@ impl McpServer {
         caller_for(self.transport, context)
     }
 
+    /// `share_secret` without a secret: the person types it into an entry page the client opens
+    /// for them (URL-mode elicitation), and the call returns once the page is submitted.
+    async fn share_through_page(
+        &self,
+        ttl: Option<u32>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Json<Created>, ToolError> {
+        let no_secret = |reason: &str| {
+            ToolError(ots_gateway_core::Error::InvalidInput {
+                field: "secret",
+                reason: reason.to_owned(),
+            })
+        };
+        let Some(desk) = self.entry.as_ref() else {
+            return Err(no_secret("this argument is required"));
+        };
+        if !context
+            .peer
+            .supported_elicitation_modes()
+            .contains(&ElicitationMode::Url)
+        {
+            return Err(no_secret(
+                "this argument is required, since this client cannot open a page for the user \
+                 (no URL elicitation); to keep the secret out of the conversation, call \
+                 ask_user_for_secret and give the person the entry_url",
+            ));
+        }
+        let caller = self.caller(context);
+        let opened = desk.open(&caller, ttl)?;
+        let asked = context
+            .peer
+            .elicit_url_with_timeout(
+                "Type the secret to share into this one-time page of ots-gateway. The \
+                 assistant receives only the link, never the secret.",
+                opened.url.clone(),
+                opened.id.clone(),
+                Some(opened.expires_in),
+            )
+            .await;
+        let refused = |message: &str| {
+            ToolError(ots_gateway_core::Error::Refused {
+                message: message.to_owned(),
+                intended_status: None,
+            })
+        };
+        match asked {
+            Ok(ElicitationAction::Accept) => {}
+            Ok(ElicitationAction::Decline | ElicitationAction::Cancel)
+            | Err(ElicitationError::UserDeclined | ElicitationError::UserCancelled) => {
+                return Err(refused("the user declined to open the secret entry page"));
+            }
+            Ok(_) | Err(_) => {
+                return Err(refused(
+                    "the client could not show the secret entry page; call \
+                     ask_user_for_secret instead",
+                ));
+            }
+        }
+        match desk.settled(&caller, &opened.id).await {
+            Some(EntryState::Shared {
+                receipt,
+                has_passphrase,
+            }) => Ok(Json(Created::from_receipt(&receipt, has_passphrase, ttl))),
+            Some(EntryState::Expired) | None => Err(refused(
+                "the secret entry page expired before the user submitted it",
+            )),
+            Some(EntryState::Waiting | EntryState::Submitting) => {
+                Err(refused("the secret entry page was not submitted"))
+            }
+        }
+    }
+
     fn entry_desk(&self) -> Result<&EntryDesk, ToolError> {
         self.entry.as_ref().ok_or_else(|| {
             ToolError(ots_gateway_core::Error::Refused {
@@ -141,10 +214,14 @@ conversation.",
         Parameters(args): Parameters<ShareArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<Created>, ToolError> {
+        let Some(secret) = args.secret else {
+            return self.share_through_page(args.ttl, &context).await;
+        };
         if self.out_of_band_only {
             return Err(ToolError(ots_gateway_core::Error::InvalidInput {
                 field: "secret",
                 reason: "this gateway accepts secrets only through its one-time entry page; \
+                         leave the secret out (if your client opens links for the user) or \
                          call ask_user_for_secret and give the person the entry_url"
                     .into(),
             }));
@@ -153,7 +230,7 @@ conversation.",
         let passphrase = passphrase(args.passphrase);
         let has_passphrase = passphrase.is_some();
         let request = ShareRequest {
-            secret: args.secret.0,
+            secret: secret.0,
             ttl: args.ttl.map(i64::from),
             passphrase,
             recipient: non_empty(args.recipient),

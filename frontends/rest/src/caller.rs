@@ -16,6 +16,8 @@ pub const MAX_CLIENT_LABEL_LEN: usize = CallerId::MAX_CHARS;
 pub const DEFAULT_CLIENT_LABEL: &str = "local";
 
 /// A client token's label (proven, set by the security layer) wins over the self-declared header.
+/// Without a token the caller is only declared, and shares an aggregate quota with every other
+/// declared caller.
 pub fn caller_from_request(parts: &http::request::Parts) -> Result<Caller, LocalRefusal> {
     match parts.extensions.get::<TokenLabel>() {
         Some(TokenLabel(label)) => Ok(Caller::new(Frontend::Rest, label.clone())),
@@ -25,13 +27,13 @@ pub fn caller_from_request(parts: &http::request::Parts) -> Result<Caller, Local
 
 pub fn caller_from_headers(headers: &HeaderMap) -> Result<Caller, LocalRefusal> {
     let Some(value) = headers.get(CLIENT_LABEL_HEADER) else {
-        return Ok(Caller::new(Frontend::Rest, DEFAULT_CLIENT_LABEL));
+        return Ok(Caller::declared(Frontend::Rest, DEFAULT_CLIENT_LABEL));
     };
     let label = value
         .to_str()
         .map_err(|_| LocalRefusal::InvalidClientLabel)?;
     match CallerId::parse(label) {
-        Some(id) => Ok(Caller::new(Frontend::Rest, id.into_string())),
+        Some(id) => Ok(Caller::declared(Frontend::Rest, id.into_string())),
         None => Err(LocalRefusal::InvalidClientLabel),
     }
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use ots_gateway_core::Error;
 use ots_gateway_core::error::{RateLimitScope, TEAM_CREDENTIALS_REJECTED, UpstreamFailure};
+use ots_gateway_core::log_safe::LogSafe;
 use ots_gateway_core::model::{Frontend, retry_after_secs};
 use serde::Serialize;
 
@@ -123,6 +124,18 @@ impl ApiError {
                 ..Rendered::ots(None, "Unknown secret")
             },
             Error::IncorrectPassphrase => Rendered::ots(Some(400), "Incorrect passphrase"),
+            // The gateway's own refusal says why and for how long; the OTS dialect says what a
+            // v1 server says for a locked secret.
+            Error::PassphraseLocked { retry_after, .. } => match gateway {
+                Some(_) => Rendered {
+                    retry_after: retry_after.map(retry_after_secs),
+                    detail: Some(
+                        "this secret is protected against passphrase guessing; wait before trying again",
+                    ),
+                    ..Rendered::new(StatusCode::TOO_MANY_REQUESTS, self.error.to_string())
+                },
+                None => Rendered::ots(Some(400), "An unexpected error occurred :["),
+            },
             Error::NotAuthorized => match gateway {
                 Some(true) => Rendered::new(StatusCode::BAD_GATEWAY, TEAM_CREDENTIALS_REJECTED),
                 Some(false) | None => Rendered::ots(Some(401), "Not authorized"),
@@ -241,6 +254,16 @@ pub enum LocalRefusal {
     SimulatorNotAuthorized,
     TimedOut,
     Overloaded,
+    /// A header the gateway reads exactly once (`Host`, `Authorization`) was sent more than once.
+    DuplicateHeader(&'static str),
+    /// The body did not arrive in full within the listener's body-read timeout.
+    BodyTimedOut,
+    /// The gateway began shutting down before the request's body had arrived.
+    ShuttingDown,
+    /// This peer sent too many missing or wrong tokens recently.
+    TooManyFailedAttempts {
+        retry_after: std::time::Duration,
+    },
     /// `/readyz`: the upstream does not answer `status`.
     NotReady(String),
 }
@@ -306,11 +329,28 @@ impl IntoResponse for LocalRefusal {
                 "the gateway is busy; try again shortly".to_owned(),
             ),
             LocalRefusal::NotReady(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason.clone()),
+            LocalRefusal::DuplicateHeader(name) => (
+                StatusCode::BAD_REQUEST,
+                format!("send exactly one {name} header"),
+            ),
+            LocalRefusal::ShuttingDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the gateway is shutting down; nothing was done".to_owned(),
+            ),
+            LocalRefusal::BodyTimedOut => (
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time".to_owned(),
+            ),
+            LocalRefusal::TooManyFailedAttempts { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests with a missing or wrong gateway token from this address; wait before trying again"
+                    .to_owned(),
+            ),
         };
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), %message, "request refused");
+            tracing::warn!(status = status.as_u16(), message = %LogSafe(&message), "request refused");
         } else {
-            tracing::debug!(status = status.as_u16(), %message, "request refused");
+            tracing::debug!(status = status.as_u16(), message = %LogSafe(&message), "request refused");
         }
         let mut response = json(status, &MessageBody::plain(&message));
         match self {
@@ -323,6 +363,12 @@ impl IntoResponse for LocalRefusal {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            LocalRefusal::TooManyFailedAttempts { retry_after } => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs(retry_after)),
+                );
             }
             _ => {}
         }

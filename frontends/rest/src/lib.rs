@@ -10,9 +10,10 @@
 //! - `render`: the v1 wire types; `errors`: error responses, logged once;
 //! - `caller`: the `X-OTS-Gateway-Client` label; `simulate`: OTS-style Basic auth parsing;
 //! - `security`: Host/Origin/token checks and the body, time and concurrency bounds;
+//! - `auth_throttle`: failed token attempts per peer, and how often they are logged;
 //! - `operator`: `GET /metrics` and `GET /gateway/status` for the gateway router;
 //! - `pages`: the browser pages behind the gateway's own secret and receipt links;
-//! - `serve`: running a router with graceful shutdown.
+//! - `serve`: the listener: header, idle and body timeouts, the connection cap, shutdown.
 //!
 //! # Client label
 //!
@@ -26,7 +27,8 @@
 //! The gateway never forwards a client's `Authorization` header: it calls OTS with the team's
 //! credentials, or anonymously. When [`RestConfig::bearer_token`] is set, every route except
 //! `/healthz` requires it, as `Authorization: Bearer <token>` or as the password of Basic auth
-//! (any username), so OTS client libraries can send it through their API-key setting.
+//! (any username), so OTS client libraries can send it through their API-key setting. Exactly
+//! one `Authorization` header is read, and a peer that fails too often is refused for a while.
 //!
 //! # Mounting more services
 //!
@@ -35,6 +37,7 @@
 //! the result with [`local_only`]; it then gets the Host, Origin, token, body-size and
 //! concurrency checks but not the REST request timeout, which would cut streams.
 
+mod auth_throttle;
 mod backend;
 mod caller;
 mod errors;
@@ -63,7 +66,7 @@ use tracing::Instrument;
 
 pub use caller::{CLIENT_LABEL_HEADER, MAX_CLIENT_LABEL_LEN};
 use ots_gateway_core::config;
-pub use serve::serve;
+pub use serve::{ListenerLoad, ListenerSettings, serve, serve_with};
 
 use backend::Backend;
 use security::LocalPolicy;
@@ -159,12 +162,13 @@ pub fn local_only(router: Router, config: &RestConfig) -> Router {
 
 fn bounded_in_size_and_load(router: Router, config: &RestConfig) -> Router {
     let slots = Arc::new(Semaphore::new(config.max_concurrent_requests.max(1)));
+    // The body is read in full before a slot is taken (see `security::limit_body`).
     router
+        .layer(from_fn_with_state(slots, security::shed_load))
         .layer(from_fn_with_state(
             config.max_body_bytes,
             security::limit_body,
         ))
-        .layer(from_fn_with_state(slots, security::shed_load))
 }
 
 fn bounded_in_time(router: Router, config: &RestConfig) -> Router {

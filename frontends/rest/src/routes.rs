@@ -220,9 +220,24 @@ async fn healthz() -> Response {
     ok(&Health { status: "ok" })
 }
 
-/// Ready when the upstream answers `status`. On the gateway this is the core's cached probe,
-/// which spends no quota and writes no audit event, so probes cannot make the gateway unready.
-async fn readyz(State(backend): State<Backend>) -> Response {
+/// Ready when the listener has room for more callers and the upstream answers `status`. On the
+/// gateway the upstream check is the core's cached probe, which spends no quota and writes no
+/// audit event, so probes cannot make the gateway unready. (When every request slot is busy,
+/// this route is shed with a 503 like any other, which says the same thing.)
+async fn readyz(
+    State(backend): State<Backend>,
+    load: Option<axum::Extension<crate::serve::ListenerLoad>>,
+) -> Response {
+    if let Some(axum::Extension(load)) = load
+        && load.saturated()
+    {
+        return LocalRefusal::NotReady(format!(
+            "not ready: {} of {} connections are open",
+            load.open_connections(),
+            load.max_connections()
+        ))
+        .into_response();
+    }
     let answer = match backend {
         Backend::Gateway(gateway) => gateway.readiness().await,
         Backend::Simulator(simulator) => simulator

@@ -7,24 +7,28 @@
 //! when bound beyond loopback, other hosts (the bearer token). Every refusal is JSON, because
 //! v1 clients crash on anything else, and no header value is ever logged.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderMap, header};
+use bytes::Bytes;
+use http::{HeaderMap, Method, header};
+use http_body_util::BodyExt as _;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use ots_gateway_core::model::{ClientToken, TokenLabel};
 
+use crate::auth_throttle::AuthThrottle;
 use crate::errors::LocalRefusal;
+use crate::serve::{ConnectionHandle, ListenerLoad};
 
 /// The one route a bearer token does not guard: liveness probes carry no credentials, and the
 /// answer reveals nothing.
@@ -40,6 +44,7 @@ pub struct LocalPolicy {
     allowed_hosts: Arc<[String]>,
     bearer_token: Option<SecretString>,
     client_tokens: Arc<[ClientToken]>,
+    failed_auth: Arc<AuthThrottle>,
 }
 
 /// Who a request proved to be, when tokens are configured.
@@ -52,6 +57,21 @@ pub enum Authenticated {
     /// A client token: the request is attributed to its label.
     Client(TokenLabel),
 }
+
+/// The parts of a request the checks look at.
+pub struct RequestHead<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub headers: &'a HeaderMap,
+    /// The HTTP/2 `:authority` or an absolute-form request target, when there is one.
+    pub authority: Option<&'a str>,
+}
+
+/// The values of `Sec-Fetch-Site` a browser sends for the gateway's own pages (`same-origin`)
+/// and for what the user typed or bookmarked (`none`). `same-site` is refused on purpose: every
+/// other port on 127.0.0.1 or localhost is "same site", and any local dev server (or an XSS in
+/// one) would otherwise be trusted.
+const SAME_ORIGIN_FETCH_SITES: [&[u8]; 2] = [b"same-origin", b"none"];
 
 impl LocalPolicy {
     pub fn new(
@@ -67,42 +87,43 @@ impl LocalPolicy {
                 .collect(),
             bearer_token,
             client_tokens: client_tokens.into(),
+            failed_auth: Arc::default(),
         }
     }
 
-    /// Every check, cheapest first.
-    pub fn check(
-        &self,
-        path: &str,
-        headers: &HeaderMap,
-        authority: Option<&str>,
-    ) -> Result<Authenticated, LocalRefusal> {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or(authority);
-        match host {
-            Some(host) if self.host_allowed(host) => {}
-            Some(_) => {
-                return Err(LocalRefusal::Forbidden(
-                    "this Host is not allowed; use a loopback address or a configured allowed host",
-                ));
-            }
-            None => return Err(LocalRefusal::Forbidden("a Host header is required")),
-        }
-        if !self.origin_allowed(headers) {
-            return Err(LocalRefusal::Forbidden(
-                "cross-site browser requests are not allowed",
-            ));
-        }
-        if path == UNAUTHENTICATED_PATH {
+    fn requires_token(&self) -> bool {
+        self.bearer_token.is_some() || !self.client_tokens.is_empty()
+    }
+
+    /// Every check except the per-peer throttle, cheapest first.
+    pub fn check(&self, head: &RequestHead<'_>) -> Result<Authenticated, LocalRefusal> {
+        let host = self.checked_host(head)?;
+        self.check_browser(head, host)?;
+        if head.path == UNAUTHENTICATED_PATH {
             return Ok(Authenticated::NotRequired);
         }
-        self.authenticate(headers).ok_or(LocalRefusal::Unauthorized)
+        self.authenticate(head.headers)
     }
 
     /// DNS-rebinding defence: a page on `evil.example` whose name now resolves to 127.0.0.1
-    /// still sends `Host: evil.example`.
+    /// still sends `Host: evil.example`. Exactly one Host is accepted: when two disagree, a
+    /// proxy and the gateway could each believe a different one.
+    fn checked_host<'h>(&self, head: &'h RequestHead<'_>) -> Result<&'h str, LocalRefusal> {
+        let mut hosts = head.headers.get_all(header::HOST).iter();
+        let host = match (hosts.next(), hosts.next()) {
+            (Some(_), Some(_)) => return Err(LocalRefusal::DuplicateHeader("Host")),
+            (Some(value), None) => value.to_str().ok(),
+            (None, _) => head.authority,
+        };
+        match host {
+            Some(host) if self.host_allowed(host) => Ok(host),
+            Some(_) => Err(LocalRefusal::Forbidden(
+                "this Host is not allowed; use a loopback address or a configured allowed host",
+            )),
+            None => Err(LocalRefusal::Forbidden("a Host header is required")),
+        }
+    }
+
     fn host_allowed(&self, host: &str) -> bool {
         let host = host.trim().to_ascii_lowercase();
         let Some(name) = host_name(&host) else {
@@ -118,59 +139,101 @@ impl LocalPolicy {
     }
 
     /// A browser marks what it sends on a page's behalf; scripts and client libraries send no
-    /// `Origin` and no `Sec-Fetch-Site`, so they are unaffected.
-    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        let cross_site = headers
+    /// `Origin` and no `Sec-Fetch-*`, so they are unaffected. A page may act only when it is the
+    /// gateway's own (same scheme, host and port as the request's Host) or when the user acted
+    /// directly (`Sec-Fetch-Site: none`). CORS preflights are refused outright: the gateway
+    /// grants no cross-origin access, and saying so early keeps a browser from trying.
+    fn check_browser(&self, head: &RequestHead<'_>, host: &str) -> Result<(), LocalRefusal> {
+        if head.method == Method::OPTIONS
+            && head
+                .headers
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            return Err(LocalRefusal::Forbidden(
+                "cross-origin requests are not allowed (CORS preflight refused)",
+            ));
+        }
+        let foreign_fetch = head
+            .headers
             .get_all("sec-fetch-site")
             .iter()
-            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
-        if cross_site {
-            return false;
+            .any(|v| !SAME_ORIGIN_FETCH_SITES.contains(&v.as_bytes()));
+        if foreign_fetch {
+            return Err(LocalRefusal::Forbidden(
+                "requests from other web pages are not allowed (Sec-Fetch-Site)",
+            ));
         }
-        headers
-            .get_all(header::ORIGIN)
-            .iter()
-            .all(|origin| origin.to_str().is_ok_and(|o| self.origin_is_local(o)))
+        let mut origins = head.headers.get_all(header::ORIGIN).iter();
+        match (origins.next(), origins.next()) {
+            (None, _) => Ok(()),
+            (Some(origin), None) if origin.to_str().is_ok_and(|o| self.is_own_origin(o, host)) => {
+                Ok(())
+            }
+            _ => Err(LocalRefusal::Forbidden(
+                "requests from other web pages are not allowed (Origin)",
+            )),
+        }
     }
 
-    fn origin_is_local(&self, origin: &str) -> bool {
-        // `null` comes from sandboxed frames and file:// pages: not something we can vouch for.
+    /// `origin` is the gateway itself as reached through `host`. The listener speaks plain
+    /// HTTP, so `https` is accepted only for an operator-configured name, which is how a
+    /// TLS-terminating proxy in front of the gateway is set up. `null` (sandboxed frames,
+    /// `file://` pages) never matches.
+    fn is_own_origin(&self, origin: &str, host: &str) -> bool {
         let Ok(url) = url::Url::parse(origin) else {
             return false;
         };
-        if !matches!(url.scheme(), "http" | "https") {
+        let Some(origin_name) = url.host_str().map(str::to_ascii_lowercase) else {
             return false;
+        };
+        let host = host.trim().to_ascii_lowercase();
+        let Some(host_name) = host_name(&host) else {
+            return false;
+        };
+        let host_port = host
+            .strip_prefix(host_name)
+            .and_then(|p| p.strip_prefix(':'));
+        let same_name = origin_name == host_name;
+        match url.scheme() {
+            "http" => {
+                let origin_port = url.port().map(|p| p.to_string());
+                let host_port = host_port.filter(|p| *p != "80");
+                same_name && origin_port.as_deref() == host_port
+            }
+            "https" => {
+                let with_port = match url.port() {
+                    Some(port) => format!("{origin_name}:{port}"),
+                    None => origin_name.clone(),
+                };
+                same_name && self.is_allowed_extra(&with_port, &origin_name)
+            }
+            _ => false,
         }
-        let Some(name) = url.host_str().map(str::to_ascii_lowercase) else {
-            return false;
-        };
-        let with_port = match url.port() {
-            Some(port) => format!("{name}:{port}"),
-            None => name.clone(),
-        };
-        is_loopback_name(&name) || self.is_allowed_extra(&with_port, &name)
     }
 
-    /// `None` when tokens are configured and none of the presented ones matches. Every
-    /// configured token is compared in constant time, so timing does not reveal which matched.
-    fn authenticate(&self, headers: &HeaderMap) -> Option<Authenticated> {
-        if self.bearer_token.is_none() && self.client_tokens.is_empty() {
-            return Some(Authenticated::NotRequired);
+    /// Tokens, when any are configured. Exactly one `Authorization` header is read: trying each
+    /// of many would turn one request into many guesses. Every configured token is compared in
+    /// constant time, so timing does not reveal which matched.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Authenticated, LocalRefusal> {
+        if !self.requires_token() {
+            return Ok(Authenticated::NotRequired);
         }
-        let presented: Vec<SecretString> = headers
-            .get_all(header::AUTHORIZATION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(presented_token)
-            .collect();
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let presented = match (values.next(), values.next()) {
+            (Some(_), Some(_)) => return Err(LocalRefusal::DuplicateHeader("Authorization")),
+            (Some(value), None) => value.to_str().ok().and_then(presented_token),
+            (None, _) => None,
+        };
+        let Some(presented) = presented else {
+            return Err(LocalRefusal::Unauthorized);
+        };
         let matches = |expected: &SecretString| {
-            presented.iter().fold(false, |found, candidate| {
-                let equal = candidate
+            bool::from(
+                presented
                     .expose_secret()
                     .as_bytes()
-                    .ct_eq(expected.expose_secret().as_bytes());
-                found | bool::from(equal)
-            })
+                    .ct_eq(expected.expose_secret().as_bytes()),
+            )
         };
         let mut result = None;
         for client in self.client_tokens.iter() {
@@ -184,7 +247,7 @@ impl LocalPolicy {
         {
             result = Some(Authenticated::SharedToken);
         }
-        result
+        result.ok_or(LocalRefusal::Unauthorized)
     }
 }
 
@@ -236,8 +299,30 @@ fn is_loopback_name(name: &str) -> bool {
 }
 
 pub async fn guard_local(State(policy): State<LocalPolicy>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let metrics = req
+        .extensions()
+        .get::<ListenerLoad>()
+        .map(|load| load.metrics().clone());
+    let now = Instant::now();
+    let guarded = policy.requires_token() && req.uri().path() != UNAUTHENTICATED_PATH;
+    if guarded && let Some(wait) = policy.failed_auth.blocked_for(peer, now) {
+        if let Some(metrics) = &metrics {
+            metrics.throttled_auth_attempts.inc();
+        }
+        return LocalRefusal::TooManyFailedAttempts { retry_after: wait }.into_response();
+    }
     let authority = req.uri().authority().map(|a| a.as_str().to_owned());
-    match policy.check(req.uri().path(), req.headers(), authority.as_deref()) {
+    let head = RequestHead {
+        method: req.method(),
+        path: req.uri().path(),
+        headers: req.headers(),
+        authority: authority.as_deref(),
+    };
+    match policy.check(&head) {
         Ok(Authenticated::Client(label)) => {
             let mut req = req;
             // Handlers and nested services (MCP) read it as the caller's proven identity.
@@ -245,39 +330,178 @@ pub async fn guard_local(State(policy): State<LocalPolicy>, req: Request, next: 
             next.run(req).await
         }
         Ok(_) => next.run(req).await,
-        Err(refusal) => refusal.into_response(),
+        Err(refusal) => {
+            if matches!(
+                refusal,
+                LocalRefusal::Unauthorized | LocalRefusal::DuplicateHeader("Authorization")
+            ) {
+                if let Some(metrics) = &metrics {
+                    metrics.auth_failures.inc();
+                }
+                if let Some(due) = policy.failed_auth.record_failure(peer, now) {
+                    // The peer address is the gateway's own observation, never caller text.
+                    tracing::warn!(
+                        peer = %peer,
+                        failures = due.failures,
+                        "requests with a missing or wrong gateway token"
+                    );
+                }
+            }
+            refusal.into_response()
+        }
     }
 }
 
-/// Refuses a declared oversized body at once and caps a streamed one, with a JSON 413 either
-/// way (tower-http's limit answers with a bare status). Handlers turn the cap's read error into
-/// the same 413. `/mcp` bounds its own bodies: its clients need the refusal as a JSON-RPC error,
-/// and the body read to its end so the connection (and the MCP session) survives it.
+/// Reads the whole body, capped in size and in time, before the request goes further, with a
+/// JSON 413 or 408 when it is too big or too slow (tower-http's limit answers with a bare
+/// status). Reading it here, ahead of [`shed_load`], means a client trickling a body in holds
+/// a connection (which the listener caps) but never one of the request slots everyone shares.
+/// Bodies are small (a secret is at most 10 000 bytes), so buffering costs nothing real.
+///
+/// `/mcp` gets the same bounds, answered the way its clients can read: a JSON-RPC error
+/// without an id. An oversized `/mcp` body is read to its end (up to [`MCP_DRAIN_LIMIT`], kept
+/// nowhere) before the answer, because answering mid-upload closes the connection under the
+/// client, which some MCP clients take as the end of their session.
 pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next) -> Response {
-    if req.uri().path() == MCP_PATH || req.uri().path().starts_with("/mcp/") {
-        return next.run(req).await;
-    }
+    let is_mcp = req.uri().path() == MCP_PATH || req.uri().path().starts_with("/mcp/");
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max_bytes as u64) {
+    if !is_mcp && declared.is_some_and(|len| len > max_bytes as u64) {
         return LocalRefusal::BodyTooLarge.into_response();
     }
-    let req = req.map(|body| Body::new(http_body_util::Limited::new(body, max_bytes)));
-    next.run(req).await
+    let load = req.extensions().get::<ListenerLoad>().cloned();
+    let read_timeout = load
+        .as_ref()
+        .map_or(DEFAULT_BODY_READ_TIMEOUT, ListenerLoad::body_read_timeout);
+    // While the body trickles in, the connection counts as idle for the connection cap.
+    let reading = req
+        .extensions()
+        .get::<ConnectionHandle>()
+        .map(ConnectionHandle::reading_body);
+    let (parts, body) = req.into_parts();
+    let drain_limit = if is_mcp { MCP_DRAIN_LIMIT } else { max_bytes };
+    let read = tokio::time::timeout(read_timeout, read_bounded(body, max_bytes, drain_limit));
+    // Shutdown does not wait for a body that is still trickling in.
+    let stopping = async {
+        match &load {
+            Some(load) => load.stopping().await,
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        read = read => read.unwrap_or(BodyRead::TimedOut),
+        () = stopping => return LocalRefusal::ShuttingDown.into_response(),
+    };
+    drop(reading);
+    let refusal = match outcome {
+        BodyRead::Complete(bytes) => {
+            return next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+        }
+        BodyRead::TooLarge { drained } => (LocalRefusal::BodyTooLarge, drained),
+        BodyRead::Failed => (LocalRefusal::MalformedBody, false),
+        BodyRead::TimedOut => (LocalRefusal::BodyTimedOut, false),
+    };
+    match refusal {
+        (refusal, drained) if is_mcp => jsonrpc_refusal(&refusal, max_bytes, drained),
+        (refusal, _) => refusal.into_response(),
+    }
 }
+
+/// How much of an oversized `/mcp` body is read and thrown away so its sender gets the answer.
+const MCP_DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
+enum BodyRead {
+    Complete(Bytes),
+    /// Over the limit; `drained` says whether the rest was read to its end.
+    TooLarge {
+        drained: bool,
+    },
+    Failed,
+    TimedOut,
+}
+
+/// Keeps at most `max_bytes`; past that, reads on (keeping nothing) up to `drain_limit`.
+async fn read_bounded(mut body: Body, max_bytes: usize, drain_limit: usize) -> BodyRead {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut total: usize = 0;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return if total > max_bytes {
+                BodyRead::TooLarge { drained: false }
+            } else {
+                BodyRead::Failed
+            };
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        total = total.saturating_add(data.len());
+        if total <= max_bytes {
+            kept.extend_from_slice(&data);
+        } else {
+            kept = Vec::new();
+            if total > drain_limit {
+                return BodyRead::TooLarge { drained: false };
+            }
+        }
+    }
+    if total > max_bytes {
+        BodyRead::TooLarge { drained: true }
+    } else {
+        BodyRead::Complete(Bytes::from(kept))
+    }
+}
+
+/// The same refusal, as the JSON-RPC error without an id that MCP's Streamable HTTP transport
+/// allows for a message the server cannot accept (code -32600, "Invalid Request").
+fn jsonrpc_refusal(refusal: &LocalRefusal, max_bytes: usize, drained: bool) -> Response {
+    let status = refusal.clone().into_response().status();
+    let message = match refusal {
+        LocalRefusal::BodyTooLarge => format!(
+            "Request too large: /mcp accepts at most {max_bytes} bytes per message \
+             (a secret itself may be at most 10000 bytes)"
+        ),
+        LocalRefusal::BodyTimedOut => {
+            "Request timeout: the message did not arrive in time".to_owned()
+        }
+        _ => "Invalid request: the request body could not be read".to_owned(),
+    };
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": -32600, "message": message },
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    if !drained {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// For routers run without the listener (in-process tests); [`crate::ListenerSettings`] sets
+/// the real value.
+const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Load shedding: when every slot is busy, answer 503 with `Retry-After` at once instead of
 /// queueing. Local callers are scripts that can retry; a hidden queue would instead turn a
 /// burst into timeouts, and hold connections open while it did. `/healthz` is exempt so a busy
-/// gateway is not mistaken for a dead one.
+/// gateway is not mistaken for a dead one; `/readyz` is not, so a saturated gateway reports
+/// itself not ready.
 pub async fn shed_load(State(slots): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
     if req.uri().path() == UNAUTHENTICATED_PATH {
         return next.run(req).await;
     }
     let Ok(_permit) = slots.try_acquire_owned() else {
+        if let Some(load) = req.extensions().get::<ListenerLoad>() {
+            load.metrics().shed_requests.inc();
+        }
         return LocalRefusal::Overloaded.into_response();
     };
     next.run(req).await
@@ -316,8 +540,22 @@ mod tests {
         map
     }
 
+    fn check_as(
+        policy: &LocalPolicy,
+        method: &Method,
+        path: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Authenticated, LocalRefusal> {
+        policy.check(&RequestHead {
+            method,
+            path,
+            headers: &headers(pairs),
+            authority: None,
+        })
+    }
+
     fn check(policy: &LocalPolicy, path: &str, pairs: &[(&str, &str)]) -> Result<(), LocalRefusal> {
-        policy.check(path, &headers(pairs), None).map(|_| ())
+        check_as(policy, &Method::POST, path, pairs).map(|_| ())
     }
 
     #[tokio::test]
@@ -354,10 +592,11 @@ mod tests {
         };
         let p = LocalPolicy::new(&[], Some(SecretString::from("shared".to_owned())), &[alice]);
         let with = |auth: &str| {
-            p.check(
+            check_as(
+                &p,
+                &Method::GET,
                 "/api/v1/status",
-                &headers(&[("host", "127.0.0.1"), ("authorization", auth)]),
-                None,
+                &[("host", "127.0.0.1"), ("authorization", auth)],
             )
         };
         assert_eq!(
@@ -376,8 +615,22 @@ mod tests {
             Err(LocalRefusal::Unauthorized)
         );
         assert_eq!(
-            p.check("/healthz", &headers(&[("host", "127.0.0.1")]), None),
+            check_as(&p, &Method::GET, "/healthz", &[("host", "127.0.0.1")]),
             Ok(Authenticated::NotRequired)
+        );
+        assert_eq!(
+            check_as(
+                &p,
+                &Method::GET,
+                "/api/v1/status",
+                &[
+                    ("host", "127.0.0.1"),
+                    ("authorization", "Bearer wrong-token-0123456789"),
+                    ("authorization", "Bearer alice-token-0123456789"),
+                ],
+            ),
+            Err(LocalRefusal::DuplicateHeader("Authorization")),
+            "one request is one guess, however many headers it carries"
         );
     }
 
@@ -437,11 +690,17 @@ mod tests {
     #[test]
     fn http2_authority_stands_in_for_host() {
         let p = policy(None);
-        assert!(p.check("/", &HeaderMap::new(), Some("127.0.0.1:1")).is_ok());
+        let head = RequestHead {
+            method: &Method::GET,
+            path: "/",
+            headers: &HeaderMap::new(),
+            authority: Some("127.0.0.1:1"),
+        };
+        assert!(p.check(&head).is_ok());
     }
 
     #[test]
-    fn cross_site_browser_requests_are_forbidden() {
+    fn only_the_gateways_own_origin_may_send_browser_requests() {
         let p = policy(None);
         let host = ("host", "127.0.0.1:7143");
         for origin in [
@@ -450,6 +709,13 @@ mod tests {
             "file://",
             "chrome-extension://abc",
             "http://box:9090",
+            // Other loopback ports and names are other origins: any local dev server.
+            "http://localhost:3000",
+            "http://127.0.0.1:3000",
+            "http://[::1]:7143",
+            "http://localhost:7143",
+            "https://127.0.0.1:7143",
+            "http://127.0.0.1",
         ] {
             assert!(
                 matches!(
@@ -459,26 +725,93 @@ mod tests {
                 "{origin}"
             );
         }
-        for origin in [
-            "http://localhost:3000",
-            "http://127.0.0.1",
-            "https://[::1]:8443",
-            "http://gateway.internal",
-            "http://box:8080",
-        ] {
-            assert_eq!(
-                check(&p, "/", &[host, ("origin", origin)]),
-                Ok(()),
-                "{origin}"
+        assert_eq!(
+            check(&p, "/", &[host, ("origin", "http://127.0.0.1:7143")]),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &p,
+                "/",
+                &[("host", "localhost"), ("origin", "http://LOCALHOST")]
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(&p, "/", &[("host", "[::1]:80"), ("origin", "http://[::1]")]),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &p,
+                "/",
+                &[
+                    ("host", "gateway.internal"),
+                    ("origin", "https://gateway.internal")
+                ]
+            ),
+            Ok(()),
+            "https only for an operator-configured name (a TLS proxy)"
+        );
+        assert!(
+            check(
+                &p,
+                "/",
+                &[
+                    host,
+                    ("origin", "http://127.0.0.1:7143"),
+                    ("origin", "http://evil.example")
+                ]
+            )
+            .is_err(),
+            "two Origins"
+        );
+    }
+
+    #[test]
+    fn sec_fetch_site_must_be_same_origin_or_none() {
+        let p = policy(None);
+        let host = ("host", "127.0.0.1:7143");
+        for site in ["cross-site", "same-site", "bogus"] {
+            assert!(
+                matches!(
+                    check(&p, "/", &[host, ("sec-fetch-site", site)]),
+                    Err(LocalRefusal::Forbidden(_))
+                ),
+                "{site}"
             );
         }
-        assert!(matches!(
-            check(&p, "/", &[host, ("sec-fetch-site", "cross-site")]),
-            Err(LocalRefusal::Forbidden(_))
-        ));
+        for site in ["same-origin", "none"] {
+            assert_eq!(check(&p, "/", &[host, ("sec-fetch-site", site)]), Ok(()));
+        }
+    }
+
+    #[test]
+    fn preflights_are_refused() {
+        let p = policy(None);
+        let preflight = check_as(
+            &p,
+            &Method::OPTIONS,
+            "/api/v1/share",
+            &[
+                ("host", "127.0.0.1:7143"),
+                ("origin", "http://127.0.0.1:7143"),
+                ("access-control-request-method", "POST"),
+            ],
+        );
+        assert!(matches!(preflight, Err(LocalRefusal::Forbidden(_))));
+    }
+
+    #[test]
+    fn exactly_one_host_header() {
+        let p = policy(None);
         assert_eq!(
-            check(&p, "/", &[host, ("sec-fetch-site", "same-origin")]),
-            Ok(())
+            check(&p, "/", &[("host", "127.0.0.1"), ("host", "127.0.0.1")]),
+            Err(LocalRefusal::DuplicateHeader("Host"))
+        );
+        assert_eq!(
+            check(&p, "/", &[("host", "127.0.0.1"), ("host", "evil.example")]),
+            Err(LocalRefusal::DuplicateHeader("Host"))
         );
     }
 

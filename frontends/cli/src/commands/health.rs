@@ -20,7 +20,19 @@ pub async fn run(args: HealthArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("{url} is not answering"))?;
     let status = response.status();
-    anyhow::ensure!(status.is_success(), "{url} answered {status}");
+    if !status.is_success() {
+        // The gateway says why in an OTS-style `message` (e.g. "not ready: the OTS server could
+        // not be reached: the connection was refused"); pass that on.
+        let reason = response
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|body| body["message"].as_str().map(str::to_owned));
+        match reason {
+            Some(reason) => anyhow::bail!("{url} answered {status}: {reason}"),
+            None => anyhow::bail!("{url} answered {status}"),
+        }
+    }
     println!("{url}: {status}");
     Ok(())
 }

@@ -43,7 +43,7 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
         let mut rest = rest_config(&config);
         rest.bearer_token = None;
         let routes = ots_gateway_rest::gateway_routes(gateway.clone(), &rest)
-            .merge(ots_gateway_rest::dev_reveal_page());
+            .merge(ots_gateway_rest::link_pages());
         pages = pages.merge(ots_gateway_rest::local_only(routes, &rest));
     }
     let page_server = tokio::spawn(async move { axum::serve(listener, pages).await });

@@ -19,6 +19,7 @@ use anyhow::Context as _;
 use ots_gateway_core::config::{
     self, CommandLineOverrides, ConfigError, ConfigProblem, ValidConfig,
 };
+use ots_gateway_rest::{ListenerLoad, ListenerSettings};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -119,6 +120,19 @@ fn announce(local: SocketAddr) {
     let _ = stdout.flush();
 }
 
+/// The listener's bounds for this process: the defaults, with the connection cap lowered to fit
+/// the open-file limit (raised first as far as allowed).
+fn listener_settings() -> ListenerSettings {
+    let defaults = ListenerSettings::default();
+    let limit = crate::descriptors::raise_limit();
+    let max_connections = crate::descriptors::connection_cap(defaults.max_connections, limit);
+    tracing::info!(open_file_limit = limit, max_connections, "listener bounds");
+    ListenerSettings {
+        max_connections,
+        ..defaults
+    }
+}
+
 /// A frontend that runs beside the HTTP server (the Discord bot), told to stop by the token.
 pub type SideTask = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
@@ -128,6 +142,7 @@ pub type SideTask = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 async fn serve_until_shutdown(
     listener: TcpListener,
     router: axum::Router,
+    (settings, load): (ListenerSettings, ListenerLoad),
     grace: Duration,
     side_tasks: impl FnOnce(CancellationToken) -> Vec<(&'static str, SideTask)>,
 ) -> anyhow::Result<()> {
@@ -141,7 +156,13 @@ async fn serve_until_shutdown(
     signals.cancel_on_signal(stop.clone());
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
-    let server = ots_gateway_rest::serve(listener, router, stop.clone().cancelled_owned());
+    let server = ots_gateway_rest::serve_with(
+        listener,
+        router,
+        settings,
+        load,
+        stop.clone().cancelled_owned(),
+    );
     tasks.spawn(async move {
         (
             "http server",

@@ -2,13 +2,17 @@
 
 use anyhow::Context as _;
 use ots_gateway_core::config::ValidConfig;
+use ots_gateway_core::model::check_token_strength;
 use ots_gateway_mcp::{EntryPages, McpSettings};
-use ots_gateway_rest::RestConfig;
+use ots_gateway_rest::{ListenerLoad, RestConfig};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::assemble::{UpstreamChoice, build_gateway, spawn_maintenance};
-use super::{SideTask, bind, load_config_and_start_logging, serve_until_shutdown};
+use super::{
+    SideTask, bind, listener_settings, load_config_and_start_logging, serve_until_shutdown,
+};
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -26,7 +30,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         UpstreamChoice::Configured
     };
+    refuse_weak_tokens(&config)?;
     let gateway = build_gateway(&config, choice)?;
+    let listener_metrics = gateway.listener_metrics();
     let maintenance = spawn_maintenance(&gateway, &config);
     tracing::info!(
         listen = %local,
@@ -77,9 +83,37 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         tasks
     };
-    let served = serve_until_shutdown(listener, router, config.shutdown_grace, side_tasks).await;
+    let bounds = listener_settings();
+    let load = ListenerLoad::new(&bounds, listener_metrics);
+    let served = serve_until_shutdown(
+        listener,
+        router,
+        (bounds, load),
+        config.shutdown_grace,
+        side_tasks,
+    )
+    .await;
     maintenance.abort();
     served
+}
+
+/// A short token can be guessed; the rule is the core's (`check_token_strength`). Checked here
+/// as well as wherever configuration is validated, so no path starts a listener with one.
+fn refuse_weak_tokens(config: &ValidConfig) -> anyhow::Result<()> {
+    if let Some(token) = &config.bearer_token
+        && let Err(problem) = check_token_strength(token.expose_secret())
+    {
+        anyhow::bail!("the bearer token is too weak: {problem}");
+    }
+    for client in &config.client_tokens {
+        if let Err(problem) = check_token_strength(client.token.expose_secret()) {
+            anyhow::bail!(
+                "the client token labelled {:?} is too weak: {problem}",
+                client.label
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Says at startup whether the upstream answers, and if not why (DNS, refused, TLS, rejected

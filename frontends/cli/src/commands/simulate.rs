@@ -7,9 +7,10 @@ use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_rest::RestConfig;
 use url::Url;
 
-use super::{bind, serve_until_shutdown};
+use super::{bind, listener_settings, serve_until_shutdown};
 use crate::cli::SimulateArgs;
 use crate::telemetry;
+use ots_gateway_rest::ListenerLoad;
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     telemetry::init("info", ots_gateway_core::config::LogFormat::Text, None)?;
@@ -36,9 +37,15 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     tracing::info!(listen = %local, accounts = accounts.len(), "OTS simulator starting");
     let router = ots_gateway_rest::simulator_router(simulator, RestConfig::default());
-    serve_until_shutdown(listener, router, std::time::Duration::from_secs(5), |_| {
-        Vec::new()
-    })
+    let settings = listener_settings();
+    let load = ListenerLoad::new(&settings, Default::default());
+    serve_until_shutdown(
+        listener,
+        router,
+        (settings, load),
+        std::time::Duration::from_secs(5),
+        |_| Vec::new(),
+    )
     .await
 }
 

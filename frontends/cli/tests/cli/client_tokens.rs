@@ -70,9 +70,15 @@ async fn client_tokens_give_each_caller_its_own_identity_on_rest_and_mcp() {
         .bearer_auth(ALICE)
         .header("accept", "application/json, text/event-stream")
         .header("X-OTS-Gateway-Client", "pretending")
+        // Protocol 2026-07-28 is stateless; older versions need a session first.
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "gateway_status")
         .json(&serde_json::json!({
             "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "gateway_status", "arguments": {}}
+            "params": {"name": "gateway_status", "arguments": {}, "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}}
         }))
         .send()
         .await

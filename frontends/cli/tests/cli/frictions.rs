@@ -26,6 +26,14 @@ fn text(output: &std::process::Output) -> String {
     )
 }
 
+/// A ledger file in the temp dir, so a live `serve` never writes to the user's data directory.
+pub fn scratch_ledger(name: &str) -> String {
+    std::env::temp_dir()
+        .join(format!("ots-gateway-{name}-{}.sqlite3", std::process::id()))
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The child's logs once they contain `needle` (they are read in the background), or after a
 /// bound that only guards against a hang.
 async fn logs_once_they_mention(gateway: &support::Running, needle: &str) -> String {
@@ -76,7 +84,10 @@ async fn an_unreachable_upstream_says_why_in_the_log_and_in_status() {
     drop(closed);
     let gateway = support::start(
         &["serve", "--listen", "127.0.0.1:0", "--upstream", &upstream],
-        &[("OTS_GATEWAY__UPSTREAM__READ_RETRIES", "0")],
+        &[
+            ("OTS_GATEWAY__UPSTREAM__READ_RETRIES", "0"),
+            ("OTS_GATEWAY__LEDGER__PATH", &scratch_ledger("unreachable")),
+        ],
     )
     .await;
     let status = run(&["status", "--url", &gateway.base_url]).await;
@@ -86,6 +97,13 @@ async fn an_unreachable_upstream_says_why_in_the_log_and_in_status() {
         "{}",
         text(&status)
     );
+    let health = run(&["health", "--ready", "--url", &gateway.base_url]).await;
+    assert!(!health.status.success());
+    assert!(
+        text(&health).contains("connection was refused"),
+        "{}",
+        text(&health)
+    );
     // The startup probe's WARN line names the cause too.
     let logs = logs_once_they_mention(&gateway, "not usable").await;
     let warn = logs
@@ -94,4 +112,45 @@ async fn an_unreachable_upstream_says_why_in_the_log_and_in_status() {
         .unwrap_or_else(|| panic!("no WARN line about the upstream:\n{logs}"));
     assert!(warn.contains("WARN"), "{warn}");
     assert!(warn.contains("connection was refused"), "{warn}");
+}
+
+#[tokio::test]
+async fn status_and_readiness_name_rejected_team_credentials() {
+    let simulator = support::start(
+        &[
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--account",
+            "team@example.com:the-current-token",
+        ],
+        &[],
+    )
+    .await;
+    let gateway = support::start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &simulator.base_url,
+        ],
+        &[
+            ("OTS_GATEWAY_USERNAME", "team@example.com"),
+            ("OTS_GATEWAY_API_KEY", "a-revoked-token"),
+            ("OTS_GATEWAY__LEDGER__PATH", &scratch_ledger("rejected")),
+        ],
+    )
+    .await;
+    let rejected = "the gateway's OTS credentials were rejected by the upstream";
+    let status = run(&["status", "--url", &gateway.base_url]).await;
+    assert!(!status.status.success(), "{}", text(&status));
+    assert!(text(&status).contains(rejected), "{}", text(&status));
+    let health = run(&["health", "--ready", "--url", &gateway.base_url]).await;
+    assert!(!health.status.success());
+    assert!(text(&health).contains(rejected), "{}", text(&health));
+    assert!(
+        !text(&status).contains("a-revoked-token") && !gateway.output().contains("a-revoked-token"),
+        "the key leaked"
+    );
 }

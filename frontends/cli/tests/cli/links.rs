@@ -129,7 +129,10 @@ async fn links_from_a_gateway_in_front_of_simulate_name_only_known_servers() {
             "--upstream",
             &simulator.base_url,
         ],
-        &[],
+        &[(
+            "OTS_GATEWAY__LEDGER__PATH",
+            &crate::frictions::scratch_ledger("links"),
+        )],
     )
     .await;
     let found = links_handed_out(&gateway).await;

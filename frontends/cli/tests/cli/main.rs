@@ -1,10 +1,12 @@
 //! Tests of the `ots-gateway` binary as users run it: real processes, real sockets on 127.0.0.1
 //! with port 0, real client libraries.
 
+mod browser;
 mod browser_pages;
 mod canary;
 mod client_libraries;
 mod client_tokens;
+mod descriptors;
 mod frictions;
 mod ledger_crash;
 mod links;

@@ -73,6 +73,23 @@ async fn pypi_mcp_client_over_stdio_against_ots_gateway_mcp_dev() {
     assert_ran(&output, "stdio");
 }
 
+/// `mcp --dev` used to hand out links to 127.0.0.1:7143, where nothing listened: now the
+/// stdio server serves the reveal and entry pages on a loopback port of its own.
+#[tokio::test]
+async fn every_link_mcp_dev_hands_out_opens_a_page() {
+    let python = python_with_mcp().await;
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mcp/tests/clients/pypi_dev_links.py");
+    let output = Command::new(&python)
+        .arg(script)
+        .args([BIN, "mcp", "--dev"])
+        .env_remove("OTS_GATEWAY_CONFIG")
+        .output()
+        .await
+        .expect("run the client");
+    assert_ran(&output, "dev links");
+}
+
 #[tokio::test]
 async fn pypi_mcp_client_over_http_against_serve_dev() {
     let python = python_with_mcp().await;

@@ -267,11 +267,11 @@ async fn status_reports_readiness_upstream_and_quotas() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("OTS budget    600/min, burst 60"),
+        stdout.contains("OTS budget    600/min, burst 24000"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("quota         rest create: 60/min, burst 20 per caller"),
+        stdout.contains("quota         rest create: 50/min, burst 2000 per caller"),
         "{stdout}"
     );
 
@@ -332,7 +332,7 @@ async fn a_rejected_discord_token_stops_serve_with_a_clear_error() {
         .expect("serve exits when Discord rejects the token")
         .expect("wait");
     assert!(!status.success(), "{status}");
-    let output = gateway.output();
+    let output = gateway.final_output().await;
     assert!(output.contains("rejected the bot token"), "{output}");
     assert!(
         !output.contains("canary-discord-token-55"),

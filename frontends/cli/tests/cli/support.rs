@@ -18,12 +18,22 @@ pub struct Running {
     pub child: Child,
     pub base_url: String,
     output: Arc<Mutex<String>>,
+    collectors: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Everything the child wrote to stderr (its logs) and to stdout after the listening line.
     pub fn output(&self) -> String {
         self.output.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// [`Self::output`] once the child's pipes are closed (call after it exited): the last
+    /// lines may still be in flight when `wait` returns, and a fast exit loses them otherwise.
+    pub async fn final_output(&mut self) -> String {
+        for collector in std::mem::take(&mut self.collectors) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), collector).await;
+        }
+        self.output()
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -43,8 +53,28 @@ impl Running {
 /// Starts `ots-gateway <args>` and waits for its `listening on http://HOST:PORT` line.
 pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
     let mut command = Command::new(BIN);
+    command.args(args);
+    launch(command, args, envs).await
+}
+
+/// [`start`] with the open-file limit (soft and hard) set to `limit`, through the shell's
+/// `ulimit`, so the gateway cannot raise it.
+pub async fn start_with_open_file_limit(
+    limit: u32,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Running {
+    let mut command = Command::new("sh");
     command
-        .args(args)
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(BIN)
+        .args(args);
+    launch(command, args, envs).await
+}
+
+async fn launch(mut command: Command, args: &[&str], envs: &[(&str, &str)]) -> Running {
+    command
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -65,7 +95,7 @@ pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
     let output = Arc::new(Mutex::new(String::new()));
     let stdout = child.stdout.take().expect("piped stdout");
     let stderr = child.stderr.take().expect("piped stderr");
-    collect(stderr, output.clone());
+    let mut collectors = vec![collect(stderr, output.clone())];
 
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(STARTUP_LIMIT, lines.next_line()).await;
@@ -80,15 +110,19 @@ pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Running {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    collect(lines.into_inner(), output.clone());
+    collectors.push(collect(lines.into_inner(), output.clone()));
     Running {
         child,
         base_url,
         output,
+        collectors,
     }
 }
 
-fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<String>>) {
+fn collect(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -97,7 +131,7 @@ fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Stri
                 buffer.push('\n');
             }
         }
-    });
+    })
 }
 
 /// Held while a test installs a tool: tests in this binary run in parallel and would otherwise
@@ -124,4 +158,32 @@ pub fn tools_dir(name: &str) -> PathBuf {
 
 pub fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+/// npm `puppeteer-core`, which drives Debian's Chromium and never downloads a browser.
+pub const PUPPETEER: &str = "puppeteer-core@25.16.0";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Installs [`PUPPETEER`] into target/test-tools/puppeteer on first use; its `node_modules`.
+pub async fn install_puppeteer() -> PathBuf {
+    let _installing = INSTALL_LOCK.lock().await;
+    let dir = tools_dir("puppeteer");
+    if !is_installed(&dir) {
+        let prefix = dir.to_string_lossy().into_owned();
+        let status = std::process::Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                &prefix,
+                PUPPETEER,
+            ])
+            .env("PUPPETEER_SKIP_DOWNLOAD", "1")
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run npm (install it; .ci/run does): {e}"));
+        assert!(status.success(), "npm install {PUPPETEER} failed: {status}");
+        mark_installed(&dir);
+    }
+    dir.join("node_modules")
 }

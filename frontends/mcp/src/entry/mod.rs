@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use ots_gateway_core::model::{Caller, Receipt};
 use ots_gateway_core::{Error, Gateway};
 use url::Url;
@@ -66,6 +68,8 @@ struct Inner {
     gateway: Gateway,
     pages: EntryPages,
     entries: Mutex<HashMap<String, Entry>>,
+    /// Woken whenever an entry's state changes, for callers waiting on one.
+    changed: Notify,
 }
 
 /// What `ask_user_for_secret` hands back.
@@ -82,6 +86,7 @@ impl EntryDesk {
                 gateway,
                 pages,
                 entries: Mutex::new(HashMap::new()),
+                changed: Notify::new(),
             }),
         }
     }
@@ -175,6 +180,31 @@ impl EntryDesk {
     fn settle(&self, id: &str, state: EntryState) {
         if let Some(entry) = self.entries().get_mut(id) {
             entry.state = state;
+        }
+        self.inner.changed.notify_waiters();
+    }
+
+    /// Waits until `caller`'s entry `id` is shared or expired (or unknown), and returns that
+    /// state.
+    pub(crate) async fn settled(&self, caller: &Caller, id: &str) -> Option<EntryState> {
+        loop {
+            // Registered before the check, so a change between the two is not missed.
+            let changed = self.inner.changed.notified();
+            let (state, expires) = {
+                let mut entries = self.entries();
+                expire(&mut entries, Instant::now());
+                let entry = entries.get(id).filter(|entry| entry.caller == *caller)?;
+                (entry.state.clone(), entry.expires)
+            };
+            if !matches!(state, EntryState::Waiting | EntryState::Submitting) {
+                return Some(state);
+            }
+            // Past the expiry, a submission already under way may still finish; look again
+            // shortly rather than wait for a wake-up that marks the expiry (there is none).
+            let wait = expires
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(250));
+            let _ = tokio::time::timeout(wait, changed).await;
         }
     }
 

@@ -123,7 +123,8 @@ fn refusal(error: &Error) -> String {
         | Error::NotAllowed { .. }
         | Error::NotOwned
         | Error::UnknownSecret
-        | Error::IncorrectPassphrase => "The gateway could not share it right now.",
+        | Error::IncorrectPassphrase
+        | Error::PassphraseLocked { .. } => "The gateway could not share it right now.",
     };
     format!(
         "{what} Go back to correct it and send it again; this page stays usable until it expires."

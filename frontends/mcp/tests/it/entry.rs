@@ -356,3 +356,129 @@ async fn the_operator_can_make_the_entry_page_the_only_way_in() -> Result<()> {
     }
     Ok(())
 }
+
+/// A client whose user opens the links the server asks it to (URL-mode elicitation): it says
+/// yes at once and the person fills the page in Chromium meanwhile.
+#[derive(Clone)]
+struct PersonAtBrowser {
+    secret: String,
+    browser: Arc<Mutex<Option<tokio::task::JoinHandle<Result<Value>>>>>,
+}
+
+impl rmcp::ClientHandler for PersonAtBrowser {
+    fn get_info(&self) -> ClientConfig {
+        let mut capabilities = ClientCapabilities::default();
+        capabilities.elicitation = Some(
+            rmcp::model::ElicitationCapability::new()
+                .with_url(rmcp::model::UrlElicitationCapability::new()),
+        );
+        ClientConfig::new(capabilities, Implementation::new("elicit-agent", "1.0.0"))
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        use rmcp::model::{ElicitRequestParams, ElicitResult, ElicitationAction};
+        let ElicitRequestParams::UrlElicitationParams { url, .. } = request else {
+            return Ok(ElicitResult::new(ElicitationAction::Decline));
+        };
+        let secret = self.secret.clone();
+        let task = tokio::spawn(async move { fill_page(&url, &secret).await });
+        if let Ok(mut slot) = self.browser.lock() {
+            *slot = Some(task);
+        }
+        Ok(ElicitResult::new(ElicitationAction::Accept))
+    }
+}
+
+/// `share_secret` without a secret, from a client with URL elicitation: the call returns the
+/// link once the person has submitted the page.
+async fn elicited_share(
+    agent: &Client<PersonAtBrowser>,
+    person: &PersonAtBrowser,
+    gateway: &Gateway,
+) -> Result<()> {
+    let created = ok(agent, "share_secret", json!({"ttl": 600})).await?;
+    let task = person
+        .browser
+        .lock()
+        .ok()
+        .and_then(|mut slot| slot.take())
+        .context("the client was never asked to open a page")?;
+    let filled = task.await??;
+    ensure!(filled["submitted"] == 200, "{filled}");
+    let share_url = str_field(&created, "share_url")?;
+    let key = SecretKey::parse(share_url.rsplit('/').next().unwrap_or_default())?;
+    let recipient = Caller::new(Frontend::Rest, "recipient");
+    let revealed = gateway.retrieve(&recipient, &key, None).await?;
+    ensure!(
+        revealed.value.expose() == person.secret,
+        "a different value was shared"
+    );
+    ensure!(gateway.retrieve(&recipient, &key, None).await.is_err());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_elicitation_shares_a_secret_the_model_never_sees_over_http_and_stdio() -> Result<()> {
+    let person = PersonAtBrowser {
+        secret: format!("elicited-{}", rand_suffix()),
+        browser: Arc::default(),
+    };
+    let gateway = Setup::default().gateway()?;
+
+    // HTTP, legacy protocol (2026-07-28 forbids server-to-client requests), through a recorder.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = axum::Router::new()
+        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let capture: Capture = Arc::default();
+    let proxy = recording_proxy(addr, capture.clone()).await?;
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(format!("http://{proxy}/mcp")),
+    );
+    let agent = person
+        .clone()
+        .serve_with_lifecycle(transport, ClientLifecycleMode::Initialize)
+        .await?;
+    elicited_share(&agent, &person, &gateway).await?;
+    agent.cancel().await?;
+
+    // stdio, with the pages on their own loopback port, through a recorder.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let pages_addr = listener.local_addr()?;
+    let settings = entry_settings(pages_addr)?;
+    let desk = entry_desk(&gateway, &settings).context("no desk")?;
+    let pages = axum::Router::new().nest("/mcp", entry_pages(desk.clone()));
+    tokio::spawn(async move { axum::serve(listener, pages).await });
+    let (server_io, relay_server) = tokio::io::duplex(64 * 1024);
+    let (relay_client, client_io) = tokio::io::duplex(64 * 1024);
+    let (read, write) = tokio::io::split(server_io);
+    let served_gateway = gateway.clone();
+    tokio::spawn(async move { serve_io(served_gateway, settings, Some(desk), read, write).await });
+    let (mut a_read, mut a_write) = tokio::io::split(relay_server);
+    let (mut b_read, mut b_write) = tokio::io::split(relay_client);
+    let (up, down) = (capture.clone(), capture.clone());
+    tokio::spawn(async move { relay(&mut b_read, &mut a_write, up).await });
+    tokio::spawn(async move { relay(&mut a_read, &mut b_write, down).await });
+    let agent = person
+        .clone()
+        .serve_with_lifecycle(client_io, ClientLifecycleMode::Initialize)
+        .await?;
+    elicited_share(&agent, &person, &gateway).await?;
+    agent.cancel().await?;
+
+    let mcp_bytes = captured(&capture);
+    ensure!(
+        mcp_bytes.contains("\"mode\":\"url\""),
+        "no URL elicitation seen"
+    );
+    ensure!(
+        !mcp_bytes.contains(&person.secret),
+        "the secret crossed the MCP connection"
+    );
+    Ok(())
+}

@@ -73,7 +73,12 @@ async fn tools_are_listed_with_schemas_and_truthful_annotations() -> Result<()> 
             props == ["passphrase", "recipient", "secret", "ttl"],
             "{props:?}"
         );
-        ensure!(share.input_schema["required"] == serde_json::json!(["secret"]));
+        // `secret` is optional: without it, a client with URL elicitation opens the entry page.
+        ensure!(
+            share.input_schema.get("required").is_none(),
+            "{:?}",
+            share.input_schema
+        );
         let ttl = &share.input_schema["properties"]["ttl"];
         // schemars' `uint32`/`uint64` formats make AJV-based clients print warnings.
         for tool in &tools {

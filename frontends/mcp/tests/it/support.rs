@@ -26,7 +26,7 @@ use serde_json::Value;
 
 pub const BASE_URL: &str = "https://ots.example";
 
-pub type Client = RunningService<RoleClient, ClientConfig>;
+pub type Client<H = ClientConfig> = RunningService<RoleClient, H>;
 
 /// How a test gateway differs from the default one.
 #[derive(Default, Clone)]
@@ -228,7 +228,11 @@ impl Served {
 }
 
 /// Calls a tool with JSON arguments; protocol errors are test failures.
-pub async fn call(client: &Client, tool: &'static str, args: Value) -> Result<CallToolResult> {
+pub async fn call<H: rmcp::ClientHandler>(
+    client: &Client<H>,
+    tool: &'static str,
+    args: Value,
+) -> Result<CallToolResult> {
     let Value::Object(arguments) = args else {
         bail!("arguments must be a JSON object");
     };
@@ -237,7 +241,11 @@ pub async fn call(client: &Client, tool: &'static str, args: Value) -> Result<Ca
 }
 
 /// The structured content of a successful call.
-pub async fn ok(client: &Client, tool: &'static str, args: Value) -> Result<Value> {
+pub async fn ok<H: rmcp::ClientHandler>(
+    client: &Client<H>,
+    tool: &'static str,
+    args: Value,
+) -> Result<Value> {
     let result = call(client, tool, args).await?;
     if result.is_error == Some(true) {
         bail!("{tool} failed: {:?}", result.structured_content);
@@ -248,7 +256,11 @@ pub async fn ok(client: &Client, tool: &'static str, args: Value) -> Result<Valu
 }
 
 /// The structured error body of a failed call.
-pub async fn err(client: &Client, tool: &'static str, args: Value) -> Result<Value> {
+pub async fn err<H: rmcp::ClientHandler>(
+    client: &Client<H>,
+    tool: &'static str,
+    args: Value,
+) -> Result<Value> {
     let result = call(client, tool, args).await?;
     if result.is_error != Some(true) {
         bail!(

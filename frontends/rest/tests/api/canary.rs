@@ -169,3 +169,63 @@ async fn no_secret_material_reaches_the_logs() {
         assert!(!logs.contains(canary), "{canary} is in the logs:\n{logs}");
     }
 }
+
+/// A recipient is personal data and caller text: at every level it is obscured, and a newline
+/// or an ANSI sequence in it cannot forge or repaint a log line.
+#[tokio::test(flavor = "current_thread")]
+async fn recipients_never_reach_the_logs_and_cannot_forge_lines() {
+    const ADDRESS: &str = "canary.recipient@example.com";
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let team = Credentials::new("team@example.com", API_KEY);
+    let sim = simulator();
+    sim.add_account(&team);
+    let gateway = gateway_over(Upstream::Simulated(sim.as_caller(Some(team), None)));
+    let api = Api::new(
+        start(gateway_router(gateway, RestConfig::default())).await,
+        None,
+        true,
+    );
+    let forged = format!(
+        "{ADDRESS}\n2026-11-30T00:00:00.000000Z  INFO ots_gateway::audit: audit outcome=\"forged\"\u{1b}[31m"
+    );
+    let refused = send(
+        api.post("/api/v1/share")
+            .form(&[("secret", SECRET), ("recipient", forged.as_str())]),
+    )
+    .await;
+    assert_ne!(refused.status, 200, "{}", refused.body);
+    let shared = send(
+        api.post("/api/v1/share")
+            .form(&[("secret", SECRET), ("recipient", ADDRESS)]),
+    )
+    .await;
+    assert_eq!(shared.status, 200, "{}", shared.body);
+
+    let logs = captured.text();
+    assert!(
+        logs.contains("request refused"),
+        "the refusal was logged:\n{logs}"
+    );
+    assert!(
+        !logs.contains(ADDRESS),
+        "a recipient address reached the logs:\n{logs}"
+    );
+    assert!(
+        !logs.contains('\u{1b}'),
+        "an escape sequence reached the logs"
+    );
+    assert!(
+        !logs
+            .lines()
+            .any(|line| line.contains("outcome=\"forged\"")
+                && line.starts_with("2026-11-30T00:00:00")),
+        "a forged line:\n{logs}"
+    );
+}

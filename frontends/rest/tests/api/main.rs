@@ -4,6 +4,7 @@ mod canary;
 mod e2e_gateway;
 mod e2e_simulator;
 mod flows;
+mod hostile;
 mod local;
 mod probes;
 mod security;

@@ -52,18 +52,33 @@ async fn cross_site_browser_requests_are_refused() {
         ("origin", "https://evil.example"),
         ("origin", "null"),
         ("sec-fetch-site", "cross-site"),
+        // Another local dev server is "same-site" to a browser, and no friend of the gateway.
+        ("origin", "http://localhost:5173"),
+        ("origin", "http://127.0.0.1:3000"),
+        ("origin", "http://[::1]:3000"),
+        ("sec-fetch-site", "same-site"),
     ] {
         let reply = send(c.post(&url).header(name, value).form(&[("secret", "s")])).await;
         assert_eq!(reply.status, 403, "{name}: {value}");
         assert!(reply.body["message"].is_string());
     }
+    // The gateway's own pages: same scheme, host and port as the request's Host.
+    let own = format!("http://{}", server.addr);
     let reply = send(
         c.get(server.url("/healthz"))
-            .header("origin", "http://localhost:5173")
-            .header("sec-fetch-site", "same-site"),
+            .header("origin", own)
+            .header("sec-fetch-site", "same-origin"),
     )
     .await;
     assert_eq!(reply.status, 200);
+    let preflight = send(
+        c.request(reqwest::Method::OPTIONS, &url)
+            .header("origin", "http://localhost:5173")
+            .header("access-control-request-method", "POST"),
+    )
+    .await;
+    assert_eq!(preflight.status, 403);
+    assert!(preflight.header("access-control-allow-origin").is_none());
     server.stop().await;
 }
 

@@ -8,7 +8,7 @@ use ots_gateway_core::Gateway;
 use ots_gateway_core::ledger::SqliteLedger;
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
-use ots_gateway_rest::serve;
+use ots_gateway_rest::{ListenerLoad, ListenerSettings, serve_with};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -49,10 +49,21 @@ impl Drop for Server {
 /// The listener is bound before this returns, so requests can be sent at once: the kernel
 /// queues connections until the server task accepts them.
 pub async fn start(router: Router) -> Server {
+    let settings = ListenerSettings::default();
+    start_with(
+        router,
+        &settings,
+        ListenerLoad::new(&settings, Default::default()),
+    )
+    .await
+}
+
+/// [`start`] with the listener's bounds and load reporting chosen by the test.
+pub async fn start_with(router: Router, settings: &ListenerSettings, load: ListenerLoad) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, router, async {
+    let task = tokio::spawn(serve_with(listener, router, *settings, load, async {
         let _ = stopped.await;
     }));
     Server {
