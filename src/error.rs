@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::model::{Frontend, Operation};
+use crate::operation::{Frontend, Operation};
 
 /// Who refused a request for being too frequent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,6 +410,61 @@ mod tests {
                 "the OTS server could not be reached",
                 "the OTS server answered with HTTP 503",
             ]
+        );
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_fault_is_logged_once_at_its_level() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // See ots/tests/canary.rs: a second dispatcher makes tracing ask this one at every
+        // callsite, whatever other tests ran first.
+        let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        tracing::subscriber::with_default(subscriber, || {
+            Error::UnknownSecret.log(Frontend::Rest, "/api/v1/secret/{key}");
+            Error::Upstream(UpstreamFailure::Timeout).log(Frontend::Mcp, "tool call");
+            Error::Ledger.log(Frontend::Discord, "/ots");
+        });
+        let bytes = captured
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[0].contains("DEBUG") && lines[0].contains("caller"),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("WARN") && lines[1].contains("upstream"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("ERROR") && lines[2].contains("discord"),
+            "{text}"
         );
     }
 

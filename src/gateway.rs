@@ -800,6 +800,7 @@ fn entry_as_receipt(entry: &LedgerEntry, now: i64) -> Receipt {
     }
 }
 
+pub mod report;
 #[cfg(test)]
 mod tests;
 mod watch;

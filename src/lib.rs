@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - [`model`]: the shared vocabulary (secrets, keys, receipts, requests), with redacting `Debug`.
+//! - [`operation`]: which frontend asks for which operation (a leaf, so `error` needs no `model`).
 //! - [`error`]: the one error enum every frontend matches exhaustively.
 //! - [`ots`]: the only code that speaks HTTP to a OneTimeSecret server; its wire types are private.
 //! - [`simulator`]: OTS v1 semantics in memory, standing in for the upstream in `--dev` and tests.
@@ -13,9 +14,11 @@
 //! - [`ledger`]: the ownership ledger, an embedded store of receipts made through the gateway.
 //! - [`watcher`]: read receipts; polls the ledger's live entries and tells a frontend's
 //!   subscriber when a secret is opened, burned or expires.
+//! - [`base_url`]: the one rule for a server's base URL.
 //! - [`config`]: the validated configuration model. The core reads no files or environment itself;
 //!   the binary hands it text and a view of the environment.
 
+pub mod base_url;
 pub mod config;
 pub mod error;
 pub mod gateway;
@@ -24,6 +27,7 @@ pub mod limits;
 pub mod log_safe;
 pub mod metrics;
 pub mod model;
+pub mod operation;
 pub mod ots;
 pub mod passphrase_guard;
 pub mod policy;

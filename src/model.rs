@@ -12,84 +12,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Error;
 
-/// Which frontend a request came through. Quotas, allowed operations and audit events are keyed on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Frontend {
-    Rest,
-    Mcp,
-    Discord,
-    Cli,
-}
-
-impl Frontend {
-    pub const ALL: [Frontend; 4] = [
-        Frontend::Rest,
-        Frontend::Mcp,
-        Frontend::Discord,
-        Frontend::Cli,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Frontend::Rest => "rest",
-            Frontend::Mcp => "mcp",
-            Frontend::Discord => "discord",
-            Frontend::Cli => "cli",
-        }
-    }
-}
-
-impl fmt::Display for Frontend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The operations the gateway offers, in every frontend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Operation {
-    Status,
-    Share,
-    Generate,
-    Retrieve,
-    Receipt,
-    Burn,
-    Recent,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 7] = [
-        Operation::Status,
-        Operation::Share,
-        Operation::Generate,
-        Operation::Retrieve,
-        Operation::Receipt,
-        Operation::Burn,
-        Operation::Recent,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Status => "status",
-            Operation::Share => "share",
-            Operation::Generate => "generate",
-            Operation::Retrieve => "retrieve",
-            Operation::Receipt => "receipt",
-            Operation::Burn => "burn",
-            Operation::Recent => "recent",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Operation> {
-        Operation::ALL.into_iter().find(|op| op.as_str() == raw)
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// Defined apart from this module so that `error` can name them without `model` and `error`
+// depending on each other.
+pub use crate::operation::{Frontend, Operation};
 
 /// Who is asking: the frontend plus a caller id that frontend vouches for (a client label, an MCP
 /// client name, a Discord user id). Never a secret.
@@ -128,6 +53,60 @@ impl Caller {
             identity: Identity::Declared,
             ..Caller::new(frontend, id)
         }
+    }
+}
+
+/// The header a local client names itself with, on the REST API and on `/mcp` alike.
+pub const CLIENT_ID_HEADER: &str = "x-ots-gateway-client";
+
+/// A caller id a client chose: a client token's label, the [`CLIENT_ID_HEADER`], an MCP client's
+/// declared name. 1 to 64 characters of `[A-Za-z0-9._-]`, so it is safe verbatim in logs,
+/// metrics, quota keys and the ledger. The one rule for all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallerId(String);
+
+impl CallerId {
+    pub const MAX_CHARS: usize = 64;
+
+    /// Strict, for ids a client states on purpose (the header, a token label): anything else is
+    /// refused, so the client learns its id is not what it meant.
+    pub fn parse(raw: &str) -> Option<CallerId> {
+        let fits =
+            (1..=CallerId::MAX_CHARS).contains(&raw.len()) && raw.bytes().all(CallerId::is_allowed);
+        fits.then(|| CallerId(raw.to_owned()))
+    }
+
+    /// Lenient, for names a client mentions in passing (MCP's `clientInfo.name`, such as
+    /// "Claude Desktop"): other characters become `_` and the end is cut. `None` when nothing
+    /// recognisable is left.
+    pub fn sanitise(raw: &str) -> Option<CallerId> {
+        let id: String = raw
+            .trim()
+            .chars()
+            .take(CallerId::MAX_CHARS)
+            .map(|c| {
+                if c.is_ascii() && CallerId::is_allowed(c as u8) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        id.chars()
+            .any(|c| c.is_ascii_alphanumeric())
+            .then_some(CallerId(id))
+    }
+
+    fn is_allowed(byte: u8) -> bool {
+        byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-')
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -365,9 +344,18 @@ impl ReceiptState {
         }
     }
 
-    /// Whether the secret behind the receipt can still be revealed or burned.
+    /// Whether the secret behind the receipt may still be revealed or burned: the one rule for
+    /// the ledger (keep the key?), the watchers and the frontends (offer burn?). A state this
+    /// gateway does not know counts as live, since a newer server's state might be one; treating
+    /// it as gone would throw away a key that still works.
     pub fn is_live(&self) -> bool {
-        matches!(self, ReceiptState::New | ReceiptState::Viewed)
+        match self {
+            ReceiptState::New | ReceiptState::Viewed | ReceiptState::Other(_) => true,
+            ReceiptState::Received
+            | ReceiptState::Burned
+            | ReceiptState::Expired
+            | ReceiptState::Orphaned => false,
+        }
     }
 }
 
@@ -519,11 +507,50 @@ mod tests {
     }
 
     #[test]
+    fn caller_ids_are_parsed_strictly_or_sanitised() {
+        let longest = "a".repeat(CallerId::MAX_CHARS);
+        for good in ["deploy-bot.v2_1", longest.as_str()] {
+            assert_eq!(
+                CallerId::parse(good).map(CallerId::into_string).as_deref(),
+                Some(good)
+            );
+        }
+        let too_long = "a".repeat(CallerId::MAX_CHARS + 1);
+        for bad in ["", "has space", "slash/y", "ünï", too_long.as_str(), "a\tb"] {
+            assert_eq!(CallerId::parse(bad), None, "{bad:?}");
+        }
+        let sanitised = |raw: &str| CallerId::sanitise(raw).map(CallerId::into_string);
+        assert_eq!(
+            sanitised("Claude Desktop").as_deref(),
+            Some("Claude_Desktop")
+        );
+        assert_eq!(sanitised("日本語"), None);
+        assert_eq!(sanitised(&"x".repeat(200)).map(|id| id.len()), Some(64));
+    }
+
+    #[test]
     fn unknown_states_are_kept_verbatim() {
         let state = ReceiptState::parse("previewed");
         assert_eq!(state, ReceiptState::Other("previewed".into()));
         assert_eq!(state.as_str(), "previewed");
         assert_eq!(ReceiptState::parse("received"), ReceiptState::Received);
+    }
+
+    #[test]
+    fn only_known_final_states_are_not_live() {
+        let live: Vec<&str> = [
+            "new",
+            "viewed",
+            "received",
+            "burned",
+            "expired",
+            "orphaned",
+            "previewed",
+        ]
+        .into_iter()
+        .filter(|raw| ReceiptState::parse(raw).is_live())
+        .collect();
+        assert_eq!(live, ["new", "viewed", "previewed"]);
     }
 
     #[test]

@@ -1,4 +1,6 @@
 use super::*;
+use crate::limits::OperationClass;
+use crate::model::{Frontend, Operation};
 
 const SHIPPED: &str = include_str!("../../config/ots-gateway.toml");
 
@@ -30,7 +32,7 @@ fn shipped_config_parses_and_matches_the_defaults() {
 #[test]
 fn shipped_config_lists_every_key() {
     let shipped: toml::Table = SHIPPED.parse().expect("valid TOML");
-    let defaults = toml::Table::try_from(FileConfig::default()).expect("serialisable");
+    let defaults = toml::Table::try_from(file::FileConfig::default()).expect("serialisable");
     for (section, keys) in defaults {
         let shipped_section = shipped
             .get(&section)
@@ -115,7 +117,7 @@ fn precedence_is_defaults_then_file_then_env_then_command_line() {
     };
     let from_cli = load(Some(("test.toml", file)), &env, &cli).expect("valid");
     assert_eq!(from_cli.listen.port(), 3333, "command line beats env");
-    assert_eq!(from_cli.upstream.url.as_str(), "http://127.0.0.1:9/");
+    assert_eq!(from_cli.upstream.base_url.as_str(), "http://127.0.0.1:9/");
 }
 
 #[test]
@@ -339,7 +341,7 @@ fn client_tokens_are_read_as_labelled_lines_and_checked() {
 /// and quotas: every such section in the schema must reach both.
 #[test]
 fn every_frontend_section_in_the_file_takes_effect() {
-    let schema = config_schema();
+    let schema = file::config_schema();
     let frontend_sections: Vec<&String> = schema
         .iter()
         .filter(|(_, keys)| {
@@ -383,4 +385,132 @@ fn every_frontend_section_in_the_file_takes_effect() {
             );
         }
     }
+}
+
+fn problem_for<'a>(error: &'a ConfigError, key: &str) -> &'a ConfigProblem {
+    error
+        .problems
+        .iter()
+        .find(|p| p.key == key)
+        .unwrap_or_else(|| panic!("no problem for {key}: {error}"))
+}
+
+#[test]
+fn a_wrong_type_in_the_file_names_the_key_line_and_expectation() {
+    let error = load_text(
+        "# listener\n[server]\nlisten = 7150\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("an integer is not an address");
+    let problem = problem_for(&error, "server.listen");
+    assert_eq!(problem.source, "test.toml");
+    assert_eq!(problem.location.as_deref(), Some("at line 3"));
+    let text = error.to_string();
+    assert!(
+        text.contains("expected a string, found an integer"),
+        "{text}"
+    );
+    assert!(text.contains("e.g. listen = \"127.0.0.1:7143\""), "{text}");
+    assert!(!text.contains("7150"), "values are not quoted: {text}");
+}
+
+#[test]
+fn a_quota_missing_its_burst_names_the_quota_in_every_frontend_section() {
+    for section in ["rest", "mcp", "discord"] {
+        let text = format!("[{section}]\nquota_create = {{ per_minute = 5 }}\n");
+        let error = load_text(&text, &MapEnvironment::default()).expect_err("no burst");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("{section}.quota_create")) && message.contains("burst"),
+            "{message}"
+        );
+        assert!(message.contains("at line 2"), "{message}");
+    }
+}
+
+#[test]
+fn a_wrong_value_from_the_environment_names_the_variable() {
+    let env = MapEnvironment::default().with_var("OTS_GATEWAY__UPSTREAM__READ_RETRIES", "abc");
+    let error = load_text("", &env).expect_err("not a number");
+    let problem = problem_for(&error, "upstream.read_retries");
+    assert_eq!(problem.source, "environment");
+    assert_eq!(
+        problem.location.as_deref(),
+        Some("by OTS_GATEWAY__UPSTREAM__READ_RETRIES")
+    );
+    assert!(!error.to_string().contains("abc"), "{error}");
+}
+
+#[test]
+fn a_wrong_value_from_a_flag_names_the_flag() {
+    let flags = CommandLineOverrides {
+        listen: Some("7150".into()),
+        upstream: Some("eu.onetimesecret.com".into()),
+    };
+    let error = load(None, &MapEnvironment::default(), &flags).expect_err("two bad flags");
+    for (key, flag) in [
+        ("server.listen", "--listen"),
+        ("upstream.url", "--upstream"),
+    ] {
+        let problem = problem_for(&error, key);
+        assert_eq!(problem.source, "command line", "{error}");
+        assert_eq!(problem.location.as_deref(), Some(&*format!("by {flag}")));
+    }
+    let flags = CommandLineOverrides {
+        listen: Some("0.0.0.0:7143".into()),
+        upstream: None,
+    };
+    let error = load(None, &MapEnvironment::default(), &flags).expect_err("exposed");
+    assert_eq!(
+        problem_for(&error, "server.listen").location.as_deref(),
+        Some("by --listen")
+    );
+}
+
+#[test]
+fn an_upstream_url_with_credentials_is_refused_without_echoing_them() {
+    let error = load_text(
+        "[upstream]\nurl = \"https://user:canary-pw@eu.onetimesecret.com\"\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("credentials in the URL");
+    assert_eq!(keys_of(&error), ["upstream.url"]);
+    let text = error.to_string();
+    assert!(text.contains("credentials"), "{text}");
+    assert!(!text.contains("canary-pw"), "{text}");
+}
+
+#[test]
+fn discord_ids_may_be_integers_or_strings() {
+    let text = "[discord]\nguild_id = 1310000000000000100\n\
+                allowed_guilds = [1310000000000000101, \"1310000000000000102\"]\n\
+                allowed_roles = [7]\ndefault_member_permissions = 8192\n";
+    let config = load_text(text, &MapEnvironment::default()).expect("integer ids");
+    assert_eq!(config.discord.guild_id, Some(1_310_000_000_000_000_100));
+    assert_eq!(
+        config.discord.allowed_guilds,
+        [1_310_000_000_000_000_101, 1_310_000_000_000_000_102]
+    );
+    assert_eq!(config.discord.allowed_roles, [7]);
+    assert_eq!(config.discord.default_member_permissions, Some(8192));
+
+    let error = load_text(
+        "[discord]\nguild_id = -5\nallowed_roles = [true]\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("not ids");
+    let text = error.to_string();
+    assert!(text.contains("discord.allowed_roles"), "{text}");
+}
+
+#[test]
+fn unknown_permission_bits_are_refused() {
+    let error = load_text(
+        "[discord]\ndefault_member_permissions = \"2251799813685248\"\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("a bit serenity does not know");
+    let problem = problem_for(&error, "discord.default_member_permissions");
+    assert_eq!(problem.location.as_deref(), Some("at line 2"));
+    assert!(problem.reason.contains("administrators"), "{error}");
 }

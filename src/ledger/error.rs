@@ -11,12 +11,13 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum LedgerError {
     /// Preparing the database file or its directory failed.
-    #[error("ledger {}: could not {action}: {source}", path.display())]
+    /// The cause is part of the message and deliberately not a `source()`: chains printed by
+    /// `anyhow` would show it twice.
+    #[error("ledger {}: could not {action}: {cause}", path.display())]
     Io {
         path: PathBuf,
         action: &'static str,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
 
     /// The path exists but is not something the ledger will write to.
@@ -70,17 +71,16 @@ pub enum LedgerError {
 
     /// SQLite reported an error. Its messages name tables and columns, never bound values, and all
     /// our SQL binds keys as parameters, so no key can reach this text.
-    #[error("ledger database error while {action}: {source}")]
+    #[error("ledger database error while {action}: {cause}")]
     Database {
         action: &'static str,
-        #[source]
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
 }
 
 impl LedgerError {
     pub(crate) fn database(action: &'static str) -> impl FnOnce(rusqlite::Error) -> LedgerError {
-        move |source| LedgerError::Database { action, source }
+        move |cause| LedgerError::Database { action, cause }
     }
 
     pub(crate) fn io(
@@ -88,10 +88,35 @@ impl LedgerError {
         action: &'static str,
     ) -> impl FnOnce(io::Error) -> LedgerError {
         let path = path.to_path_buf();
-        move |source| LedgerError::Io {
+        move |cause| LedgerError::Io {
             path,
             action,
-            source,
+            cause,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cause_is_printed_once_in_an_error_chain() {
+        let error = LedgerError::io(std::path::Path::new("/x/ledger"), "create the directory")(
+            io::Error::new(io::ErrorKind::PermissionDenied, "permission denied"),
+        );
+        let chain = format!("{:#}", anyhow_like_chain(&error));
+        assert_eq!(chain.matches("permission denied").count(), 1, "{chain}");
+    }
+
+    /// What `anyhow`'s `{:#}` prints: each error in the `source()` chain, joined by ": ".
+    fn anyhow_like_chain(error: &dyn std::error::Error) -> String {
+        let mut parts = vec![error.to_string()];
+        let mut next = error.source();
+        while let Some(cause) = next {
+            parts.push(cause.to_string());
+            next = cause.source();
+        }
+        parts.join(": ")
     }
 }

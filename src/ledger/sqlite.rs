@@ -214,12 +214,7 @@ impl LedgerStore for SqliteLedger {
                  WHERE metadata_key = ?4 AND state_updated <= ?2",
             )
             .and_then(|mut stmt| {
-                stmt.execute(params![
-                    state.as_str(),
-                    at,
-                    secret_is_gone(&state),
-                    key.as_str()
-                ])
+                stmt.execute(params![state.as_str(), at, !state.is_live(), key.as_str()])
             })
             .map_err(LedgerError::database("updating an entry's state"))?;
         if changed > 0 {

@@ -31,7 +31,7 @@ pub enum ApiChoice {
 }
 
 /// One of the two wire formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApiVersion {
     V1,
@@ -160,7 +160,7 @@ pub(super) fn means_unavailable(err: &Error) -> bool {
 }
 
 /// What `auto` has decided so far, for `/gateway/status` and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiInUse {
     pub choice: ApiChoice,
     /// `None` until the first call has probed the server (`auto` only).

@@ -66,16 +66,16 @@ pub struct OtsClientConfig {
 }
 
 impl OtsClientConfig {
-    /// Defaults suited to a public OTS host: anonymous, 5 s to connect, 30 s per request, two
-    /// read retries starting at 250 ms.
+    /// Defaults suited to a public OTS host, and the configuration's defaults too (there is one
+    /// set): anonymous, 5 s to connect, 20 s per request, two read retries starting at 200 ms.
     pub fn new(base_url: Url) -> Self {
         OtsClientConfig {
             base_url,
             credentials: None,
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(20),
             read_retries: 2,
-            retry_backoff: Duration::from_millis(250),
+            retry_backoff: Duration::from_millis(200),
             api: ApiChoice::Auto,
         }
     }

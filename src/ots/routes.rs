@@ -7,6 +7,7 @@ use reqwest::Method;
 use url::Url;
 
 use super::api::ApiVersion;
+use crate::base_url::BaseUrl;
 use crate::error::{Error, Result};
 use crate::model::{ReceiptKey, SecretKey};
 
@@ -162,27 +163,15 @@ fn custom_domain_root(share_domain: &str) -> Option<Url> {
     root.host_str().is_some().then_some(root)
 }
 
-/// Rejects base URLs that would make requests go somewhere surprising or put secrets in places
-/// that get logged: credentials belong in `credentials`, not in the URL.
+/// The one base URL rule is [`BaseUrl`]'s; the configuration has applied it already, and this
+/// applies it to clients built by other means.
 fn check_base_url(base_url: &Url) -> Result<()> {
-    let problem = if !matches!(base_url.scheme(), "http" | "https") {
-        Some("must use http or https")
-    } else if base_url.cannot_be_a_base() || base_url.host_str().is_none() {
-        Some("must have a host")
-    } else if !base_url.username().is_empty() || base_url.password().is_some() {
-        Some("must not contain credentials; configure them separately")
-    } else if base_url.query().is_some() || base_url.fragment().is_some() {
-        Some("must not have a query or fragment")
-    } else {
-        None
-    };
-    match problem {
-        Some(reason) => Err(Error::InvalidInput {
+    BaseUrl::try_from(base_url.clone())
+        .map(drop)
+        .map_err(|problem| Error::InvalidInput {
             field: "base_url",
-            reason: reason.to_owned(),
-        }),
-        None => Ok(()),
-    }
+            reason: problem.to_string(),
+        })
 }
 
 #[cfg(test)]

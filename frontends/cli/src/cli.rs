@@ -1,4 +1,4 @@
-//! The command-line interface. Names and flags are part of the fixed interface in design.md.
+//! The command-line interface. Names and flags are part of the fixed interface (README.md).
 
 use std::path::PathBuf;
 

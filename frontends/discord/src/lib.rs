@@ -24,6 +24,8 @@ mod handler;
 pub mod ids;
 mod notifier;
 pub mod options;
+#[cfg(test)]
+mod known_permissions;
 pub mod perform;
 pub mod render;
 pub mod respond;

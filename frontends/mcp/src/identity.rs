@@ -10,19 +10,19 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
-use ots_gateway_core::model::{Caller, Frontend, TokenLabel};
+use ots_gateway_core::model::{CLIENT_ID_HEADER, Caller, CallerId, Frontend, TokenLabel};
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
 /// Request header an HTTP client may set to choose its caller id explicitly, e.g. when several
-/// agents share one MCP client implementation.
-pub const CLIENT_HEADER: &str = "x-ots-gateway-client";
+/// agents share one MCP client implementation. The core's, shared with the REST API.
+pub const CLIENT_HEADER: &str = CLIENT_ID_HEADER;
 
 /// The Streamable HTTP session header (legacy protocol versions only).
 const SESSION_HEADER: &str = "mcp-session-id";
 
 /// Longest caller id kept; ids end up in the ledger, audit events and quota keys.
-const MAX_ID_CHARS: usize = 64;
+const MAX_ID_CHARS: usize = CallerId::MAX_CHARS;
 
 /// Which transport a server instance runs on, since the trustworthy identity sources differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,22 +40,11 @@ impl Transport {
     }
 }
 
-/// Keeps `[A-Za-z0-9._-]`, replaces anything else with `_`, and cuts at 64 characters. `None`
-/// when nothing recognisable is left, so the next source gets its turn.
+/// Keeps `[A-Za-z0-9._-]`, replaces anything else with `_`, and cuts at 64 characters
+/// ([`CallerId::sanitise`]). `None` when nothing recognisable is left, so the next source gets
+/// its turn.
 pub(crate) fn sanitise(raw: &str) -> Option<String> {
-    let id: String = raw
-        .trim()
-        .chars()
-        .take(MAX_ID_CHARS)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    id.chars().any(|c| c.is_ascii_alphanumeric()).then_some(id)
+    CallerId::sanitise(raw).map(CallerId::into_string)
 }
 
 /// The caller for one request.

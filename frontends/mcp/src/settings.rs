@@ -30,9 +30,7 @@ impl Default for McpSettings {
         McpSettings {
             return_generated_value: false,
             allowed_hosts: Vec::new(),
-            // A secret is at most 10 000 bytes upstream, but JSON escaping can multiply its size
-            // (`\u00e9` is six bytes for one character), so leave generous headroom.
-            max_body_bytes: 64 * 1024,
+            max_body_bytes: ots_gateway_core::config::DEFAULT_MAX_BODY_BYTES,
             entry_pages: None,
             out_of_band_only: false,
         }

@@ -6,12 +6,12 @@
 //! is safe to put in logs, metrics and the ledger verbatim.
 
 use http::HeaderMap;
-use ots_gateway_core::model::{Caller, Frontend, TokenLabel};
+use ots_gateway_core::model::{CLIENT_ID_HEADER, Caller, CallerId, Frontend, TokenLabel};
 
 use crate::errors::LocalRefusal;
 
-pub const CLIENT_LABEL_HEADER: &str = "x-ots-gateway-client";
-pub const MAX_CLIENT_LABEL_LEN: usize = 64;
+pub const CLIENT_LABEL_HEADER: &str = CLIENT_ID_HEADER;
+pub const MAX_CLIENT_LABEL_LEN: usize = CallerId::MAX_CHARS;
 /// The caller id when a client does not name itself.
 pub const DEFAULT_CLIENT_LABEL: &str = "local";
 
@@ -32,18 +32,10 @@ pub fn caller_from_headers(headers: &HeaderMap) -> Result<Caller, LocalRefusal> 
     let label = value
         .to_str()
         .map_err(|_| LocalRefusal::InvalidClientLabel)?;
-    if is_valid_label(label) {
-        Ok(Caller::declared(Frontend::Rest, label))
-    } else {
-        Err(LocalRefusal::InvalidClientLabel)
+    match CallerId::parse(label) {
+        Some(id) => Ok(Caller::declared(Frontend::Rest, id.into_string())),
+        None => Err(LocalRefusal::InvalidClientLabel),
     }
-}
-
-fn is_valid_label(label: &str) -> bool {
-    (1..=MAX_CLIENT_LABEL_LEN).contains(&label.len())
-        && label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The OTS v1 API on localhost, so scripts and every existing OTS client library work against
-//! the gateway unchanged (ots-api.md §13), plus the same surface served straight from the
+//! the gateway unchanged (docs/ots-api-notes.md §5), plus the same surface served straight from the
 //! simulator for `ots-gateway simulate`.
 //!
 //! Layout, one job per module:
@@ -67,6 +67,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 pub use caller::{CLIENT_LABEL_HEADER, MAX_CLIENT_LABEL_LEN};
+use ots_gateway_core::config;
 pub use serve::{ListenerLoad, ListenerSettings, serve, serve_with};
 
 use backend::Backend;
@@ -99,13 +100,11 @@ impl Default for RestConfig {
             bearer_token: None,
             client_tokens: Vec::new(),
             allowed_hosts: Vec::new(),
-            max_body_bytes: 64 * 1024,
-            // Longer than the OTS client's own timeout, so an upstream timeout is reported as
-            // such (504 with the upstream's reason) rather than cut short here.
-            request_timeout: Duration::from_secs(30),
-            // Matches the shipped config's default, so `simulate` (which uses this) and `serve`
-            // shed load at the same point.
-            max_concurrent_requests: 256,
+            // The configuration's own defaults, so `simulate` (which uses these) and `serve`
+            // behave alike.
+            max_body_bytes: config::DEFAULT_MAX_BODY_BYTES,
+            request_timeout: config::DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: config::DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Request parameters the way Rack hands them to OTS: one flat namespace merged from the query
 //! string and the body, whatever encoding the body uses.
 //!
-//! Real v1 clients disagree on where and how they send params (ots-api.md §13), and OTS accepts
+//! Real v1 clients disagree on where and how they send params (docs/ots-api-notes.md §5), and OTS accepts
 //! all of them, so this module is deliberately lenient: it only refuses a JSON body that does not
 //! parse (as `Rack::JSONBodyParser` does) and a body larger than the configured limit. Everything
 //! else becomes a `serde_json::Value` tree (strings, `[]` arrays and `[k]` hashes from forms; any
@@ -12,7 +12,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::response::{IntoResponse, Response};
 use http::{Method, header};
 use ots_gateway_core::Error;
-use ots_gateway_core::model::{CharacterSets, Passphrase};
+use ots_gateway_core::model::{CharacterSets, Passphrase, SecretText};
 use serde_json::{Map, Value};
 
 use crate::errors::LocalRefusal;
@@ -23,8 +23,20 @@ const MAX_NESTING: usize = 8;
 
 /// The merged params of one request. Body params win over query params, as in Rack's
 /// `GET.merge(POST)`.
-#[derive(Debug, Default, Clone)]
+///
+/// Values stay inside until a typed accessor takes them out ([`Params::secret`] and
+/// [`Params::passphrase`] hand them over as secret types), and `Debug` shows only the names: the
+/// map holds secrets, passphrases and recipient addresses.
+#[derive(Default)]
 pub struct Params(Map<String, Value>);
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Params")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl Params {
     /// Builds params from the query string and an already-read body.
@@ -52,7 +64,7 @@ impl Params {
     }
 
     /// A scalar text param. Empty values count as absent, because several clients always send
-    /// `passphrase=` and `recipient=` (ots-api.md §13).
+    /// `passphrase=` and `recipient=` (docs/ots-api-notes.md §5).
     pub fn text(&self, name: &str) -> Result<Option<String>, Error> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -62,6 +74,11 @@ impl Params {
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
             Some(Value::Array(_) | Value::Object(_)) => Err(unexpected_error()),
         }
+    }
+
+    /// The value to share, as a secret type from the moment it leaves the map.
+    pub fn secret(&self) -> Result<SecretText, Error> {
+        Ok(SecretText::new(self.text("secret")?.unwrap_or_default()))
     }
 
     pub fn passphrase(&self) -> Result<Option<Passphrase>, Error> {
@@ -399,6 +416,23 @@ mod tests {
 
     fn parse(method: Method, ct: Option<&str>, query: Option<&str>, body: &str) -> Params {
         Params::from_parts(&method, ct, query, body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn debug_shows_names_never_values() {
+        let params = parse(
+            Method::POST,
+            FORM,
+            None,
+            "secret=canary-value&passphrase=canary-pass&recipient=canary%40example.com",
+        );
+        let debug = format!("{params:?}");
+        assert!(
+            debug.contains("secret") && debug.contains("recipient"),
+            "{debug}"
+        );
+        assert!(!debug.contains("canary"), "{debug}");
+        assert_eq!(params.secret().unwrap().expose(), "canary-value");
     }
 
     const FORM: Option<&str> = Some("application/x-www-form-urlencoded");

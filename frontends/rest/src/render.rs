@@ -1,6 +1,6 @@
 //! The v1 wire types: core values rendered with exactly OTS's field names and JSON types.
 //!
-//! These mirror OTS's `receipt_hsh` output (ots-api.md §5–§6) but are ours: the core model stays
+//! These mirror OTS's `receipt_hsh` output (docs/ots-api-notes.md §4) but are ours: the core model stays
 //! free of v1 naming, and strict clients (C#'s DataContractJsonSerializer wants integers and a
 //! real boolean) see what a real server sends.
 
@@ -161,14 +161,14 @@ impl<'a> RevealBody<'a> {
 }
 
 #[derive(Serialize)]
-pub struct StatusBody<'a> {
+pub struct ServerStatusBody<'a> {
     status: &'a str,
     locale: &'a str,
 }
 
-impl<'a> StatusBody<'a> {
+impl<'a> ServerStatusBody<'a> {
     pub fn new(status: &'a UpstreamStatus) -> Self {
-        StatusBody {
+        ServerStatusBody {
             status: &status.status,
             locale: &status.locale,
         }
@@ -311,7 +311,7 @@ mod tests {
             locale: "en".into(),
         };
         assert_eq!(
-            serde_json::to_string(&StatusBody::new(&status)).unwrap(),
+            serde_json::to_string(&ServerStatusBody::new(&status)).unwrap(),
             r#"{"status":"nominal","locale":"en"}"#
         );
     }

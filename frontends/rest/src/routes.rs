@@ -1,4 +1,4 @@
-//! The v1 route table (ots-api.md §5) and its handlers, shared by the gateway and the simulator
+//! The v1 route table (docs/ots-api-notes.md §2) and its handlers, shared by the gateway and the simulator
 //! router. Handlers only translate: params in, one backend call, a rendered body out.
 
 use axum::Router;
@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use ots_gateway_core::Error;
-use ots_gateway_core::model::{GenerateRequest, ReceiptKey, SecretKey, SecretText, ShareRequest};
+use ots_gateway_core::model::{GenerateRequest, ReceiptKey, SecretKey, ShareRequest};
 use serde::Serialize;
 
 use crate::backend::{Backend, Call};
 use crate::errors::{Dialect, LocalRefusal};
 use crate::params::Params;
-use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, StatusBody, ok};
+use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, ServerStatusBody, ok};
 
 /// OTS's `V1_MIN_IDENTIFIER_LENGTH`: shorter keys get a bare "Not Found" before any lookup.
 const MIN_KEY_CHARS: usize = 20;
@@ -75,14 +75,14 @@ async fn not_found() -> Response {
 
 async fn status(call: Call) -> Response {
     match call.ops.status().await {
-        Ok(status) => ok(&StatusBody::new(&status)),
+        Ok(status) => ok(&ServerStatusBody::new(&status)),
         Err(err) => call.fail(err, None),
     }
 }
 
 async fn authcheck(call: Call) -> Response {
     match call.ops.authcheck().await {
-        Ok(status) => ok(&StatusBody::new(&status)),
+        Ok(status) => ok(&ServerStatusBody::new(&status)),
         Err(err) => call.fail(err, None),
     }
 }
@@ -110,7 +110,7 @@ fn share_request(params: &Params) -> Result<ShareRequest, Error> {
     Ok(ShareRequest {
         // A missing secret is passed on empty, so the upstream reports it in its own order of
         // checks (size, recipient, domain, passphrase, then "nothing to share").
-        secret: SecretText::new(params.text("secret")?.unwrap_or_default()),
+        secret: params.secret()?,
         ttl: params.integer("ttl")?,
         passphrase: params.passphrase()?,
         recipient: params.recipient()?,

@@ -1,4 +1,4 @@
-//! The local endpoint's defences (design.md, "Security model of the local endpoint"), as
+//! The local endpoint's defences (docs/security-model.md), as
 //! middleware that wraps a whole router, so a sibling service nested beside the REST routes
 //! (`/mcp`) gets the same treatment.
 //!

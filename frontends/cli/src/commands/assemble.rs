@@ -9,7 +9,7 @@ use ots_gateway_core::Gateway;
 use ots_gateway_core::config::ValidConfig;
 use ots_gateway_core::ledger::{LedgerStore, SqliteLedger};
 use ots_gateway_core::model::Credentials;
-use ots_gateway_core::ots::{OtsClient, OtsClientConfig};
+use ots_gateway_core::ots::OtsClient;
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
 use rand::distr::{Alphanumeric, SampleString};
@@ -47,18 +47,7 @@ pub fn spawn_maintenance(gateway: &Gateway, config: &ValidConfig) -> JoinHandle<
 }
 
 fn real_upstream(config: &ValidConfig) -> anyhow::Result<Upstream> {
-    let settings = &config.upstream;
-    let client = OtsClient::new(OtsClientConfig {
-        base_url: settings.url.clone(),
-        credentials: settings.credentials.clone(),
-        connect_timeout: settings.connect_timeout,
-        request_timeout: settings.request_timeout,
-        read_retries: settings.read_retries,
-        retry_backoff: settings.retry_backoff,
-        // `upstream.api` is not read from the config yet; auto is its default.
-        api: ots_gateway_core::ots::ApiChoice::Auto,
-    })
-    .context("cannot set up the OTS client")?;
+    let client = OtsClient::new(config.upstream.clone()).context("cannot set up the OTS client")?;
     Ok(Upstream::Ots(client))
 }
 

@@ -32,7 +32,7 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         config.max_concurrent_requests
     );
     println!("  shutdown grace           {:?}", config.shutdown_grace);
-    println!("  upstream                 {}", config.upstream.url);
+    println!("  upstream                 {}", config.upstream.base_url);
     match &config.upstream.credentials {
         Some(credentials) => println!(
             "  team account             {} (API key set)",
@@ -57,13 +57,106 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         config.log_level
     );
     println!(
+        "  client tokens            {}",
+        match config.client_tokens.len() {
+            0 => "none".to_owned(),
+            n => format!(
+                "{n} ({})",
+                config
+                    .client_tokens
+                    .iter()
+                    .map(|t| t.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    );
+    println!(
+        "  ledger                   {} (durability {:?}, upkeep every {:?})",
+        config
+            .ledger_path
+            .as_ref()
+            .map_or("the default data directory".to_owned(), |p| p
+                .display()
+                .to_string()),
+        config.ledger_durability,
+        config.maintenance_interval
+    );
+    println!(
+        "  audit events             {}",
+        config
+            .audit_file
+            .as_ref()
+            .map_or("in the main log".to_owned(), |p| format!(
+                "to {}",
+                p.display()
+            ))
+    );
+    println!(
         "  upstream budget          {}",
         rate(config.quotas.upstream.as_ref())
     );
+    println!(
+        "  MCP generated values     {}",
+        if config.mcp_return_generated_value {
+            "returned to the agent"
+        } else {
+            "not returned to the agent"
+        }
+    );
+    explain_discord(&config);
     for frontend in CONFIGURED_FRONTENDS {
         explain_frontend(&config, frontend);
     }
     Ok(())
+}
+
+fn explain_discord(config: &ValidConfig) {
+    let discord = &config.discord;
+    let set = |present: bool| if present { "set" } else { "unset" };
+    let ids = |ids: &[u64]| {
+        if ids.is_empty() {
+            "any".to_owned()
+        } else {
+            ids.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    println!(
+        "  discord bot              {} (token {})",
+        if discord.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        set(discord.token.is_some())
+    );
+    println!(
+        "  discord commands         {}",
+        discord
+            .guild_id
+            .map_or("registered globally".to_owned(), |id| format!(
+                "registered in guild {id}"
+            ))
+    );
+    println!(
+        "  discord guilds / roles   {} / {}",
+        ids(&discord.allowed_guilds),
+        ids(&discord.allowed_roles)
+    );
+    println!(
+        "  discord visible to       {}",
+        discord
+            .default_member_permissions
+            .map_or("everyone".to_owned(), |bits| format!(
+                "members with permission bits {bits}"
+            ))
+    );
+    if let Some(base) = &discord.api_base {
+        println!("  discord API base         {base}");
+    }
 }
 
 /// One frontend's policy and quotas, walked from the same table validation uses.

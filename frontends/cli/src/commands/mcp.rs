@@ -7,27 +7,16 @@
 
 use anyhow::Context as _;
 use axum::Router;
-use ots_gateway_core::config::CommandLineOverrides;
 use tokio::net::TcpListener;
 use url::Url;
 
 use super::assemble::{UpstreamChoice, build_gateway, spawn_maintenance};
-use super::load_config;
+use super::load_config_and_start_logging;
 use super::serve::{entry_pages_at, mcp_settings, rest_config};
 use crate::cli::McpArgs;
-use crate::telemetry;
 
 pub async fn run(args: McpArgs) -> anyhow::Result<()> {
-    let overrides = CommandLineOverrides {
-        listen: None,
-        upstream: args.upstream.clone(),
-    };
-    let config = load_config(&args.config, &overrides)?;
-    telemetry::init(
-        &config.log_level,
-        config.log_format,
-        config.audit_file.as_deref(),
-    )?;
+    let config = load_config_and_start_logging(&args.config, None, args.upstream.as_deref())?;
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .context("could not bind a loopback port for the MCP server's pages")?;

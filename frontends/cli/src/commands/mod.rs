@@ -53,11 +53,11 @@ fn load_config(
                 Ok(text) => Some((name, text)),
                 Err(error) => {
                     return Err(ConfigError {
-                        problems: vec![ConfigProblem {
-                            source: name,
-                            key: String::new(),
-                            reason: format!("cannot read the file: {error}"),
-                        }],
+                        problems: vec![ConfigProblem::new(
+                            name,
+                            "",
+                            format!("cannot read the file: {error}"),
+                        )],
                     });
                 }
             }
@@ -70,6 +70,26 @@ fn load_config(
         &ProcessEnvironment,
         overrides,
     )
+}
+
+/// What every long-running command does first: the whole configuration validated (before
+/// anything binds), then logging set up as it says.
+fn load_config_and_start_logging(
+    args: &ConfigArgs,
+    listen: Option<&str>,
+    upstream: Option<&str>,
+) -> anyhow::Result<ValidConfig> {
+    let overrides = CommandLineOverrides {
+        listen: listen.map(str::to_owned),
+        upstream: upstream.map(str::to_owned),
+    };
+    let config = load_config(args, &overrides)?;
+    crate::telemetry::init(
+        &config.log_level,
+        config.log_format,
+        config.audit_file.as_deref(),
+    )?;
+    Ok(config)
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {

@@ -1,7 +1,7 @@
 //! `ots-gateway serve`: the REST endpoint in front of a real OTS server, or the simulator.
 
 use anyhow::Context as _;
-use ots_gateway_core::config::{CommandLineOverrides, ValidConfig};
+use ots_gateway_core::config::ValidConfig;
 use ots_gateway_core::model::{Frontend, check_token_strength};
 use ots_gateway_core::watcher::{ReceiptWatcher, WatcherSettings};
 use ots_gateway_mcp::{EntryPages, McpSettings};
@@ -11,20 +11,16 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::assemble::{UpstreamChoice, build_gateway, spawn_maintenance};
-use super::{SideTask, bind, listener_settings, load_config, serve_until_shutdown};
+use super::{
+    SideTask, bind, listener_settings, load_config_and_start_logging, serve_until_shutdown,
+};
 use crate::cli::ServeArgs;
-use crate::telemetry;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let overrides = CommandLineOverrides {
-        listen: args.listen.clone(),
-        upstream: args.upstream.clone(),
-    };
-    let config = load_config(&args.config, &overrides)?;
-    telemetry::init(
-        &config.log_level,
-        config.log_format,
-        config.audit_file.as_deref(),
+    let config = load_config_and_start_logging(
+        &args.config,
+        args.listen.as_deref(),
+        args.upstream.as_deref(),
     )?;
 
     let (listener, local) = bind(config.listen).await?;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use serde_json::Value;
+use ots_gateway_core::gateway::report::{RateReport, StatusReport};
 
 use super::gateway_url;
 use crate::cli::StatusArgs;
@@ -24,68 +24,62 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("no gateway is answering at {base}"))?;
     let code = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .with_context(|| format!("{url} answered {code} with something other than JSON"))?;
     if code == reqwest::StatusCode::UNAUTHORIZED {
         anyhow::bail!(
             "the gateway wants its bearer token: pass --token or set OTS_GATEWAY_BEARER_TOKEN"
         );
     }
-    print!("{}", describe(base.as_str().trim_end_matches('/'), &body));
-    anyhow::ensure!(body["ready"] == true, "the gateway is not ready");
+    let report: StatusReport = response.json().await.with_context(|| {
+        format!("{url} answered {code} with something other than a gateway status")
+    })?;
+    print!("{}", describe(base.as_str().trim_end_matches('/'), &report));
+    anyhow::ensure!(report.ready, "the gateway is not ready");
     Ok(())
 }
 
-fn describe(base: &str, body: &Value) -> String {
-    let text = |value: &Value| value.as_str().unwrap_or("?").to_owned();
+fn describe(base: &str, report: &StatusReport) -> String {
     let mut out = String::new();
-    let ready = body["ready"] == true;
     out.push_str(&format!(
         "ots-gateway {} at {base}: {}\n",
-        text(&body["version"]),
-        if ready { "ready" } else { "NOT ready" }
+        report.version,
+        if report.ready { "ready" } else { "NOT ready" }
     ));
-    let upstream = &body["upstream"];
-    match upstream["status"].as_str() {
-        Some(status) => out.push_str(&format!(
-            "  upstream      {} ({status})\n",
-            text(&upstream["origin"])
-        )),
+    let upstream = &report.upstream;
+    match &upstream.status {
+        Some(status) => out.push_str(&format!("  upstream      {} ({status})\n", upstream.origin)),
         None => out.push_str(&format!(
             "  upstream      {}: {}\n",
-            text(&upstream["origin"]),
-            text(&upstream["error"])
+            upstream.origin,
+            upstream.error.as_deref().unwrap_or("?")
         )),
     }
-    let account = if body["team_account"] == true {
+    let account = if report.team_account {
         "team credentials"
     } else {
         "anonymous"
     };
     out.push_str(&format!("  account       {account}\n"));
-    let rate = |rate: &Value| match (rate["per_minute"].as_u64(), rate["burst"].as_u64()) {
-        (Some(per_minute), Some(burst)) => format!("{per_minute}/min, burst {burst}"),
-        _ => "unlimited".to_owned(),
+    let rate = |rate: Option<&RateReport>| match rate {
+        Some(rate) => format!("{}/min, burst {}", rate.per_minute, rate.burst),
+        None => "unlimited".to_owned(),
     };
     out.push_str(&format!(
         "  OTS budget    {} (shared by every caller)\n",
-        rate(&body["quotas"]["upstream_budget"])
+        rate(report.quotas.upstream_budget.as_ref())
     ));
-    for quota in body["quotas"]["callers"].as_array().into_iter().flatten() {
+    for quota in &report.quotas.callers {
         out.push_str(&format!(
             "  quota         {} {}: {} per caller\n",
-            text(&quota["frontend"]),
-            text(&quota["class"]),
-            rate(quota)
+            quota.frontend,
+            quota.class,
+            rate(Some(&quota.rate))
         ));
     }
     out.push_str(&format!(
         "  callers       {} with quota state\n",
-        body["tracked_callers"].as_u64().unwrap_or(0)
+        report.tracked_callers
     ));
-    if let Some(entries) = body["ledger_entries"].as_u64() {
+    if let Some(entries) = report.ledger_entries {
         out.push_str(&format!("  ledger        {entries} receipts\n"));
     }
     out

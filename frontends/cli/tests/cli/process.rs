@@ -129,7 +129,8 @@ async fn check_config_explains_the_discord_policy_and_quotas() {
     std::fs::write(
         &path,
         "[discord]\nallowed_operations = [\"share\", \"status\"]\n\
-         quota_create = { per_minute = 1, burst = 1 }\n",
+         quota_create = { per_minute = 1, burst = 1 }\n\
+         guild_id = 1310000000000000100\nallowed_roles = [\"1310000000000000200\"]\n",
     )
     .expect("write config");
     let output = run(&["check-config", "--config", &path.to_string_lossy()], &[]).await;
@@ -141,6 +142,11 @@ async fn check_config_explains_the_discord_policy_and_quotas() {
         .unwrap_or_else(|| panic!("no [discord] section explained:\n{stdout}"));
     assert!(discord.contains("allows status, share\n"), "{stdout}");
     assert!(discord.contains("quota create  1/min, burst 1"), "{stdout}");
+    assert!(
+        stdout.contains("registered in guild 1310000000000000100"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("any / 1310000000000000200"), "{stdout}");
 }
 
 #[tokio::test]
@@ -180,6 +186,60 @@ async fn bad_configuration_exits_with_ex_config_and_names_the_key() {
         Some(78),
         "serve refuses the same file"
     );
+}
+
+/// One validator per rule: `check-config` refuses exactly what `serve` refuses, and `serve`
+/// refuses before it binds anything.
+#[tokio::test]
+async fn check_config_and_serve_refuse_the_same_configs_naming_key_and_line() {
+    let dir = std::env::temp_dir().join(format!("ots-gateway-invalid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases = [
+        ("[server]\nlisten = 7150\n", "server.listen", "line 2"),
+        (
+            "[upstream]\nurl = \"https://user:canary-pw@eu.onetimesecret.com\"\n",
+            "upstream.url",
+            "line 2",
+        ),
+        (
+            "[rest]\n\nquota_create = { per_minute = 5 }\n",
+            "rest.quota_create",
+            "line 3",
+        ),
+        (
+            "[discord]\ndefault_member_permissions = \"2251799813685248\"\n",
+            "discord.default_member_permissions",
+            "line 2",
+        ),
+        (
+            "[discord]\nquota_reveal = { per_minute = 5, burst = 0 }\n",
+            "discord.quota_reveal.burst",
+            "line 2",
+        ),
+        (
+            "[discord]\nallowed_roles = [\"x\"]\n",
+            "discord.allowed_roles",
+            "line 2",
+        ),
+    ];
+    for (index, (text, key, line)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("invalid-{index}.toml"));
+        std::fs::write(&path, text).expect("write config");
+        let path = path.to_string_lossy().into_owned();
+        for command in ["check-config", "serve"] {
+            let output = run(&[command, "--config", &path], &[]).await;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(78), "{command} {text}: {stderr}");
+            assert!(stderr.contains(key), "{command} names {key}: {stderr}");
+            assert!(stderr.contains(line), "{command} names {line}: {stderr}");
+            assert!(!stderr.contains("canary-pw"), "{stderr}");
+            assert!(
+                !String::from_utf8_lossy(&output.stdout).contains("listening on")
+                    && !stderr.contains("listening on"),
+                "{command} must refuse before binding"
+            );
+        }
+    }
 }
 
 #[tokio::test]

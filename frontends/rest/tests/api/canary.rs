@@ -1,4 +1,4 @@
-//! Secret hygiene (design.md): with every log level on, no secret value, passphrase, token,
+//! Secret hygiene (ARCHITECTURE.md, "Where secrets flow"): with every log level on, no secret value, passphrase, token,
 //! API key or full key reaches a log line, on success paths and error paths alike.
 
 use std::io::Write;

@@ -179,7 +179,7 @@ pub async fn lifecycle(api: &Api, custid: &str) {
     assert_eq!(gone.body["secret_ttl"], Value::Null);
 }
 
-/// Every client quirk of ots-api.md §13.
+/// Every client quirk of docs/ots-api-notes.md §5.
 pub async fn client_quirks(api: &Api) {
     let status = send(api.get("/api/v1/status")).await;
     assert_eq!(status.status, 200);
