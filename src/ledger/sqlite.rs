@@ -16,7 +16,6 @@ use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
 };
 
-use super::entry::secret_is_gone;
 use super::{EntryId, LedgerEntry, LedgerError, LedgerStore, StateUpdate};
 use crate::model::{Frontend, ReceiptKey, ReceiptState, SecretKey};
 

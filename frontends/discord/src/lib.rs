@@ -22,10 +22,10 @@ pub mod command;
 mod error;
 mod handler;
 pub mod ids;
-mod notifier;
-pub mod options;
 #[cfg(test)]
 mod known_permissions;
+mod notifier;
+pub mod options;
 pub mod perform;
 pub mod render;
 pub mod respond;

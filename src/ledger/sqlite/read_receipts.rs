@@ -317,7 +317,7 @@ mod tests {
         let ledger = SqliteLedger {
             conn: std::sync::Mutex::new(conn),
             path: None,
-            pending_records: super::group_commit::CommitQueue::default(),
+            pending_records: crate::ledger::sqlite::group_commit::CommitQueue::default(),
         };
         assert!(
             ledger
