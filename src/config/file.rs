@@ -13,7 +13,7 @@ use super::{
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_UPSTREAM,
 };
 use crate::model::Frontend;
-use crate::ots::OtsClientConfig;
+use crate::ots::{ApiChoice, OtsClientConfig};
 use crate::policy::{FrontendPolicy, RecentSource};
 
 /// The frontends that have a section in the file. Validation, policy, quotas, `check-config`
@@ -289,6 +289,8 @@ pub(super) struct UpstreamSection {
     pub(super) read_retries: u32,
     #[serde(with = "humantime_serde")]
     pub(super) retry_backoff: Duration,
+    /// Which OTS API to speak: `auto` (v2 where the server offers it), `v2` or `v1`.
+    pub(super) api: ApiChoice,
     pub(super) budget: RateSection,
 }
 
@@ -306,6 +308,7 @@ impl Default for UpstreamSection {
             request_timeout: client_default(|c| c.request_timeout),
             read_retries: client.as_ref().map_or(0, |c| c.read_retries),
             retry_backoff: client_default(|c| c.retry_backoff),
+            api: ApiChoice::default(),
             budget: RateSection::new(600, 24000),
         }
     }

@@ -514,3 +514,20 @@ fn unknown_permission_bits_are_refused() {
     assert_eq!(problem.location.as_deref(), Some("at line 2"));
     assert!(problem.reason.contains("administrators"), "{error}");
 }
+
+#[test]
+fn the_upstream_api_choice_comes_from_the_file_or_the_environment_and_defaults_to_auto() {
+    use crate::ots::ApiChoice;
+    let defaults = load_text("", &MapEnvironment::default()).expect("valid");
+    assert_eq!(defaults.upstream.api, ApiChoice::Auto);
+    let from_file =
+        load_text("[upstream]\napi = \"v1\"\n", &MapEnvironment::default()).expect("valid");
+    assert_eq!(from_file.upstream.api, ApiChoice::V1);
+    let env = MapEnvironment::default().with_var("OTS_GATEWAY__UPSTREAM__API", "v2");
+    let from_env = load_text("[upstream]\napi = \"v1\"\n", &env).expect("valid");
+    assert_eq!(from_env.upstream.api, ApiChoice::V2, "env beats file");
+    let error = load_text("[upstream]\napi = \"v3\"\n", &MapEnvironment::default())
+        .expect_err("no such API");
+    let problem = problem_for(&error, "upstream.api");
+    assert_eq!(problem.location.as_deref(), Some("at line 2"));
+}

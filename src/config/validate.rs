@@ -110,6 +110,7 @@ pub(super) fn validate(
         request_timeout: file.upstream.request_timeout,
         read_retries: file.upstream.read_retries,
         retry_backoff: file.upstream.retry_backoff,
+        api: file.upstream.api,
         ..OtsClientConfig::new(base_url?.into_url())
     };
     Some(ValidConfig {

@@ -30,6 +30,17 @@ pub enum ApiChoice {
     V1,
 }
 
+impl ApiChoice {
+    /// The setting as written in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiChoice::Auto => "auto",
+            ApiChoice::V2 => "v2",
+            ApiChoice::V1 => "v1",
+        }
+    }
+}
+
 /// One of the two wire formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -48,6 +48,10 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         "  read retries             {} (backoff from {:?})",
         config.upstream.read_retries, config.upstream.retry_backoff
     );
+    println!(
+        "  upstream API             {} (auto: v2 where the server offers it, else v1)",
+        config.upstream.api.as_str()
+    );
     let format = match config.log_format {
         LogFormat::Text => "text",
         LogFormat::Json => "json",

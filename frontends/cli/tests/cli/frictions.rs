@@ -11,6 +11,7 @@ async fn run(args: &[&str]) -> std::process::Output {
     Command::new(BIN)
         .args(args)
         .stdin(Stdio::null())
+        .env("XDG_DATA_HOME", support::isolated_data_home())
         .env_remove("OTS_GATEWAY_CONFIG")
         .env_remove("OTS_GATEWAY_BEARER_TOKEN")
         .output()

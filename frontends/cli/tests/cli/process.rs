@@ -18,6 +18,7 @@ async fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     command
         .args(args)
         .stdin(Stdio::null())
+        .env("XDG_DATA_HOME", support::isolated_data_home())
         .env_remove("OTS_GATEWAY_CONFIG");
     for (key, value) in envs {
         command.env(key, value);

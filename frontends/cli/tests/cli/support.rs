@@ -73,8 +73,15 @@ pub async fn start_with_open_file_limit(
     launch(command, args, envs).await
 }
 
+/// Where a gateway started by a test keeps its default ledger: a folder of this test run, never
+/// the user's own `~/.local/share/ots-gateway`, which a test must neither read nor change.
+pub fn isolated_data_home() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ots-gateway-test-data-{}", std::process::id()))
+}
+
 async fn launch(mut command: Command, args: &[&str], envs: &[(&str, &str)]) -> Running {
     command
+        .env("XDG_DATA_HOME", isolated_data_home())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
