@@ -7,6 +7,7 @@ use super::problems::Problems;
 use super::secrets::resolve_secret;
 use super::{DiscordSettings, ENV_DISCORD_API_BASE, ENV_DISCORD_TOKEN, Environment};
 use crate::base_url::BaseUrl;
+use crate::watcher::WatcherSettings;
 
 /// Every permission bit serenity 0.12.5 can send (bits 0-46 and 48-50). An unknown bit would be
 /// dropped silently on the way to Discord, which turns a restriction into "administrators only";
@@ -53,6 +54,26 @@ pub(super) fn discord_settings(
             ),
         );
     }
+    for (key, duration) in [
+        (
+            "discord.read_receipt_interval",
+            section.read_receipt_interval,
+        ),
+        (
+            "discord.read_receipt_max_backoff",
+            section.read_receipt_max_backoff,
+        ),
+    ] {
+        if duration.is_zero() {
+            problems.at(key, "must be longer than zero, e.g. \"30s\"");
+        }
+    }
+    if section.read_receipt_batch == 0 {
+        problems.at(
+            "discord.read_receipt_batch",
+            "must be at least 1 (secrets asked about per round), e.g. 10",
+        );
+    }
     DiscordSettings {
         enabled: section.enabled,
         api_base,
@@ -61,6 +82,14 @@ pub(super) fn discord_settings(
         allowed_guilds,
         allowed_roles,
         default_member_permissions,
+        ttl_choices: section.ttl_choices.clone(),
+        default_ttl: section.default_ttl,
+        read_receipts: section.read_receipts,
+        read_receipt_watch: WatcherSettings {
+            interval: section.read_receipt_interval,
+            batch: section.read_receipt_batch,
+            max_backoff: section.read_receipt_max_backoff,
+        },
     }
 }
 

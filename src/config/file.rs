@@ -15,6 +15,7 @@ use super::{
 use crate::model::Frontend;
 use crate::ots::{ApiChoice, OtsClientConfig};
 use crate::policy::{FrontendPolicy, RecentSource};
+use crate::watcher::WatcherSettings;
 
 /// The frontends that have a section in the file. Validation, policy, quotas, `check-config`
 /// and `/gateway/status` all walk this one list, so a frontend configured in the file cannot be
@@ -61,6 +62,7 @@ impl Default for FileConfig {
             mcp: McpSection {
                 policy: FrontendSection::defaults_for(Frontend::Mcp),
                 return_generated_value: false,
+                out_of_band_only: false,
             },
             discord: DiscordSection {
                 enabled: false,
@@ -70,6 +72,12 @@ impl Default for FileConfig {
                 allowed_guilds: Vec::new(),
                 allowed_roles: Vec::new(),
                 default_member_permissions: PermissionBits::Unset,
+                ttl_choices: DEFAULT_DISCORD_TTL_CHOICES.to_vec(),
+                default_ttl: DEFAULT_DISCORD_TTL,
+                read_receipts: true,
+                read_receipt_interval: WatcherSettings::default().interval,
+                read_receipt_batch: WatcherSettings::default().batch,
+                read_receipt_max_backoff: WatcherSettings::default().max_backoff,
                 policy: FrontendSection::defaults_for(Frontend::Discord),
             },
         }
@@ -234,9 +242,25 @@ pub(super) struct DiscordSection {
     pub(super) allowed_guilds: Vec<DiscordId>,
     pub(super) allowed_roles: Vec<DiscordId>,
     pub(super) default_member_permissions: PermissionBits,
+    /// Lifetimes, in seconds, that `/ots share` and `/ots generate` offer.
+    pub(super) ttl_choices: Vec<u32>,
+    /// The lifetime used when `ttl` is left out; one of `ttl_choices`.
+    pub(super) default_ttl: u32,
+    /// Whether senders are told when their secrets are opened, burned or expire.
+    pub(super) read_receipts: bool,
+    #[serde(with = "humantime_serde")]
+    pub(super) read_receipt_interval: Duration,
+    pub(super) read_receipt_batch: usize,
+    #[serde(with = "humantime_serde")]
+    pub(super) read_receipt_max_backoff: Duration,
     #[serde(flatten)]
     pub(super) policy: FrontendSection,
 }
+
+/// 5 minutes, 1 hour, 1 day and 7 days.
+const DEFAULT_DISCORD_TTL_CHOICES: [u32; 4] = [300, 3_600, 86_400, 604_800];
+/// A day: long enough to reach someone in another time zone.
+const DEFAULT_DISCORD_TTL: u32 = 86_400;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -244,6 +268,9 @@ pub(super) struct McpSection {
     #[serde(flatten)]
     pub(super) policy: FrontendSection,
     pub(super) return_generated_value: bool,
+    /// Secrets reach MCP only through the gateway's entry page; `share_secret` refuses `secret`.
+    #[serde(default)]
+    pub(super) out_of_band_only: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

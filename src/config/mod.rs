@@ -93,6 +93,13 @@ pub struct DiscordSettings {
     /// Permission bits a member needs to see the command by default; `None` means everyone.
     /// Only bits in [`DISCORD_KNOWN_PERMISSION_BITS`].
     pub default_member_permissions: Option<u64>,
+    /// Lifetimes (seconds) the bot offers, in order, and the one used when none is chosen. The
+    /// bot's `TtlChoices` holds the rules for these; `check-config` and `serve` both apply them.
+    pub ttl_choices: Vec<u32>,
+    pub default_ttl: u32,
+    /// Whether the receipt watcher tells senders when their secrets are opened, burned or expire.
+    pub read_receipts: bool,
+    pub read_receipt_watch: crate::watcher::WatcherSettings,
 }
 
 /// Configuration that has passed every check; what the rest of the program runs on.
@@ -121,6 +128,8 @@ pub struct ValidConfig {
     pub quotas: QuotaSettings,
     /// Whether MCP's `generate_secret` returns the generated value to the agent.
     pub mcp_return_generated_value: bool,
+    /// Whether MCP takes secrets only through the out-of-band entry page (`secret` refused).
+    pub mcp_out_of_band_only: bool,
     pub discord: DiscordSettings,
 }
 

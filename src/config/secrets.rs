@@ -5,10 +5,7 @@ use secrecy::SecretString;
 
 use super::Environment;
 use super::problems::Problems;
-use crate::model::{CallerId, ClientToken};
-
-/// Shortest client token accepted: long enough that guessing is hopeless.
-const MIN_CLIENT_TOKEN_CHARS: usize = 16;
+use crate::model::{CallerId, ClientToken, check_token_strength};
 
 pub(super) fn resolve_secret(
     env: &dyn Environment,
@@ -77,13 +74,8 @@ pub(super) fn client_tokens(
                     "{path} line {number}: the label must be 1-64 characters of A-Z a-z 0-9 . _ -"
                 ),
             );
-        } else if token.chars().count() < MIN_CLIENT_TOKEN_CHARS {
-            problems.at(
-                key,
-                format!(
-                    "{path} line {number}: the token must be at least {MIN_CLIENT_TOKEN_CHARS} characters"
-                ),
-            );
+        } else if let Err(weakness) = check_token_strength(token) {
+            problems.at(key, format!("{path} line {number}: {weakness}"));
         } else if tokens.iter().any(|t| t.label == label) {
             problems.at(
                 key,

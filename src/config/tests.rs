@@ -182,9 +182,18 @@ fn non_loopback_bind_needs_a_bearer_token() {
     assert_eq!(keys_of(&error), ["server.listen"]);
     assert!(error.to_string().contains(ENV_BEARER_TOKEN));
 
-    let env = MapEnvironment::default().with_var(ENV_BEARER_TOKEN, "t0ken");
+    let env = MapEnvironment::default().with_var(ENV_BEARER_TOKEN, "a-long-enough-t0ken");
     let config = load_text("[server]\nlisten = \"0.0.0.0:7143\"\n", &env).expect("token given");
     assert!(config.bearer_token.is_some());
+}
+
+#[test]
+fn a_weak_bearer_token_is_refused_by_validation_without_quoting_it() {
+    let env = MapEnvironment::default().with_var(ENV_BEARER_TOKEN, "t0ken-canary");
+    let error = load_text("", &env).expect_err("too short");
+    assert_eq!(keys_of(&error), ["server.bearer_token_file"]);
+    assert!(error.to_string().contains("16 characters"), "{error}");
+    assert!(!error.to_string().contains("t0ken-canary"), "{error}");
 }
 
 #[test]
@@ -530,4 +539,20 @@ fn the_upstream_api_choice_comes_from_the_file_or_the_environment_and_defaults_t
         .expect_err("no such API");
     let problem = problem_for(&error, "upstream.api");
     assert_eq!(problem.location.as_deref(), Some("at line 2"));
+}
+
+#[test]
+fn mcp_out_of_band_only_is_off_by_default_and_read_from_the_mcp_section() {
+    let defaults = load_text("", &MapEnvironment::default()).expect("valid");
+    assert!(!defaults.mcp_out_of_band_only);
+    let config = load_text(
+        "[mcp]\nout_of_band_only = true\n",
+        &MapEnvironment::default(),
+    )
+    .expect("valid");
+    assert!(config.mcp_out_of_band_only);
+    assert!(
+        !config.mcp_return_generated_value,
+        "other [mcp] keys keep their defaults"
+    );
 }

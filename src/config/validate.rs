@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::discord::discord_settings;
 use super::file::{CONFIGURED_FRONTENDS, FileConfig, FrontendSection, RateSection};
@@ -17,7 +17,7 @@ use super::{ENV_API_KEY, ENV_BEARER_TOKEN, ENV_USERNAME, Environment, LogFormat,
 use crate::base_url::BaseUrl;
 use crate::ledger::Durability;
 use crate::limits::{OperationClass, QuotaSettings, Rate};
-use crate::model::{ClientToken, Credentials, Operation};
+use crate::model::{ClientToken, Credentials, Operation, check_token_strength};
 use crate::ots::OtsClientConfig;
 use crate::policy::{FrontendPolicy, Policy, RecentSource};
 
@@ -65,6 +65,16 @@ pub(super) fn validate(
         &file.upstream.api_key_file,
         problems,
     );
+    if let Some(token) = &bearer_token
+        && let Err(weakness) = check_token_strength(token.expose_secret())
+    {
+        problems.at(
+            "server.bearer_token_file",
+            format!(
+                "the bearer token (from {ENV_BEARER_TOKEN} or this file) is too weak: {weakness}"
+            ),
+        );
+    }
     let client_tokens = client_tokens(env, &file.server.client_tokens_file, problems);
     let credentials = team_credentials(&file.upstream.username, api_key, problems);
     if let Some(addr) = listen {
@@ -121,6 +131,7 @@ pub(super) fn validate(
         policy,
         quotas,
         mcp_return_generated_value: file.mcp.return_generated_value,
+        mcp_out_of_band_only: file.mcp.out_of_band_only,
         discord,
         listen: listen?,
         allowed_hosts: file.server.allowed_hosts,

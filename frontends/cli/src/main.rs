@@ -38,10 +38,18 @@ fn main() -> ExitCode {
                 }
                 ExitCode::from(EXIT_CONFIG)
             }
-            None => {
-                eprintln!("ots-gateway: {error:#}");
-                ExitCode::FAILURE
-            }
+            None => match error.downcast_ref::<ots_gateway_discord::DiscordError>() {
+                // A `[discord]` value the bot's own types refuse (e.g. `ttl_choices`).
+                Some(setting @ ots_gateway_discord::DiscordError::InvalidSetting { .. }) => {
+                    eprintln!("ots-gateway: invalid configuration:");
+                    eprintln!("  {setting}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+                _ => {
+                    eprintln!("ots-gateway: {error:#}");
+                    ExitCode::FAILURE
+                }
+            },
         },
     }
 }

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use ots_gateway_core::Gateway;
-use ots_gateway_core::config::ValidConfig;
+use ots_gateway_core::config::{DiscordSettings, ValidConfig};
 use ots_gateway_core::ledger::{LedgerStore, SqliteLedger};
 use ots_gateway_core::model::Credentials;
 use ots_gateway_core::ots::OtsClient;
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
+use ots_gateway_discord::options::{BotOptions, TtlChoices};
 use rand::distr::{Alphanumeric, SampleString};
 use tokio::task::JoinHandle;
 use url::Url;
@@ -40,6 +41,18 @@ pub fn build_gateway(config: &ValidConfig, choice: UpstreamChoice) -> anyhow::Re
 }
 
 /// Quota-state and ledger upkeep for the life of the process; abort the handle to stop it.
+/// The bot's options from `[discord]`. The bot's own types hold the rules (`TtlChoices`), and
+/// both `check-config` and `serve` (before it binds) come through here, so they refuse the same
+/// values.
+pub fn discord_bot_options(
+    settings: &DiscordSettings,
+) -> Result<BotOptions, ots_gateway_discord::DiscordError> {
+    Ok(BotOptions {
+        ttl_choices: TtlChoices::new(settings.ttl_choices.clone(), settings.default_ttl)?,
+        read_receipts: settings.read_receipts,
+    })
+}
+
 pub fn spawn_maintenance(gateway: &Gateway, config: &ValidConfig) -> JoinHandle<()> {
     let gateway = gateway.clone();
     let every = config.maintenance_interval;

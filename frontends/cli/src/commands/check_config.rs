@@ -8,11 +8,14 @@ use ots_gateway_core::limits::OperationClass;
 use ots_gateway_core::model::Frontend;
 use ots_gateway_core::policy::RecentSource;
 
+use super::assemble::discord_bot_options;
 use super::load_config;
 use crate::cli::ConfigArgs;
+use ots_gateway_discord::options::BotOptions;
 
 pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
     let config = load_config(&args, &CommandLineOverrides::default())?;
+    let bot_options = discord_bot_options(&config.discord)?;
     let set = |present: bool| if present { "set" } else { "unset" };
     let source = match &args.config {
         Some(path) => path.display().to_string(),
@@ -108,14 +111,22 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
             "not returned to the agent"
         }
     );
-    explain_discord(&config);
+    println!(
+        "  MCP secret entry         {}",
+        if config.mcp_out_of_band_only {
+            "out-of-band only: share_secret refuses `secret`; people type secrets into the entry page"
+        } else {
+            "`secret` argument or the out-of-band entry page"
+        }
+    );
+    explain_discord(&config, &bot_options);
     for frontend in CONFIGURED_FRONTENDS {
         explain_frontend(&config, frontend);
     }
     Ok(())
 }
 
-fn explain_discord(config: &ValidConfig) {
+fn explain_discord(config: &ValidConfig, options: &BotOptions) {
     let discord = &config.discord;
     let set = |present: bool| if present { "set" } else { "unset" };
     let ids = |ids: &[u64]| {
@@ -160,6 +171,25 @@ fn explain_discord(config: &ValidConfig) {
     );
     if let Some(base) = &discord.api_base {
         println!("  discord API base         {base}");
+    }
+    let lifetimes: Vec<String> = options
+        .ttl_choices
+        .labelled()
+        .map(|(label, _)| label)
+        .collect();
+    println!(
+        "  discord lifetimes        {} (default {})",
+        lifetimes.join(", "),
+        ots_gateway_discord::options::label(options.ttl_choices.default_secs())
+    );
+    let watch = &discord.read_receipt_watch;
+    if options.read_receipts {
+        println!(
+            "  discord read receipts    on: up to {} secrets every {:?}, backing off to {:?}",
+            watch.batch, watch.interval, watch.max_backoff
+        );
+    } else {
+        println!("  discord read receipts    off");
     }
 }
 

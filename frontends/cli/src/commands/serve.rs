@@ -2,15 +2,14 @@
 
 use anyhow::Context as _;
 use ots_gateway_core::config::ValidConfig;
-use ots_gateway_core::model::{Frontend, check_token_strength};
-use ots_gateway_core::watcher::{ReceiptWatcher, WatcherSettings};
+use ots_gateway_core::model::Frontend;
+use ots_gateway_core::watcher::ReceiptWatcher;
 use ots_gateway_mcp::{EntryPages, McpSettings};
 use ots_gateway_rest::{ListenerLoad, RestConfig};
-use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::assemble::{UpstreamChoice, build_gateway, spawn_maintenance};
+use super::assemble::{UpstreamChoice, build_gateway, discord_bot_options, spawn_maintenance};
 use super::{
     SideTask, bind, listener_settings, load_config_and_start_logging, serve_until_shutdown,
 };
@@ -23,6 +22,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.upstream.as_deref(),
     )?;
 
+    let bot_options = discord_bot_options(&config.discord)?;
     let (listener, local) = bind(config.listen).await?;
     let choice = if args.dev {
         let dev_base_url = Url::parse(&format!("http://{local}"))
@@ -31,7 +31,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         UpstreamChoice::Configured
     };
-    refuse_weak_tokens(&config)?;
     let gateway = build_gateway(&config, choice)?;
     let listener_metrics = gateway.listener_metrics();
     let maintenance = spawn_maintenance(&gateway, &config);
@@ -72,13 +71,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let side_tasks = move |stop: CancellationToken| {
         let mut tasks: Vec<(&'static str, SideTask)> = Vec::new();
         if let Some(settings) = discord {
-            // The lead wires these from `[discord]` (ttl_choices, default_ttl, read_receipts).
-            let options = ots_gateway_discord::options::BotOptions::default();
+            let options = bot_options;
             if options.read_receipts {
                 let watcher = ReceiptWatcher::new(
                     gateway.clone(),
                     Frontend::Discord,
-                    WatcherSettings::default(),
+                    settings.read_receipt_watch.clone(),
                 );
                 let notifier = ots_gateway_discord::read_receipts(&settings);
                 let stopped = stop.clone().cancelled_owned();
@@ -116,25 +114,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     served
 }
 
-/// A short token can be guessed; the rule is the core's (`check_token_strength`). Checked here
-/// as well as wherever configuration is validated, so no path starts a listener with one.
-fn refuse_weak_tokens(config: &ValidConfig) -> anyhow::Result<()> {
-    if let Some(token) = &config.bearer_token
-        && let Err(problem) = check_token_strength(token.expose_secret())
-    {
-        anyhow::bail!("the bearer token is too weak: {problem}");
-    }
-    for client in &config.client_tokens {
-        if let Err(problem) = check_token_strength(client.token.expose_secret()) {
-            anyhow::bail!(
-                "the client token labelled {:?} is too weak: {problem}",
-                client.label
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Says at startup whether the upstream answers, and if not why (DNS, refused, TLS, rejected
 /// credentials), so a wrong URL or key shows up in the log before the first request fails.
 fn spawn_first_probe(gateway: &ots_gateway_core::Gateway) {
@@ -158,6 +137,7 @@ fn spawn_first_probe(gateway: &ots_gateway_core::Gateway) {
 pub fn mcp_settings(config: &ValidConfig) -> McpSettings {
     McpSettings {
         return_generated_value: config.mcp_return_generated_value,
+        out_of_band_only: config.mcp_out_of_band_only,
         allowed_hosts: config.allowed_hosts.clone(),
         max_body_bytes: config.max_body_bytes,
         ..McpSettings::default()

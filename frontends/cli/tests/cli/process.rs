@@ -222,6 +222,11 @@ async fn check_config_and_serve_refuse_the_same_configs_naming_key_and_line() {
             "discord.allowed_roles",
             "line 2",
         ),
+        (
+            "[discord]\nread_receipt_batch = 0\n",
+            "discord.read_receipt_batch",
+            "line 2",
+        ),
     ];
     for (index, (text, key, line)) in cases.into_iter().enumerate() {
         let path = dir.join(format!("invalid-{index}.toml"));
@@ -241,6 +246,52 @@ async fn check_config_and_serve_refuse_the_same_configs_naming_key_and_line() {
             );
         }
     }
+}
+
+/// The lifetimes the bot offers follow the bot's own rule (`TtlChoices`); both commands apply it
+/// before anything binds.
+#[tokio::test]
+async fn check_config_and_serve_refuse_the_same_discord_lifetimes() {
+    let dir = std::env::temp_dir().join(format!("ots-gateway-ttl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases = [
+        (
+            "[discord]\nttl_choices = [60, 60]\ndefault_ttl = 60\n",
+            "discord.ttl_choices",
+        ),
+        (
+            "[discord]\nttl_choices = [60, 120]\ndefault_ttl = 300\n",
+            "discord.default_ttl",
+        ),
+    ];
+    for (index, (text, key)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("ttl-{index}.toml"));
+        std::fs::write(&path, text).expect("write config");
+        let path = path.to_string_lossy().into_owned();
+        for command in ["check-config", "serve"] {
+            let output = run(&[command, "--config", &path], &[]).await;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(78), "{command} {text}: {stderr}");
+            assert!(stderr.contains(key), "{command} names {key}: {stderr}");
+            assert!(
+                !String::from_utf8_lossy(&output.stdout).contains("listening on"),
+                "{command} must refuse before binding"
+            );
+        }
+    }
+    let path = dir.join("ttl-ok.toml");
+    std::fs::write(
+        &path,
+        "[discord]\nttl_choices = [600, 7200]\ndefault_ttl = 7200\n",
+    )
+    .expect("write config");
+    let output = run(&["check-config", "--config", &path.to_string_lossy()], &[]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("10 minutes, 2 hours (default 2 hours)"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]

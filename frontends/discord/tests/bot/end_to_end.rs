@@ -29,6 +29,7 @@ fn settings(fake: &FakeDiscord, token: &str) -> DiscordSettings {
         allowed_guilds: vec![GUILD],
         allowed_roles: Vec::new(),
         default_member_permissions: Some(8192),
+        ..DiscordSettings::default()
     }
 }
 
