@@ -768,8 +768,9 @@ async fn the_discord_section_of_the_config_sets_quotas_and_allowed_operations() 
 [discord]
 enabled = true
 api_base = "{}"
-guild_id = "{GUILD}"
-allowed_guilds = ["{GUILD}"]
+# Ids as Discord's "Copy ID" gives them: TOML integers.
+guild_id = {GUILD}
+allowed_guilds = [{GUILD}]
 allowed_operations = ["generate", "receipt", "recent", "share", "status"]
 quota_create = {{ per_minute = 1, burst = 1 }}
 "#,
