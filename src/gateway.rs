@@ -21,8 +21,8 @@ use crate::limits::{Limits, OperationClass, QuotaSettings};
 use crate::log_safe::LogSafe;
 use crate::metrics::Metrics;
 use crate::model::{
-    Burned, Caller, Frontend, GenerateRequest, Operation, Passphrase, Receipt, ReceiptKey,
-    ReceiptState, Revealed, SecretKey, ShareRequest, UpstreamStatus,
+    Burned, Caller, CreateOptions, Frontend, GenerateRequest, Operation, Passphrase, Receipt,
+    ReceiptKey, ReceiptState, Revealed, SecretKey, ShareRequest, UpstreamStatus,
 };
 use crate::passphrase_guard::{GuardLimits, PassphraseGuard};
 use crate::policy::{FrontendPolicy, Policy, RecentSource};
@@ -243,16 +243,14 @@ impl Gateway {
     }
 
     pub async fn share(&self, caller: &Caller, request: ShareRequest) -> Result<Receipt> {
-        let has_passphrase = request.passphrase.is_some();
         let call = self.inner.upstream.share(&request);
-        self.create(caller, Operation::Share, has_passphrase, call)
+        self.create(caller, Operation::Share, &request.options, call)
             .await
     }
 
     pub async fn generate(&self, caller: &Caller, request: GenerateRequest) -> Result<Receipt> {
-        let has_passphrase = request.passphrase.is_some();
         let call = self.inner.upstream.generate(&request);
-        self.create(caller, Operation::Generate, has_passphrase, call)
+        self.create(caller, Operation::Generate, &request.options, call)
             .await
     }
 
@@ -262,9 +260,10 @@ impl Gateway {
         &self,
         caller: &Caller,
         op: Operation,
-        has_passphrase: bool,
+        options: &CreateOptions,
         call: impl Future<Output = Result<Receipt>>,
     ) -> Result<Receipt> {
+        let has_passphrase = options.passphrase.is_some();
         let result = async {
             self.admit(caller, op)?;
             // Refused before anything exists upstream: a secret the gateway could not keep

@@ -397,16 +397,23 @@ pub struct Receipt {
     pub share_url: Option<String>,
 }
 
-/// What `POST /share` takes.
-#[derive(Debug, Clone)]
-pub struct ShareRequest {
-    pub secret: SecretText,
+/// What every create operation (share and generate) takes besides its content. OTS reads these
+/// the same way on both, so one type holds them and every layer handles them once.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
     /// Seconds; OTS clamps silently, so no range is enforced here.
     pub ttl: Option<i64>,
     pub passphrase: Option<Passphrase>,
     /// Email address; only authenticated callers may set one.
     pub recipient: Option<String>,
     pub share_domain: Option<String>,
+}
+
+/// What `POST /share` takes.
+#[derive(Debug, Clone)]
+pub struct ShareRequest {
+    pub secret: SecretText,
+    pub options: CreateOptions,
 }
 
 /// Which character classes a generated password draws from. `None` means the server default
@@ -426,10 +433,7 @@ pub struct GenerateRequest {
     /// Password length; OTS defaults to 12 and allows at most 128.
     pub length: Option<i64>,
     pub character_sets: CharacterSets,
-    pub ttl: Option<i64>,
-    pub passphrase: Option<Passphrase>,
-    pub recipient: Option<String>,
-    pub share_domain: Option<String>,
+    pub options: CreateOptions,
 }
 
 /// What a successful reveal returns.

@@ -4,7 +4,7 @@ use url::Url;
 
 use super::*;
 use crate::ledger::{SqliteLedger, StateUpdate};
-use crate::model::{Credentials, Frontend, SecretText};
+use crate::model::{CreateOptions, Credentials, Frontend, SecretText};
 use crate::simulator::{Simulator, SimulatorConfig};
 
 fn simulator() -> Simulator {
@@ -30,10 +30,12 @@ fn gateway() -> (Gateway, Arc<SqliteLedger>, Simulator) {
 fn share_request(secret: &str) -> ShareRequest {
     ShareRequest {
         secret: SecretText::new(secret),
-        ttl: Some(600),
-        passphrase: None,
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: Some(600),
+            passphrase: None,
+            recipient: None,
+            share_domain: None,
+        },
     }
 }
 

@@ -10,7 +10,9 @@ use std::borrow::Cow;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::model::{CharacterSets, GenerateRequest, Passphrase, Receipt, ShareRequest};
+use crate::model::{
+    CharacterSets, CreateOptions, GenerateRequest, Passphrase, Receipt, ShareRequest,
+};
 
 /// A request body. Form values borrow from the caller's request, so the common path makes no
 /// extra copy of a secret; the rare JSON body owns its values.
@@ -23,12 +25,7 @@ pub(super) enum Payload<'a> {
 pub(super) fn share(request: &ShareRequest) -> Payload<'_> {
     let mut form = FormBuilder::default();
     form.text("secret", request.secret.expose());
-    form.common(
-        request.ttl,
-        request.passphrase.as_ref(),
-        request.recipient.as_deref(),
-        request.share_domain.as_deref(),
-    );
+    form.options(&request.options);
     Payload::Form(form.fields)
 }
 
@@ -45,19 +42,16 @@ pub(super) fn generate(request: &GenerateRequest) -> Payload<'_> {
             form.fields.push((name, Cow::Borrowed("true")));
         }
     }
-    form.common(
-        request.ttl,
-        request.passphrase.as_ref(),
-        request.recipient.as_deref(),
-        request.share_domain.as_deref(),
-    );
+    form.options(&request.options);
     Payload::Form(form.fields)
 }
 
 /// retrieve and burn take nothing but the passphrase.
 pub(super) fn passphrase_only(passphrase: Option<&Passphrase>) -> Payload<'_> {
     let mut form = FormBuilder::default();
-    form.common(None, passphrase, None, None);
+    if let Some(passphrase) = passphrase {
+        form.text("passphrase", passphrase.expose());
+    }
     Payload::Form(form.fields)
 }
 
@@ -75,22 +69,7 @@ fn generate_as_json(request: &GenerateRequest) -> Payload<'_> {
         .map(|(form_name, on)| (json_set_name(form_name).to_owned(), Value::Bool(on)))
         .collect();
     body.insert("character_sets".into(), Value::Object(sets));
-    if let Some(ttl) = request.ttl {
-        body.insert("ttl".into(), json!(ttl));
-    }
-    let optional_texts = [
-        (
-            "passphrase",
-            request.passphrase.as_ref().map(Passphrase::expose),
-        ),
-        ("recipient", request.recipient.as_deref()),
-        ("share_domain", request.share_domain.as_deref()),
-    ];
-    for (name, value) in optional_texts {
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            body.insert(name.into(), json!(value));
-        }
-    }
+    insert_options_json(&mut body, &request.options);
     Payload::Json(Value::Object(body))
 }
 
@@ -102,6 +81,7 @@ pub(super) fn check_json_generate_was_understood(
     receipt: &Receipt,
 ) -> Result<()> {
     let passphrase_sent = request
+        .options
         .passphrase
         .as_ref()
         .is_some_and(|passphrase| !passphrase.expose().is_empty());
@@ -187,24 +167,14 @@ impl<'a> FormBuilder<'a> {
         self.fields.push((name, Cow::Owned(value)));
     }
 
-    fn common(
-        &mut self,
-        ttl: Option<i64>,
-        passphrase: Option<&'a Passphrase>,
-        recipient: Option<&'a str>,
-        share_domain: Option<&'a str>,
-    ) {
-        if let Some(ttl) = ttl {
+    fn options(&mut self, options: &'a CreateOptions) {
+        if let Some(ttl) = options.ttl {
             self.owned("ttl", ttl.to_string());
         }
-        if let Some(passphrase) = passphrase {
-            self.text("passphrase", passphrase.expose());
-        }
-        if let Some(recipient) = recipient {
-            self.text("recipient", recipient);
-        }
-        if let Some(share_domain) = share_domain {
-            self.text("share_domain", share_domain);
+        for (name, value) in option_texts(options) {
+            if let Some(value) = value {
+                self.text(name, value);
+            }
         }
     }
 }
@@ -214,13 +184,7 @@ impl<'a> FormBuilder<'a> {
 pub(super) fn conceal_v2(request: &ShareRequest) -> Payload<'static> {
     let mut fields = Map::new();
     fields.insert("secret".into(), json!(request.secret.expose()));
-    insert_common_v2(
-        &mut fields,
-        request.ttl,
-        request.passphrase.as_ref(),
-        request.recipient.as_deref(),
-        request.share_domain.as_deref(),
-    );
+    insert_options_json(&mut fields, &request.options);
     Payload::Json(json!({ "secret": fields }))
 }
 
@@ -237,13 +201,7 @@ pub(super) fn generate_v2(request: &GenerateRequest) -> Payload<'static> {
             .collect();
         fields.insert("character_sets".into(), Value::Object(sets));
     }
-    insert_common_v2(
-        &mut fields,
-        request.ttl,
-        request.passphrase.as_ref(),
-        request.recipient.as_deref(),
-        request.share_domain.as_deref(),
-    );
+    insert_options_json(&mut fields, &request.options);
     Payload::Json(json!({ "secret": fields }))
 }
 
@@ -257,26 +215,28 @@ pub(super) fn confirmed_v2(passphrase: Option<&Passphrase>) -> Payload<'static> 
     Payload::Json(Value::Object(body))
 }
 
-/// Empty texts are left out for the same reason as in forms: v2 takes a present-but-empty
-/// passphrase as "none", but absent says so on every release.
-fn insert_common_v2(
-    fields: &mut Map<String, Value>,
-    ttl: Option<i64>,
-    passphrase: Option<&Passphrase>,
-    recipient: Option<&str>,
-    share_domain: Option<&str>,
-) {
-    if let Some(ttl) = ttl {
+/// The create options in a JSON body (v1's JSON generate, every v2 create). Empty texts are
+/// left out for the same reason as in forms: v2 takes a present-but-empty passphrase as "none",
+/// but absent says so on every release.
+fn insert_options_json(fields: &mut Map<String, Value>, options: &CreateOptions) {
+    if let Some(ttl) = options.ttl {
         fields.insert("ttl".into(), json!(ttl));
     }
-    let texts = [
-        ("passphrase", passphrase.map(Passphrase::expose)),
-        ("recipient", recipient),
-        ("share_domain", share_domain),
-    ];
-    for (name, value) in texts {
+    for (name, value) in option_texts(options) {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             fields.insert(name.into(), json!(value));
         }
     }
+}
+
+/// The create options that are texts, under the names every OTS API reads them by.
+fn option_texts(options: &CreateOptions) -> [(&'static str, Option<&str>); 3] {
+    [
+        (
+            "passphrase",
+            options.passphrase.as_ref().map(Passphrase::expose),
+        ),
+        ("recipient", options.recipient.as_deref()),
+        ("share_domain", options.share_domain.as_deref()),
+    ]
 }

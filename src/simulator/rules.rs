@@ -2,7 +2,7 @@
 //! §4, §5, §8). Pure functions: nothing here touches the store.
 
 use crate::error::{Error, Result};
-use crate::model::{GenerateRequest, Passphrase, ShareRequest};
+use crate::model::{CreateOptions, GenerateRequest, Passphrase, ShareRequest};
 
 use super::keys;
 
@@ -64,15 +64,7 @@ pub(crate) fn check_share(request: &ShareRequest, authenticated: bool) -> Result
             max_bytes: MAX_SECRET_BYTES as u64,
         });
     }
-    let draft = check_common(
-        Common {
-            ttl: request.ttl,
-            passphrase: request.passphrase.as_ref(),
-            recipient: request.recipient.as_ref(),
-            share_domain: request.share_domain.as_ref(),
-        },
-        authenticated,
-    )?;
+    let draft = check_options(&request.options, authenticated)?;
     if request.secret.is_empty() {
         return Err(refused("You did not provide anything to share"));
     }
@@ -85,15 +77,7 @@ pub(crate) fn check_generate(
     request: &GenerateRequest,
     authenticated: bool,
 ) -> Result<(Draft, usize)> {
-    let draft = check_common(
-        Common {
-            ttl: request.ttl,
-            passphrase: request.passphrase.as_ref(),
-            recipient: request.recipient.as_ref(),
-            share_domain: request.share_domain.as_ref(),
-        },
-        authenticated,
-    )?;
+    let draft = check_options(&request.options, authenticated)?;
     let length = request.length.unwrap_or(DEFAULT_PASSWORD_LENGTH);
     if length > MAX_PASSWORD_LENGTH {
         return Err(refused(
@@ -108,22 +92,17 @@ pub(crate) fn check_generate(
     Ok((draft, length))
 }
 
-struct Common<'a> {
-    ttl: Option<i64>,
-    passphrase: Option<&'a Passphrase>,
-    recipient: Option<&'a String>,
-    share_domain: Option<&'a String>,
-}
-
-fn check_common(params: Common<'_>, authenticated: bool) -> Result<Draft> {
-    let recipients = check_recipient(non_empty(params.recipient), authenticated)?;
-    check_share_domain(non_empty(params.share_domain), authenticated)?;
-    let passphrase = given_passphrase(params.passphrase);
+/// The rules share and generate have in common, in OTS's order: recipient, share_domain,
+/// passphrase.
+fn check_options(options: &CreateOptions, authenticated: bool) -> Result<Draft> {
+    let recipients = check_recipient(non_empty(options.recipient.as_ref()), authenticated)?;
+    check_share_domain(non_empty(options.share_domain.as_ref()), authenticated)?;
+    let passphrase = given_passphrase(options.passphrase.as_ref());
     if let Some(passphrase) = passphrase {
         check_passphrase_length(passphrase)?;
     }
     Ok(Draft {
-        ttl: clamp_ttl(params.ttl, authenticated),
+        ttl: clamp_ttl(options.ttl, authenticated),
         passphrase: passphrase.cloned(),
         recipients,
     })

@@ -63,23 +63,31 @@ impl Fixture {
 fn share_req(secret: &str) -> ShareRequest {
     ShareRequest {
         secret: SecretText::new(secret),
-        ttl: None,
-        passphrase: None,
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: None,
+            passphrase: None,
+            recipient: None,
+            share_domain: None,
+        },
     }
 }
 
 fn with_ttl(ttl: i64) -> ShareRequest {
     ShareRequest {
-        ttl: Some(ttl),
+        options: CreateOptions {
+            ttl: Some(ttl),
+            ..CreateOptions::default()
+        },
         ..share_req("s3cret")
     }
 }
 
 fn with_pass(pass: &str) -> ShareRequest {
     ShareRequest {
-        passphrase: Some(Passphrase::new(pass)),
+        options: CreateOptions {
+            passphrase: Some(Passphrase::new(pass)),
+            ..CreateOptions::default()
+        },
         ..share_req("s3cret")
     }
 }
@@ -275,7 +283,10 @@ async fn links_use_the_base_url_without_a_trailing_slash() {
 async fn recipients_are_stored_obscured_and_only_for_accounts() {
     let f = fixture();
     let request = ShareRequest {
-        recipient: Some("alice@example.com".into()),
+        options: CreateOptions {
+            recipient: Some("alice@example.com".into()),
+            ..CreateOptions::default()
+        },
         ..share_req("x")
     };
     let receipt = f.team().share(&request).await.expect("share");
@@ -293,7 +304,10 @@ async fn every_share_validation_message() {
         (
             f.anon(),
             ShareRequest {
-                recipient: Some("bob@example.com".into()),
+                options: CreateOptions {
+                    recipient: Some("bob@example.com".into()),
+                    ..CreateOptions::default()
+                },
                 ..share_req("x")
             },
             "An account is required to send emails.",
@@ -301,7 +315,10 @@ async fn every_share_validation_message() {
         (
             f.team(),
             ShareRequest {
-                recipient: Some("not-an-email".into()),
+                options: CreateOptions {
+                    recipient: Some("not-an-email".into()),
+                    ..CreateOptions::default()
+                },
                 ..share_req("x")
             },
             "Undeliverable email address: not-an-email",
@@ -309,7 +326,10 @@ async fn every_share_validation_message() {
         (
             f.anon(),
             ShareRequest {
-                share_domain: Some("secrets.example.com".into()),
+                options: CreateOptions {
+                    share_domain: Some("secrets.example.com".into()),
+                    ..CreateOptions::default()
+                },
                 ..share_req("x")
             },
             "You do not have permission to use domain: secrets.example.com",
@@ -317,7 +337,10 @@ async fn every_share_validation_message() {
         (
             f.team(),
             ShareRequest {
-                share_domain: Some("secrets.example.com".into()),
+                options: CreateOptions {
+                    share_domain: Some("secrets.example.com".into()),
+                    ..CreateOptions::default()
+                },
                 ..share_req("x")
             },
             "Unknown domain: secrets.example.com",
@@ -349,10 +372,12 @@ async fn validation_reports_the_first_failure_in_ots_order() {
     // Every check fails; peel them off one at a time and watch the next one surface.
     let mut request = ShareRequest {
         secret: SecretText::new("x".repeat(10_001)),
-        ttl: None,
-        passphrase: Some(pass("ab")),
-        recipient: Some("broken".into()),
-        share_domain: Some("d.example".into()),
+        options: CreateOptions {
+            ttl: None,
+            passphrase: Some(pass("ab")),
+            recipient: Some("broken".into()),
+            share_domain: Some("d.example".into()),
+        },
     };
     let team = f.team();
     assert!(matches!(
@@ -364,17 +389,17 @@ async fn validation_reports_the_first_failure_in_ots_order() {
         refusal(team.share(&request).await),
         "Undeliverable email address: broken"
     );
-    request.recipient = None;
+    request.options.recipient = None;
     assert_eq!(
         refusal(team.share(&request).await),
         "Unknown domain: d.example"
     );
-    request.share_domain = None;
+    request.options.share_domain = None;
     assert_eq!(
         refusal(team.share(&request).await),
         "Passphrase must be at least 4 characters long"
     );
-    request.passphrase = None;
+    request.options.passphrase = None;
     assert_eq!(
         refusal(team.share(&request).await),
         "You did not provide anything to share"
@@ -385,9 +410,12 @@ async fn validation_reports_the_first_failure_in_ots_order() {
 async fn empty_optional_fields_count_as_absent() {
     let f = fixture();
     let request = ShareRequest {
-        passphrase: Some(pass("")),
-        recipient: Some(String::new()),
-        share_domain: Some(String::new()),
+        options: CreateOptions {
+            passphrase: Some(pass("")),
+            recipient: Some(String::new()),
+            share_domain: Some(String::new()),
+            ..CreateOptions::default()
+        },
         ..share_req("x")
     };
     let receipt = f.anon().share(&request).await.expect("share");
@@ -451,7 +479,10 @@ async fn ttl_defaults_and_clamps_by_caller() {
     for (ttl, authenticated, expected) in cases {
         let caller = if authenticated { f.team() } else { f.anon() };
         let request = ShareRequest {
-            ttl,
+            options: CreateOptions {
+                ttl,
+                ..CreateOptions::default()
+            },
             ..share_req("x")
         };
         let receipt = caller.share(&request).await.expect("share");
@@ -507,7 +538,10 @@ async fn generate_applies_the_share_rules_before_the_length() {
     let f = fixture();
     let request = GenerateRequest {
         length: Some(500),
-        passphrase: Some(pass("ab")),
+        options: CreateOptions {
+            passphrase: Some(pass("ab")),
+            ..CreateOptions::default()
+        },
         ..GenerateRequest::default()
     };
     assert_eq!(
@@ -515,7 +549,10 @@ async fn generate_applies_the_share_rules_before_the_length() {
         "Passphrase must be at least 4 characters long"
     );
     let request = GenerateRequest {
-        recipient: Some("bob@example.com".into()),
+        options: CreateOptions {
+            recipient: Some("bob@example.com".into()),
+            ..CreateOptions::default()
+        },
         ..GenerateRequest::default()
     };
     assert_eq!(
@@ -523,7 +560,10 @@ async fn generate_applies_the_share_rules_before_the_length() {
         "An account is required to send emails."
     );
     let request = GenerateRequest {
-        share_domain: Some("d.example".into()),
+        options: CreateOptions {
+            share_domain: Some("d.example".into()),
+            ..CreateOptions::default()
+        },
         ..GenerateRequest::default()
     };
     assert_eq!(
@@ -531,7 +571,10 @@ async fn generate_applies_the_share_rules_before_the_length() {
         "Unknown domain: d.example"
     );
     let request = GenerateRequest {
-        ttl: Some(10 * DAY as i64),
+        options: CreateOptions {
+            ttl: Some(10 * DAY as i64),
+            ..CreateOptions::default()
+        },
         ..GenerateRequest::default()
     };
     let receipt = f.anon().generate(&request).await.expect("generate");
@@ -934,7 +977,10 @@ async fn a_generated_value_is_not_shown_after_60_seconds_or_with_a_passphrase() 
     let gated = f
         .anon()
         .generate(&GenerateRequest {
-            passphrase: Some(pass("gate keeper")),
+            options: CreateOptions {
+                passphrase: Some(pass("gate keeper")),
+                ..CreateOptions::default()
+            },
             ..GenerateRequest::default()
         })
         .await
@@ -1105,7 +1151,10 @@ async fn untouched_expired_entries_are_swept() {
 async fn debug_output_never_shows_values_or_passphrases() {
     let f = fixture();
     let request = ShareRequest {
-        passphrase: Some(pass("canary-pass")),
+        options: CreateOptions {
+            passphrase: Some(pass("canary-pass")),
+            ..CreateOptions::default()
+        },
         ..share_req("canary-value")
     };
     let shared = f.anon().share(&request).await.expect("share");

@@ -6,7 +6,9 @@ use url::Url;
 use super::*;
 use crate::ledger::{LedgerStore, SqliteLedger};
 use crate::limits::{QuotaSettings, Rate};
-use crate::model::{Caller, Credentials, ReceiptKey, SecretKey, SecretText, ShareRequest};
+use crate::model::{
+    Caller, CreateOptions, Credentials, ReceiptKey, SecretKey, SecretText, ShareRequest,
+};
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::upstream::Upstream;
 
@@ -49,10 +51,12 @@ async fn share(gateway: &Gateway, caller: &Caller) -> (ReceiptKey, SecretKey) {
             caller,
             ShareRequest {
                 secret: SecretText::new("watched-value"),
-                ttl: Some(600),
-                passphrase: None,
-                recipient: None,
-                share_domain: None,
+                options: CreateOptions {
+                    ttl: Some(600),
+                    passphrase: None,
+                    recipient: None,
+                    share_domain: None,
+                },
             },
         )
         .await

@@ -5,8 +5,8 @@
 
 use ots_gateway_core::error::{Error, RateLimitScope};
 use ots_gateway_core::model::{
-    Credentials, GenerateRequest, Passphrase, ReceiptKey, ReceiptState, SecretKey, SecretText,
-    ShareRequest,
+    CreateOptions, Credentials, GenerateRequest, Passphrase, ReceiptKey, ReceiptState, SecretKey,
+    SecretText, ShareRequest,
 };
 use ots_gateway_core::ots::{ApiChoice, ApiVersion};
 use ots_gateway_rest::SimulatedApis;
@@ -26,10 +26,12 @@ const PAIRINGS: [(SimulatedApis, ApiChoice, ApiVersion); 6] = [
 fn share(secret: &str, passphrase: Option<&str>) -> ShareRequest {
     ShareRequest {
         secret: SecretText::new(secret),
-        ttl: Some(600),
-        passphrase: passphrase.map(Passphrase::new),
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: Some(600),
+            passphrase: passphrase.map(Passphrase::new),
+            recipient: None,
+            share_domain: None,
+        },
     }
 }
 

@@ -6,7 +6,9 @@
 
 use ots_gateway_core::gateway::OwnedReceipt;
 use ots_gateway_core::ledger::EntryId;
-use ots_gateway_core::model::{Caller, Frontend, GenerateRequest, Receipt, ShareRequest};
+use ots_gateway_core::model::{
+    Caller, CreateOptions, Frontend, GenerateRequest, Receipt, ShareRequest,
+};
 use ots_gateway_core::{Error, Gateway};
 use serenity::all::{CreateActionRow, CreateMessage, EditInteractionResponse, UserId};
 
@@ -97,10 +99,11 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
             let has_passphrase = passphrase.is_some();
             let request = ShareRequest {
                 secret,
-                ttl: Some(i64::from(ttl_secs)),
-                passphrase,
-                recipient: None,
-                share_domain: None,
+                options: CreateOptions {
+                    ttl: Some(i64::from(ttl_secs)),
+                    passphrase,
+                    ..CreateOptions::default()
+                },
             };
             match gateway.share(&caller, request).await {
                 Ok(receipt) => {
@@ -116,7 +119,10 @@ pub async fn perform(gateway: &Gateway, task: Task) -> Completion {
         } => {
             let request = GenerateRequest {
                 length: length.map(i64::from),
-                ttl: Some(i64::from(ttl_secs)),
+                options: CreateOptions {
+                    ttl: Some(i64::from(ttl_secs)),
+                    ..CreateOptions::default()
+                },
                 ..GenerateRequest::default()
             };
             match gateway.generate(&caller, request).await {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ots_gateway_core::Gateway;
 use ots_gateway_core::model::{
-    Caller, Frontend, GenerateRequest, Operation, Passphrase, ShareRequest,
+    Caller, CreateOptions, Frontend, GenerateRequest, Operation, Passphrase, ShareRequest,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -231,10 +231,12 @@ conversation.",
         let has_passphrase = passphrase.is_some();
         let request = ShareRequest {
             secret: secret.0,
-            ttl: args.ttl.map(i64::from),
-            passphrase,
-            recipient: non_empty(args.recipient),
-            share_domain: None,
+            options: CreateOptions {
+                ttl: args.ttl.map(i64::from),
+                passphrase,
+                recipient: non_empty(args.recipient),
+                share_domain: None,
+            },
         };
         let receipt = self.gateway.share(&caller, request).await?;
         Ok(Json(Created::from_receipt(
@@ -268,9 +270,12 @@ secret.",
         let has_passphrase = passphrase.is_some();
         let request = GenerateRequest {
             length: args.length.map(i64::from),
-            ttl: args.ttl.map(i64::from),
-            passphrase,
-            recipient: non_empty(args.recipient),
+            options: CreateOptions {
+                ttl: args.ttl.map(i64::from),
+                passphrase,
+                recipient: non_empty(args.recipient),
+                share_domain: None,
+            },
             ..GenerateRequest::default()
         };
         let mut receipt = self.gateway.generate(&caller, request).await?;

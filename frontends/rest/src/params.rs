@@ -12,7 +12,9 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::response::{IntoResponse, Response};
 use http::{Method, header};
 use ots_gateway_core::Error;
-use ots_gateway_core::model::{CharacterSets, Passphrase, SecretText};
+use ots_gateway_core::model::{
+    CharacterSets, CreateOptions, GenerateRequest, Passphrase, SecretText, ShareRequest,
+};
 use serde_json::{Map, Value};
 
 use crate::errors::LocalRefusal;
@@ -106,6 +108,35 @@ impl Params {
             Some(Value::Number(n)) => Ok(Some(number_to_i(n))),
             Some(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => Err(unexpected_error()),
         }
+    }
+
+    /// What share takes, read the same way by v1 (flat) and v2 (the fields under `secret`).
+    pub fn share_request(&self) -> Result<ShareRequest, Error> {
+        Ok(ShareRequest {
+            // A missing secret is passed on empty, so the upstream reports it in its own order
+            // of checks (size, recipient, domain, passphrase, then "nothing to share").
+            secret: self.secret()?,
+            options: self.create_options()?,
+        })
+    }
+
+    /// What generate takes. `secret` is ignored here, as OTS ignores it (issue #169; otsgo
+    /// sends an empty one).
+    pub fn generate_request(&self) -> Result<GenerateRequest, Error> {
+        Ok(GenerateRequest {
+            length: self.integer("length")?,
+            character_sets: self.character_sets(),
+            options: self.create_options()?,
+        })
+    }
+
+    fn create_options(&self) -> Result<CreateOptions, Error> {
+        Ok(CreateOptions {
+            ttl: self.integer("ttl")?,
+            passphrase: self.passphrase()?,
+            recipient: self.recipient()?,
+            share_domain: self.text("share_domain")?,
+        })
     }
 
     /// v2 nests every create field under one key (`{"secret":{...}}` or `secret[ttl]=`). An

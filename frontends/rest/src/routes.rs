@@ -7,12 +7,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use ots_gateway_core::Error;
-use ots_gateway_core::model::{GenerateRequest, ReceiptKey, SecretKey, ShareRequest};
+use ots_gateway_core::model::{ReceiptKey, SecretKey};
 use serde::Serialize;
 
 use crate::backend::{Backend, Call};
 use crate::errors::{Dialect, LocalRefusal};
-use crate::params::Params;
 use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, ServerStatusBody, ok};
 
 /// OTS's `V1_MIN_IDENTIFIER_LENGTH`: shorter keys get a bare "Not Found" before any lookup.
@@ -58,8 +57,9 @@ pub fn v1_routes(backend: Backend) -> Router {
         .with_state(backend)
 }
 
-/// OTS's router strips one trailing slash, and clients that build URLs by concatenation rely on it.
-fn both_slashes(
+/// OTS's router strips one trailing slash (v1 and v2 alike), and clients that build URLs by
+/// concatenation rely on it.
+pub(crate) fn both_slashes(
     router: Router<Backend>,
     path: &str,
     method_router: MethodRouter<Backend>,
@@ -88,7 +88,7 @@ async fn authcheck(call: Call) -> Response {
 }
 
 async fn share(call: Call) -> Response {
-    let request = match share_request(&call.params) {
+    let request = match call.params.share_request() {
         Ok(request) => request,
         Err(err) => return call.fail(err, None),
     };
@@ -106,20 +106,8 @@ fn created_view(call: &Call) -> ReceiptView {
     }
 }
 
-fn share_request(params: &Params) -> Result<ShareRequest, Error> {
-    Ok(ShareRequest {
-        // A missing secret is passed on empty, so the upstream reports it in its own order of
-        // checks (size, recipient, domain, passphrase, then "nothing to share").
-        secret: params.secret()?,
-        ttl: params.integer("ttl")?,
-        passphrase: params.passphrase()?,
-        recipient: params.recipient()?,
-        share_domain: params.text("share_domain")?,
-    })
-}
-
 async fn generate(call: Call) -> Response {
-    let request = match generate_request(&call.params) {
+    let request = match call.params.generate_request() {
         Ok(request) => request,
         Err(err) => return call.fail(err, None),
     };
@@ -127,18 +115,6 @@ async fn generate(call: Call) -> Response {
         Ok(receipt) => ok(&ReceiptBody::new(&receipt, created_view(&call))),
         Err(err) => call.fail(err, None),
     }
-}
-
-fn generate_request(params: &Params) -> Result<GenerateRequest, Error> {
-    // `secret` is ignored here, as OTS ignores it (issue #169; otsgo sends an empty one).
-    Ok(GenerateRequest {
-        length: params.integer("length")?,
-        character_sets: params.character_sets(),
-        ttl: params.integer("ttl")?,
-        passphrase: params.passphrase()?,
-        recipient: params.recipient()?,
-        share_domain: params.text("share_domain")?,
-    })
 }
 
 async fn retrieve(key: Result<Path<String>, PathRejection>, call: Call) -> Response {

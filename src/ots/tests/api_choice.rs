@@ -6,7 +6,9 @@ use serde_json::json;
 
 use super::fake::{Answer, FakeOts, Seen, current_receipt, key_of_len};
 use crate::error::{Error, UpstreamFailure};
-use crate::model::{GenerateRequest, ReceiptKey, SecretKey, SecretText, ShareRequest};
+use crate::model::{
+    CreateOptions, GenerateRequest, ReceiptKey, SecretKey, SecretText, ShareRequest,
+};
 use crate::ots::{ApiChoice, ApiVersion, OtsClient, OtsClientConfig};
 
 fn client(fake: &FakeOts, api: ApiChoice) -> OtsClient {
@@ -20,10 +22,12 @@ fn client(fake: &FakeOts, api: ApiChoice) -> OtsClient {
 fn share_request() -> ShareRequest {
     ShareRequest {
         secret: SecretText::new("api-choice-value"),
-        ttl: Some(600),
-        passphrase: None,
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: Some(600),
+            passphrase: None,
+            recipient: None,
+            share_domain: None,
+        },
     }
 }
 

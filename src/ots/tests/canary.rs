@@ -10,8 +10,8 @@ use serde_json::json;
 use super::fake::{Answer, FakeOts, current_receipt};
 use crate::error::Error;
 use crate::model::{
-    CharacterSets, Credentials, GenerateRequest, Passphrase, ReceiptKey, SecretKey, SecretText,
-    ShareRequest,
+    CharacterSets, CreateOptions, Credentials, GenerateRequest, Passphrase, ReceiptKey, SecretKey,
+    SecretText, ShareRequest,
 };
 use crate::ots::{OtsClient, OtsClientConfig};
 
@@ -98,16 +98,21 @@ async fn run_every_operation(client: &OtsClient, canaries: &Canaries) -> Vec<Err
     let passphrase = Passphrase::new(canaries.passphrase.clone());
     let share = ShareRequest {
         secret: SecretText::new(canaries.secret.clone()),
-        ttl: Some(60),
-        passphrase: Some(passphrase.clone()),
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: Some(60),
+            passphrase: Some(passphrase.clone()),
+            recipient: None,
+            share_domain: None,
+        },
     };
     let generate = GenerateRequest {
-        passphrase: Some(passphrase.clone()),
         character_sets: CharacterSets {
             symbols: Some(false),
             ..CharacterSets::default()
+        },
+        options: CreateOptions {
+            passphrase: Some(passphrase.clone()),
+            ..CreateOptions::default()
         },
         ..GenerateRequest::default()
     };

@@ -6,16 +6,18 @@ use serde_json::json;
 
 use super::fake::{Answer, FakeOts, key_of_len};
 use crate::error::{Error, RateLimitScope, UpstreamFailure};
-use crate::model::{SecretKey, SecretText, ShareRequest};
+use crate::model::{CreateOptions, SecretKey, SecretText, ShareRequest};
 use crate::ots::{OtsClient, OtsClientConfig};
 
 fn share_request() -> ShareRequest {
     ShareRequest {
         secret: SecretText::new("s3cr3t"),
-        ttl: None,
-        passphrase: None,
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: None,
+            passphrase: None,
+            recipient: None,
+            share_domain: None,
+        },
     }
 }
 

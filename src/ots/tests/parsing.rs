@@ -5,16 +5,18 @@ use serde_json::json;
 use super::fake::{Answer, FakeOts, current_receipt, key_of_len};
 use crate::error::{Error, UpstreamFailure};
 use crate::model::{
-    GenerateRequest, ReceiptKey, ReceiptState, SecretKey, SecretText, ShareRequest,
+    CreateOptions, GenerateRequest, ReceiptKey, ReceiptState, SecretKey, SecretText, ShareRequest,
 };
 
 fn share_request() -> ShareRequest {
     ShareRequest {
         secret: SecretText::new("s3cr3t"),
-        ttl: None,
-        passphrase: None,
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: None,
+            passphrase: None,
+            recipient: None,
+            share_domain: None,
+        },
     }
 }
 

@@ -6,8 +6,10 @@ use serde_json::json;
 
 use super::fake::{Answer, FakeOts, TEAM_KEY, TEAM_USER, current_receipt, key_of_len};
 use crate::model::{
-    CharacterSets, GenerateRequest, Passphrase, ReceiptKey, SecretKey, SecretText, ShareRequest,
+    CharacterSets, CreateOptions, GenerateRequest, Passphrase, ReceiptKey, SecretKey, SecretText,
+    ShareRequest,
 };
+use crate::ots::{ApiChoice, OtsClient, OtsClientConfig};
 
 fn status_answer() -> Answer {
     Answer::ok(json!({"status": "nominal", "locale": "en"}))
@@ -20,10 +22,12 @@ fn receipt_answer() -> Answer {
 fn share_request() -> ShareRequest {
     ShareRequest {
         secret: SecretText::new("the launch codes"),
-        ttl: Some(3600),
-        passphrase: None,
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: Some(3600),
+            passphrase: None,
+            recipient: None,
+            share_domain: None,
+        },
     }
 }
 
@@ -76,9 +80,12 @@ async fn authcheck_is_a_get_with_credentials() {
 async fn share_sends_a_form_without_the_empty_fields() {
     let fake = FakeOts::answering(receipt_answer()).await;
     let request = ShareRequest {
-        passphrase: Some(Passphrase::new("")),
-        recipient: Some(String::new()),
-        share_domain: None,
+        options: CreateOptions {
+            ttl: Some(3600),
+            passphrase: Some(Passphrase::new("")),
+            recipient: Some(String::new()),
+            share_domain: None,
+        },
         ..share_request()
     };
     fake.anonymous_client()
@@ -104,9 +111,12 @@ async fn share_sends_a_form_without_the_empty_fields() {
 async fn share_sends_every_field_that_is_set() {
     let fake = FakeOts::answering(receipt_answer()).await;
     let request = ShareRequest {
-        passphrase: Some(Passphrase::new("open sesame")),
-        recipient: Some("alice@example.com".into()),
-        share_domain: Some("secrets.acme.test".into()),
+        options: CreateOptions {
+            ttl: Some(3600),
+            passphrase: Some(Passphrase::new("open sesame")),
+            recipient: Some("alice@example.com".into()),
+            share_domain: Some("secrets.acme.test".into()),
+        },
         ..share_request()
     };
     fake.team_client().share(&request).await.expect("share");
@@ -224,7 +234,10 @@ async fn generate_with_server_defaults_sends_a_plain_form() {
     let fake = FakeOts::answering(receipt_answer()).await;
     let request = GenerateRequest {
         length: Some(20),
-        ttl: Some(600),
+        options: CreateOptions {
+            ttl: Some(600),
+            ..CreateOptions::default()
+        },
         ..GenerateRequest::default()
     };
     fake.anonymous_client()
@@ -281,12 +294,15 @@ async fn generate_with_a_set_turned_off_sends_json() {
     let fake = FakeOts::answering(Answer::ok(protected)).await;
     let request = GenerateRequest {
         length: Some(16),
-        ttl: Some(600),
-        passphrase: Some(Passphrase::new("open sesame")),
-        recipient: Some(String::new()),
         character_sets: CharacterSets {
             symbols: Some(false),
             ..CharacterSets::default()
+        },
+        options: CreateOptions {
+            ttl: Some(600),
+            passphrase: Some(Passphrase::new("open sesame")),
+            recipient: Some(String::new()),
+            ..CreateOptions::default()
         },
         ..GenerateRequest::default()
     };
@@ -329,10 +345,13 @@ async fn a_json_generate_the_server_ignored_is_refused() {
         ..GenerateRequest::default()
     };
     let with_passphrase = GenerateRequest {
-        passphrase: Some(Passphrase::new("open sesame")),
         character_sets: CharacterSets {
             numbers: Some(false),
             ..CharacterSets::default()
+        },
+        options: CreateOptions {
+            passphrase: Some(Passphrase::new("open sesame")),
+            ..CreateOptions::default()
         },
         ..GenerateRequest::default()
     };
@@ -358,11 +377,14 @@ async fn a_json_generate_the_server_honoured_is_returned() {
     honoured["value"] = json!("aBcDeFgHjKmN");
     let fake = FakeOts::answering(Answer::ok(honoured)).await;
     let request = GenerateRequest {
-        passphrase: Some(Passphrase::new("open sesame")),
         character_sets: CharacterSets {
             numbers: Some(false),
             symbols: Some(false),
             ..CharacterSets::default()
+        },
+        options: CreateOptions {
+            passphrase: Some(Passphrase::new("open sesame")),
+            ..CreateOptions::default()
         },
         ..GenerateRequest::default()
     };
@@ -372,4 +394,84 @@ async fn a_json_generate_the_server_honoured_is_returned() {
         .await
         .expect("generate");
     assert_eq!(receipt.passphrase_required, Some(true));
+}
+
+/// Share and generate take the same options, and one rule renders them into every body OTS
+/// reads them from: v1 forms, v1's JSON generate, v2's nested JSON. Given the same options, each
+/// body carries the same option fields, with the empty ones left out.
+#[tokio::test]
+async fn share_and_generate_send_the_same_options_in_every_body() {
+    let options = CreateOptions {
+        ttl: Some(900),
+        passphrase: Some(Passphrase::new("open sesame")),
+        recipient: Some(String::new()),
+        share_domain: Some("secrets.acme.test".into()),
+    };
+    let share = ShareRequest {
+        secret: SecretText::new("the launch codes"),
+        options: options.clone(),
+    };
+    let generate_as_form = GenerateRequest {
+        options: options.clone(),
+        ..GenerateRequest::default()
+    };
+    let generate_as_json = GenerateRequest {
+        character_sets: CharacterSets {
+            symbols: Some(false),
+            ..CharacterSets::default()
+        },
+        options,
+        ..GenerateRequest::default()
+    };
+    // Writes are never retried, so each call leaves exactly one request behind.
+    let fake = FakeOts::answering(Answer::text(503, "busy")).await;
+    let v1 = fake.team_client();
+    assert!(v1.share(&share).await.is_err());
+    assert!(v1.generate(&generate_as_form).await.is_err());
+    assert!(v1.generate(&generate_as_json).await.is_err());
+    let v2 = OtsClient::new(OtsClientConfig {
+        api: ApiChoice::V2,
+        ..fake.config()
+    })
+    .expect("client builds");
+    assert!(v2.share(&share).await.is_err());
+    assert!(v2.generate(&generate_as_form).await.is_err());
+
+    let seen = fake.requests();
+    assert_eq!(seen.len(), 5);
+    let option_names = ["ttl", "passphrase", "recipient", "share_domain"];
+    let expected_form = vec![
+        ("ttl".to_owned(), "900".to_owned()),
+        ("passphrase".to_owned(), "open sesame".to_owned()),
+        ("share_domain".to_owned(), "secrets.acme.test".to_owned()),
+    ];
+    for form_request in &seen[..2] {
+        assert!(is_form(form_request), "{}", form_request.path);
+        let sent: Vec<(String, String)> = form_request
+            .form()
+            .into_iter()
+            .filter(|(name, _)| option_names.contains(&name.as_str()))
+            .collect();
+        assert_eq!(sent, expected_form, "{}", form_request.path);
+    }
+    let expected_json =
+        json!({"ttl": 900, "passphrase": "open sesame", "share_domain": "secrets.acme.test"});
+    let json_fields = [
+        ("v1 generate", seen[2].json()),
+        ("v2 conceal", seen[3].json()["secret"].clone()),
+        ("v2 generate", seen[4].json()["secret"].clone()),
+    ];
+    for (body, fields) in json_fields {
+        let sent: serde_json::Map<String, serde_json::Value> = fields
+            .as_object()
+            .map(|fields| {
+                fields
+                    .iter()
+                    .filter(|(name, _)| option_names.contains(&name.as_str()))
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(serde_json::Value::Object(sent), expected_json, "{body}");
+    }
 }

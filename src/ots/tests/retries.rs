@@ -2,7 +2,9 @@
 
 use super::fake::{Answer, FakeOts, current_receipt, key_of_len};
 use crate::error::{Error, UpstreamFailure};
-use crate::model::{GenerateRequest, ReceiptKey, SecretKey, SecretText, ShareRequest};
+use crate::model::{
+    CreateOptions, GenerateRequest, ReceiptKey, SecretKey, SecretText, ShareRequest,
+};
 use crate::ots::OtsClient;
 
 const READ_RETRIES: u32 = 2;
@@ -10,10 +12,12 @@ const READ_RETRIES: u32 = 2;
 fn share_request() -> ShareRequest {
     ShareRequest {
         secret: SecretText::new("s3cr3t"),
-        ttl: None,
-        passphrase: None,
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: None,
+            passphrase: None,
+            recipient: None,
+            share_domain: None,
+        },
     }
 }
 

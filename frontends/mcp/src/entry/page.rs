@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use ots_gateway_core::Error;
-use ots_gateway_core::model::{Passphrase, SecretText, ShareRequest};
+use ots_gateway_core::model::{CreateOptions, Passphrase, SecretText, ShareRequest};
 use serde::Deserialize;
 
 use super::{EntryDesk, EntryState};
@@ -75,10 +75,11 @@ async fn submit(
     let has_passphrase = passphrase.is_some();
     let request = ShareRequest {
         secret,
-        ttl: ttl.map(i64::from),
-        passphrase,
-        recipient: None,
-        share_domain: None,
+        options: CreateOptions {
+            ttl: ttl.map(i64::from),
+            passphrase,
+            ..CreateOptions::default()
+        },
     };
     match desk.gateway().share(&caller, request).await {
         Ok(receipt) => {

@@ -14,9 +14,7 @@ use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use ots_gateway_core::Error;
-use ots_gateway_core::model::{
-    GenerateRequest, Passphrase, ReceiptKey, SecretKey, SecretText, ShareRequest,
-};
+use ots_gateway_core::model::{Passphrase, ReceiptKey, SecretKey};
 use ots_gateway_core::simulator::SimApi;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -55,18 +53,13 @@ pub fn routes(backend: Backend) -> Router {
         .with_state(backend)
 }
 
-/// Otto strips one trailing slash.
+/// A v2 route with and without its trailing slash; a method it does not serve gets v2's 404.
 fn both_slashes(
     router: Router<Backend>,
     path: &str,
     method_router: MethodRouter<Backend>,
 ) -> Router<Backend> {
-    router
-        .route(path, method_router.clone().fallback(not_found_handler))
-        .route(
-            &format!("{path}/"),
-            method_router.fallback(not_found_handler),
-        )
+    crate::routes::both_slashes(router, path, method_router.fallback(not_found_handler))
 }
 
 pub async fn not_found_handler() -> Response {
@@ -123,7 +116,7 @@ fn create_fields(params: &Params) -> Result<Params, Error> {
 
 async fn conceal(call: Call) -> Response {
     let call = V2Call::new(call);
-    let request = match create_fields(&call.params).and_then(|f| share_request(&f)) {
+    let request = match create_fields(&call.params).and_then(|f| f.share_request()) {
         Ok(request) => request,
         Err(err) => return call.fail(err, Step::Other),
     };
@@ -133,19 +126,9 @@ async fn conceal(call: Call) -> Response {
     }
 }
 
-fn share_request(fields: &Params) -> Result<ShareRequest, Error> {
-    Ok(ShareRequest {
-        secret: SecretText::new(fields.text("secret")?.unwrap_or_default()),
-        ttl: fields.integer("ttl")?,
-        passphrase: fields.passphrase()?,
-        recipient: fields.recipient()?,
-        share_domain: fields.text("share_domain")?,
-    })
-}
-
 async fn generate(call: Call) -> Response {
     let call = V2Call::new(call);
-    let request = match create_fields(&call.params).and_then(|f| generate_request(&f)) {
+    let request = match create_fields(&call.params).and_then(|f| f.generate_request()) {
         Ok(request) => request,
         Err(err) => return call.fail(err, Step::Other),
     };
@@ -153,17 +136,6 @@ async fn generate(call: Call) -> Response {
         Ok(receipt) => render::ok(&render::created(&receipt, "generate", call.audience())),
         Err(err) => call.fail(err, Step::Other),
     }
-}
-
-fn generate_request(fields: &Params) -> Result<GenerateRequest, Error> {
-    Ok(GenerateRequest {
-        length: fields.integer("length")?,
-        character_sets: fields.character_sets(),
-        ttl: fields.integer("ttl")?,
-        passphrase: fields.passphrase()?,
-        recipient: fields.recipient()?,
-        share_domain: fields.text("share_domain")?,
-    })
 }
 
 /// v2 reduces path identifiers to `[A-Za-z0-9_-]` and has no minimum length.
