@@ -304,7 +304,6 @@ async fn generate_with_a_set_turned_off_sends_json() {
             recipient: Some(String::new()),
             ..CreateOptions::default()
         },
-        ..GenerateRequest::default()
     };
     fake.anonymous_client()
         .generate(&request)
