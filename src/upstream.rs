@@ -47,8 +47,11 @@ pub trait UpstreamApi {
 
 // Each implementation forwards to the type's own methods (inherent methods win over trait ones
 // in `Type::method` paths), so the trait adds a checked contract, not a second implementation.
+// `$future` turns a call of the type's method into the contract's future: the OTS client's
+// methods are async already; the simulator's are plain functions (it never waits), so their call
+// is wrapped in a future that makes it when first polled, as an async method would.
 macro_rules! implement_upstream_api {
-    ($ty:ty) => {
+    ($ty:ty, $future:ident) => {
         impl UpstreamApi for $ty {
             fn has_credentials(&self) -> bool {
                 <$ty>::has_credentials(self)
@@ -57,49 +60,61 @@ macro_rules! implement_upstream_api {
                 <$ty>::origin(self)
             }
             fn status(&self) -> impl Future<Output = Result<UpstreamStatus>> + Send {
-                <$ty>::status(self)
+                $future!(<$ty>::status(self))
             }
             fn authcheck(&self) -> impl Future<Output = Result<UpstreamStatus>> + Send {
-                <$ty>::authcheck(self)
+                $future!(<$ty>::authcheck(self))
             }
             fn share(
                 &self,
                 request: &ShareRequest,
             ) -> impl Future<Output = Result<Receipt>> + Send {
-                <$ty>::share(self, request)
+                $future!(<$ty>::share(self, request))
             }
             fn generate(
                 &self,
                 request: &GenerateRequest,
             ) -> impl Future<Output = Result<Receipt>> + Send {
-                <$ty>::generate(self, request)
+                $future!(<$ty>::generate(self, request))
             }
             fn retrieve(
                 &self,
                 key: &SecretKey,
                 passphrase: Option<&Passphrase>,
             ) -> impl Future<Output = Result<Revealed>> + Send {
-                <$ty>::retrieve(self, key, passphrase)
+                $future!(<$ty>::retrieve(self, key, passphrase))
             }
             fn receipt(&self, key: &ReceiptKey) -> impl Future<Output = Result<Receipt>> + Send {
-                <$ty>::receipt(self, key)
+                $future!(<$ty>::receipt(self, key))
             }
             fn burn(
                 &self,
                 key: &ReceiptKey,
                 passphrase: Option<&Passphrase>,
             ) -> impl Future<Output = Result<Burned>> + Send {
-                <$ty>::burn(self, key, passphrase)
+                $future!(<$ty>::burn(self, key, passphrase))
             }
             fn recent(&self) -> impl Future<Output = Result<Vec<Receipt>>> + Send {
-                <$ty>::recent(self)
+                $future!(<$ty>::recent(self))
             }
         }
     };
 }
 
-implement_upstream_api!(OtsClient);
-implement_upstream_api!(SimulatedUpstream);
+macro_rules! already_a_future {
+    ($call:expr) => {
+        $call
+    };
+}
+
+macro_rules! made_when_polled {
+    ($call:expr) => {
+        async move { $call }
+    };
+}
+
+implement_upstream_api!(OtsClient, already_a_future);
+implement_upstream_api!(SimulatedUpstream, made_when_polled);
 
 #[derive(Clone)]
 pub enum Upstream {

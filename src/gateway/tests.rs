@@ -148,7 +148,6 @@ async fn owned_recent_refreshes_live_entries_and_records_what_it_learns() {
     simulator
         .as_caller(None, None)
         .retrieve(&secret_key, None)
-        .await
         .expect("the recipient opens the link");
 
     let listed = gateway.owned_recent(&alice).await.expect("owned recent");

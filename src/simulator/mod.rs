@@ -158,7 +158,8 @@ pub enum SimApi {
     V2,
 }
 
-/// One client's view of the simulator, with the same methods as the real OTS client.
+/// One client's view of the simulator, with the same operations as the real OTS client. They are
+/// plain functions because the simulator never waits; `UpstreamApi` wraps them in futures.
 #[derive(Clone)]
 pub struct SimulatedUpstream {
     sim: Simulator,
@@ -212,21 +213,21 @@ impl SimulatedUpstream {
     }
 
     /// v2's status route takes no credentials and ignores any that are sent; v1 checks them.
-    pub async fn status(&self) -> Result<UpstreamStatus> {
+    pub fn status(&self) -> Result<UpstreamStatus> {
         match self.api {
             SimApi::V1 => self.run(|_, _| Ok(Self::nominal())),
             SimApi::V2 => Ok(Self::nominal()),
         }
     }
 
-    pub async fn authcheck(&self) -> Result<UpstreamStatus> {
+    pub fn authcheck(&self) -> Result<UpstreamStatus> {
         self.run(|_, ctx| match ctx.actor.email {
             Some(_) => Ok(Self::nominal()),
             None => Err(Error::NotAuthorized),
         })
     }
 
-    pub async fn share(&self, request: &ShareRequest) -> Result<Receipt> {
+    pub fn share(&self, request: &ShareRequest) -> Result<Receipt> {
         self.run(|store, ctx| {
             store.admit(ctx, Event::Create)?;
             let draft = rules::check_share(request, ctx.actor.email.is_some())?;
@@ -234,7 +235,7 @@ impl SimulatedUpstream {
         })
     }
 
-    pub async fn generate(&self, request: &GenerateRequest) -> Result<Receipt> {
+    pub fn generate(&self, request: &GenerateRequest) -> Result<Receipt> {
         self.run(|store, ctx| {
             store.admit(ctx, Event::Create)?;
             let (draft, length) = rules::check_generate(request, ctx.actor.email.is_some())?;
@@ -245,26 +246,22 @@ impl SimulatedUpstream {
         })
     }
 
-    pub async fn retrieve(
-        &self,
-        key: &SecretKey,
-        passphrase: Option<&Passphrase>,
-    ) -> Result<Revealed> {
+    pub fn retrieve(&self, key: &SecretKey, passphrase: Option<&Passphrase>) -> Result<Revealed> {
         self.run(|store, ctx| {
             store.admit(ctx, Event::Reveal)?;
             store.retrieve(ctx, key, passphrase)
         })
     }
 
-    pub async fn receipt(&self, key: &ReceiptKey) -> Result<Receipt> {
+    pub fn receipt(&self, key: &ReceiptKey) -> Result<Receipt> {
         self.run(|store, ctx| store.view(ctx, key))
     }
 
-    pub async fn burn(&self, key: &ReceiptKey, passphrase: Option<&Passphrase>) -> Result<Burned> {
+    pub fn burn(&self, key: &ReceiptKey, passphrase: Option<&Passphrase>) -> Result<Burned> {
         self.run(|store, ctx| store.burn(ctx, key, passphrase))
     }
 
-    pub async fn recent(&self) -> Result<Vec<Receipt>> {
+    pub fn recent(&self) -> Result<Vec<Receipt>> {
         self.run(|store, ctx| store.recent(ctx))
     }
 }

@@ -139,26 +139,23 @@ fn is_base36_key(key: &str) -> bool {
 
 // --- status, authentication --------------------------------------------------------------
 
-#[tokio::test]
-async fn status_is_nominal_for_anyone_and_authcheck_needs_an_account() {
+#[test]
+fn status_is_nominal_for_anyone_and_authcheck_needs_an_account() {
     let f = fixture();
     let nominal = UpstreamStatus {
         status: "nominal".into(),
         locale: "en".into(),
     };
-    assert_eq!(f.anon().status().await.ok(), Some(nominal.clone()));
-    assert_eq!(f.team().authcheck().await.ok(), Some(nominal));
-    assert!(matches!(
-        f.anon().authcheck().await,
-        Err(Error::NotAuthorized)
-    ));
-    assert!(matches!(f.anon().recent().await, Err(Error::NotAuthorized)));
+    assert_eq!(f.anon().status().ok(), Some(nominal.clone()));
+    assert_eq!(f.team().authcheck().ok(), Some(nominal));
+    assert!(matches!(f.anon().authcheck(), Err(Error::NotAuthorized)));
+    assert!(matches!(f.anon().recent(), Err(Error::NotAuthorized)));
 }
 
-#[tokio::test]
-async fn bad_credentials_are_refused_on_every_route() {
+#[test]
+fn bad_credentials_are_refused_on_every_route() {
     let f = fixture();
-    let receipt = f.anon().share(&share_req("hello")).await.expect("share");
+    let receipt = f.anon().share(&share_req("hello")).expect("share");
     let skey = secret_key(&receipt);
     let mkey = receipt.metadata_key.clone();
     let bad = [
@@ -171,52 +168,46 @@ async fn bad_credentials_are_refused_on_every_route() {
     for credentials in bad {
         let up = f.sim.as_caller(Some(credentials.clone()), None);
         let label = format!("{credentials:?}");
+        assert!(matches!(up.status(), Err(Error::NotAuthorized)), "{label}");
         assert!(
-            matches!(up.status().await, Err(Error::NotAuthorized)),
+            matches!(up.authcheck(), Err(Error::NotAuthorized)),
             "{label}"
         );
-        assert!(
-            matches!(up.authcheck().await, Err(Error::NotAuthorized)),
-            "{label}"
-        );
-        let shared = up.share(&share_req("x")).await;
+        let shared = up.share(&share_req("x"));
         assert!(matches!(shared, Err(Error::NotAuthorized)), "{label}");
-        let generated = up.generate(&GenerateRequest::default()).await;
+        let generated = up.generate(&GenerateRequest::default());
         assert!(matches!(generated, Err(Error::NotAuthorized)), "{label}");
-        let revealed = up.retrieve(&skey, None).await;
+        let revealed = up.retrieve(&skey, None);
         assert!(matches!(revealed, Err(Error::NotAuthorized)), "{label}");
         assert!(
-            matches!(up.receipt(&mkey).await, Err(Error::NotAuthorized)),
+            matches!(up.receipt(&mkey), Err(Error::NotAuthorized)),
             "{label}"
         );
         assert!(
-            matches!(up.burn(&mkey, None).await, Err(Error::NotAuthorized)),
+            matches!(up.burn(&mkey, None), Err(Error::NotAuthorized)),
             "{label}"
         );
-        assert!(
-            matches!(up.recent().await, Err(Error::NotAuthorized)),
-            "{label}"
-        );
+        assert!(matches!(up.recent(), Err(Error::NotAuthorized)), "{label}");
     }
     // None of those attempts touched the secret.
-    let revealed = f.anon().retrieve(&skey, None).await.expect("still there");
+    let revealed = f.anon().retrieve(&skey, None).expect("still there");
     assert_eq!(revealed.value.expose(), "hello");
 }
 
-#[tokio::test]
-async fn custid_is_the_callers_email_or_anon() {
+#[test]
+fn custid_is_the_callers_email_or_anon() {
     let f = fixture();
-    let mine = f.team().share(&share_req("x")).await.expect("share");
+    let mine = f.team().share(&share_req("x")).expect("share");
     assert_eq!(mine.custid, TEAM);
-    let anon = f.anon().share(&share_req("x")).await.expect("share");
+    let anon = f.anon().share(&share_req("x")).expect("share");
     assert_eq!(anon.custid, "anon");
     // Current servers report the caller, not the owner.
-    let seen = f.anon().receipt(&mine.metadata_key).await.expect("view");
+    let seen = f.anon().receipt(&mine.metadata_key).expect("view");
     assert_eq!(seen.custid, "anon");
 }
 
-#[tokio::test]
-async fn has_credentials_and_origin_reflect_the_handle() {
+#[test]
+fn has_credentials_and_origin_reflect_the_handle() {
     let f = fixture();
     assert!(f.team().has_credentials());
     assert!(!f.anon().has_credentials());
@@ -225,11 +216,11 @@ async fn has_credentials_and_origin_reflect_the_handle() {
 
 // --- keys and the share receipt -----------------------------------------------------------
 
-#[tokio::test]
-async fn keys_are_62_lowercase_base36_characters_and_distinct() {
+#[test]
+fn keys_are_62_lowercase_base36_characters_and_distinct() {
     let f = fixture();
-    let a = f.anon().share(&share_req("a")).await.expect("share");
-    let b = f.anon().share(&share_req("b")).await.expect("share");
+    let a = f.anon().share(&share_req("a")).expect("share");
+    let b = f.anon().share(&share_req("b")).expect("share");
     for key in [
         a.metadata_key.as_str(),
         secret_key(&a).as_str(),
@@ -243,10 +234,10 @@ async fn keys_are_62_lowercase_base36_characters_and_distinct() {
     assert_ne!(a.metadata_key.as_str(), secret_key(&a).as_str());
 }
 
-#[tokio::test]
-async fn share_returns_a_complete_new_receipt() {
+#[test]
+fn share_returns_a_complete_new_receipt() {
     let f = fixture();
-    let receipt = f.anon().share(&with_ttl(3600)).await.expect("share");
+    let receipt = f.anon().share(&with_ttl(3600)).expect("share");
     let skey = secret_key(&receipt);
     assert_eq!(receipt.custid, "anon");
     assert_eq!(receipt.ttl, 3600);
@@ -266,21 +257,21 @@ async fn share_returns_a_complete_new_receipt() {
     assert_eq!(receipt.share_url.as_deref(), Some(share_url.as_str()));
 }
 
-#[tokio::test]
-async fn links_use_the_base_url_without_a_trailing_slash() {
+#[test]
+fn links_use_the_base_url_without_a_trailing_slash() {
     let f = fixture_with(|c| {
         c.base_url = Url::parse("http://localhost:3000/ots/").expect("url");
     });
-    let receipt = f.anon().share(&share_req("x")).await.expect("share");
+    let receipt = f.anon().share(&share_req("x")).expect("share");
     let skey = secret_key(&receipt);
     let expected = format!("http://localhost:3000/ots/secret/{}", skey.as_str());
     assert_eq!(receipt.share_url.as_deref(), Some(expected.as_str()));
-    let revealed = f.anon().retrieve(&skey, None).await.expect("reveal");
+    let revealed = f.anon().retrieve(&skey, None).expect("reveal");
     assert_eq!(revealed.share_domain, "http://localhost:3000");
 }
 
-#[tokio::test]
-async fn recipients_are_stored_obscured_and_only_for_accounts() {
+#[test]
+fn recipients_are_stored_obscured_and_only_for_accounts() {
     let f = fixture();
     let request = ShareRequest {
         options: CreateOptions {
@@ -289,16 +280,16 @@ async fn recipients_are_stored_obscured_and_only_for_accounts() {
         },
         ..share_req("x")
     };
-    let receipt = f.team().share(&request).await.expect("share");
+    let receipt = f.team().share(&request).expect("share");
     assert_eq!(receipt.recipients, vec!["al***@e***.com".to_owned()]);
-    let anon = f.anon().share(&request).await;
+    let anon = f.anon().share(&request);
     assert_eq!(refusal(anon), "An account is required to send emails.");
 }
 
 // --- validation ---------------------------------------------------------------------------
 
-#[tokio::test]
-async fn every_share_validation_message() {
+#[test]
+fn every_share_validation_message() {
     let f = fixture();
     let cases: Vec<(SimulatedUpstream, ShareRequest, &str)> = vec![
         (
@@ -362,12 +353,12 @@ async fn every_share_validation_message() {
         ),
     ];
     for (caller, request, expected) in cases {
-        assert_eq!(refusal(caller.share(&request).await), expected);
+        assert_eq!(refusal(caller.share(&request)), expected);
     }
 }
 
-#[tokio::test]
-async fn validation_reports_the_first_failure_in_ots_order() {
+#[test]
+fn validation_reports_the_first_failure_in_ots_order() {
     let f = fixture();
     // Every check fails; peel them off one at a time and watch the next one surface.
     let mut request = ShareRequest {
@@ -381,33 +372,30 @@ async fn validation_reports_the_first_failure_in_ots_order() {
     };
     let team = f.team();
     assert!(matches!(
-        team.share(&request).await,
+        team.share(&request),
         Err(Error::SecretTooLarge { max_bytes: 10_000 })
     ));
     request.secret = SecretText::new("");
     assert_eq!(
-        refusal(team.share(&request).await),
+        refusal(team.share(&request)),
         "Undeliverable email address: broken"
     );
     request.options.recipient = None;
-    assert_eq!(
-        refusal(team.share(&request).await),
-        "Unknown domain: d.example"
-    );
+    assert_eq!(refusal(team.share(&request)), "Unknown domain: d.example");
     request.options.share_domain = None;
     assert_eq!(
-        refusal(team.share(&request).await),
+        refusal(team.share(&request)),
         "Passphrase must be at least 4 characters long"
     );
     request.options.passphrase = None;
     assert_eq!(
-        refusal(team.share(&request).await),
+        refusal(team.share(&request)),
         "You did not provide anything to share"
     );
 }
 
-#[tokio::test]
-async fn empty_optional_fields_count_as_absent() {
+#[test]
+fn empty_optional_fields_count_as_absent() {
     let f = fixture();
     let request = ShareRequest {
         options: CreateOptions {
@@ -418,33 +406,33 @@ async fn empty_optional_fields_count_as_absent() {
         },
         ..share_req("x")
     };
-    let receipt = f.anon().share(&request).await.expect("share");
+    let receipt = f.anon().share(&request).expect("share");
     assert_eq!(receipt.passphrase_required, Some(false));
     assert!(receipt.recipients.is_empty());
-    let revealed = f.anon().retrieve(&secret_key(&receipt), None).await;
+    let revealed = f.anon().retrieve(&secret_key(&receipt), None);
     assert_eq!(revealed.expect("no gate").value.expose(), "x");
 }
 
-#[tokio::test]
-async fn passphrase_bounds_count_characters() {
+#[test]
+fn passphrase_bounds_count_characters() {
     let f = fixture();
     for ok in ["abcd", "ääää", &"p".repeat(128), &"ü".repeat(128)] {
-        let receipt = f.anon().share(&with_pass(ok)).await.expect("within bounds");
+        let receipt = f.anon().share(&with_pass(ok)).expect("within bounds");
         assert_eq!(receipt.passphrase_required, Some(true));
     }
-    let too_long = f.anon().share(&with_pass(&"ü".repeat(129))).await;
+    let too_long = f.anon().share(&with_pass(&"ü".repeat(129)));
     assert_eq!(
         refusal(too_long),
         "Passphrase must be no more than 128 characters long"
     );
 }
 
-#[tokio::test]
-async fn size_limit_counts_utf8_bytes() {
+#[test]
+fn size_limit_counts_utf8_bytes() {
     let f = fixture();
     let up = f.anon();
-    assert!(up.share(&share_req(&"a".repeat(10_000))).await.is_ok());
-    assert!(up.share(&share_req(&"é".repeat(5_000))).await.is_ok());
+    assert!(up.share(&share_req(&"a".repeat(10_000))).is_ok());
+    assert!(up.share(&share_req(&"é".repeat(5_000))).is_ok());
     let over = [
         "a".repeat(10_001),
         format!("{}a", "é".repeat(5_000)),
@@ -453,7 +441,7 @@ async fn size_limit_counts_utf8_bytes() {
     ];
     for secret in over {
         assert!(matches!(
-            up.share(&share_req(&secret)).await,
+            up.share(&share_req(&secret)),
             Err(Error::SecretTooLarge { max_bytes: 10_000 })
         ));
     }
@@ -461,8 +449,8 @@ async fn size_limit_counts_utf8_bytes() {
 
 // --- TTL ----------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn ttl_defaults_and_clamps_by_caller() {
+#[test]
+fn ttl_defaults_and_clamps_by_caller() {
     let f = fixture();
     let cases: [(Option<i64>, bool, u64); 10] = [
         (None, false, 604_800),
@@ -485,7 +473,7 @@ async fn ttl_defaults_and_clamps_by_caller() {
             },
             ..share_req("x")
         };
-        let receipt = caller.share(&request).await.expect("share");
+        let receipt = caller.share(&request).expect("share");
         assert_eq!(
             receipt.ttl, expected,
             "{ttl:?} authenticated={authenticated}"
@@ -497,13 +485,12 @@ async fn ttl_defaults_and_clamps_by_caller() {
 
 // --- generate -----------------------------------------------------------------------------
 
-#[tokio::test]
-async fn generate_returns_a_receipt_with_the_value() {
+#[test]
+fn generate_returns_a_receipt_with_the_value() {
     let f = fixture();
     let receipt = f
         .anon()
         .generate(&GenerateRequest::default())
-        .await
         .expect("generate");
     let value = receipt.value.clone().expect("generate shows the value");
     assert_eq!(value.expose().chars().count(), 12);
@@ -511,30 +498,30 @@ async fn generate_returns_a_receipt_with_the_value() {
     assert_eq!(receipt.ttl, 604_800);
     assert_eq!(receipt.passphrase_required, Some(false));
     assert!(is_base36_key(secret_key(&receipt).as_str()));
-    let revealed = f.anon().retrieve(&secret_key(&receipt), None).await;
+    let revealed = f.anon().retrieve(&secret_key(&receipt), None);
     assert_eq!(revealed.expect("reveal").value.expose(), value.expose());
 }
 
-#[tokio::test]
-async fn generate_length_rules() {
+#[test]
+fn generate_length_rules() {
     let f = fixture();
     let up = f.team();
     let at = |length| GenerateRequest {
         length: Some(length),
         ..GenerateRequest::default()
     };
-    let long = up.generate(&at(128)).await.expect("128 is allowed");
+    let long = up.generate(&at(128)).expect("128 is allowed");
     assert_eq!(long.value.expect("value").expose().chars().count(), 128);
     assert_eq!(
-        refusal(up.generate(&at(129)).await),
+        refusal(up.generate(&at(129))),
         "Generated password length must be no more than 128 characters"
     );
-    assert_eq!(refusal(up.generate(&at(0)).await), UNEXPECTED);
-    assert_eq!(refusal(up.generate(&at(-3)).await), UNEXPECTED);
+    assert_eq!(refusal(up.generate(&at(0))), UNEXPECTED);
+    assert_eq!(refusal(up.generate(&at(-3))), UNEXPECTED);
 }
 
-#[tokio::test]
-async fn generate_applies_the_share_rules_before_the_length() {
+#[test]
+fn generate_applies_the_share_rules_before_the_length() {
     let f = fixture();
     let request = GenerateRequest {
         length: Some(500),
@@ -545,7 +532,7 @@ async fn generate_applies_the_share_rules_before_the_length() {
         ..GenerateRequest::default()
     };
     assert_eq!(
-        refusal(f.anon().generate(&request).await),
+        refusal(f.anon().generate(&request)),
         "Passphrase must be at least 4 characters long"
     );
     let request = GenerateRequest {
@@ -556,7 +543,7 @@ async fn generate_applies_the_share_rules_before_the_length() {
         ..GenerateRequest::default()
     };
     assert_eq!(
-        refusal(f.anon().generate(&request).await),
+        refusal(f.anon().generate(&request)),
         "An account is required to send emails."
     );
     let request = GenerateRequest {
@@ -567,7 +554,7 @@ async fn generate_applies_the_share_rules_before_the_length() {
         ..GenerateRequest::default()
     };
     assert_eq!(
-        refusal(f.team().generate(&request).await),
+        refusal(f.team().generate(&request)),
         "Unknown domain: d.example"
     );
     let request = GenerateRequest {
@@ -577,12 +564,12 @@ async fn generate_applies_the_share_rules_before_the_length() {
         },
         ..GenerateRequest::default()
     };
-    let receipt = f.anon().generate(&request).await.expect("generate");
+    let receipt = f.anon().generate(&request).expect("generate");
     assert_eq!(receipt.ttl, 604_800);
 }
 
-#[tokio::test]
-async fn generate_honours_character_sets() {
+#[test]
+fn generate_honours_character_sets() {
     let f = fixture();
     let request = GenerateRequest {
         length: Some(64),
@@ -594,7 +581,7 @@ async fn generate_honours_character_sets() {
         },
         ..GenerateRequest::default()
     };
-    let receipt = f.anon().generate(&request).await.expect("generate");
+    let receipt = f.anon().generate(&request).expect("generate");
     let value = receipt.value.expect("value");
     assert!(value.expose().chars().all(|c| c.is_ascii_digit()));
     assert!(!value.expose().contains(['0', '1']));
@@ -602,23 +589,19 @@ async fn generate_honours_character_sets() {
 
 // --- retrieve -----------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_secret_is_revealed_exactly_once() {
+#[test]
+fn a_secret_is_revealed_exactly_once() {
     let f = fixture();
-    let receipt = f
-        .anon()
-        .share(&share_req("only once"))
-        .await
-        .expect("share");
+    let receipt = f.anon().share(&share_req("only once")).expect("share");
     let skey = secret_key(&receipt);
     f.advance(30);
-    let revealed = f.anon().retrieve(&skey, None).await.expect("first");
+    let revealed = f.anon().retrieve(&skey, None).expect("first");
     assert_eq!(revealed.value.expose(), "only once");
     assert_eq!(revealed.secret_key, skey);
     assert_eq!(revealed.share_domain, BASE);
-    assert!(is_unknown(&f.anon().retrieve(&skey, None).await));
+    assert!(is_unknown(&f.anon().retrieve(&skey, None)));
 
-    let after = f.anon().receipt(&receipt.metadata_key).await.expect("view");
+    let after = f.anon().receipt(&receipt.metadata_key).expect("view");
     assert_eq!(after.state, ReceiptState::Received);
     assert_eq!(after.received, Some(START as i64 + 30));
     assert_eq!(after.updated, START as i64 + 30);
@@ -629,17 +612,17 @@ async fn a_secret_is_revealed_exactly_once() {
     assert_eq!(after.passphrase_required, Some(false));
 }
 
-#[tokio::test]
-async fn unknown_secret_key_is_unknown() {
+#[test]
+fn unknown_secret_key_is_unknown() {
     let f = fixture();
     let key = SecretKey::parse(&"z".repeat(62)).expect("key");
-    assert!(is_unknown(&f.anon().retrieve(&key, None).await));
+    assert!(is_unknown(&f.anon().retrieve(&key, None)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn concurrent_retrieves_yield_exactly_one_value() {
     let f = fixture();
-    let receipt = f.anon().share(&share_req("race")).await.expect("share");
+    let receipt = f.anon().share(&share_req("race")).expect("share");
     let skey = secret_key(&receipt);
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();
@@ -649,7 +632,7 @@ async fn concurrent_retrieves_yield_exactly_one_value() {
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            up.retrieve(&key, None).await
+            up.retrieve(&key, None)
         }));
     }
     let mut values = Vec::new();
@@ -665,145 +648,97 @@ async fn concurrent_retrieves_yield_exactly_one_value() {
     assert_eq!(unknown, 19);
 }
 
-#[tokio::test]
-async fn passphrase_gates_the_reveal() {
+#[test]
+fn passphrase_gates_the_reveal() {
     let f = fixture();
-    let receipt = f
-        .anon()
-        .share(&with_pass("open sesame"))
-        .await
-        .expect("share");
+    let receipt = f.anon().share(&with_pass("open sesame")).expect("share");
     let skey = secret_key(&receipt);
     let up = f.anon();
-    assert!(is_unknown(&up.retrieve(&skey, None).await));
-    assert!(is_unknown(&up.retrieve(&skey, Some(&pass(""))).await));
-    assert!(is_unknown(
-        &up.retrieve(&skey, Some(&pass("open sesamE"))).await
-    ));
-    assert!(is_unknown(
-        &up.retrieve(&skey, Some(&pass("open sesame!"))).await
-    ));
-    let revealed = up.retrieve(&skey, Some(&pass("open sesame"))).await;
+    assert!(is_unknown(&up.retrieve(&skey, None)));
+    assert!(is_unknown(&up.retrieve(&skey, Some(&pass("")))));
+    assert!(is_unknown(&up.retrieve(&skey, Some(&pass("open sesamE")))));
+    assert!(is_unknown(&up.retrieve(&skey, Some(&pass("open sesame!")))));
+    let revealed = up.retrieve(&skey, Some(&pass("open sesame")));
     assert_eq!(revealed.expect("right passphrase").value.expose(), "s3cret");
 }
 
-#[tokio::test]
-async fn a_passphrase_on_an_open_secret_is_ignored() {
+#[test]
+fn a_passphrase_on_an_open_secret_is_ignored() {
     let f = fixture();
-    let receipt = f.anon().share(&share_req("open")).await.expect("share");
+    let receipt = f.anon().share(&share_req("open")).expect("share");
     let revealed = f
         .anon()
-        .retrieve(&secret_key(&receipt), Some(&pass("whatever")))
-        .await;
+        .retrieve(&secret_key(&receipt), Some(&pass("whatever")));
     assert_eq!(revealed.expect("no gate").value.expose(), "open");
 }
 
 // --- passphrase lockout -------------------------------------------------------------------
 
-#[tokio::test]
-async fn twenty_wrong_passphrases_lock_the_secret_for_1800_seconds() {
+#[test]
+fn twenty_wrong_passphrases_lock_the_secret_for_1800_seconds() {
     let f = fixture();
-    let receipt = f
-        .anon()
-        .share(&with_pass("right one"))
-        .await
-        .expect("share");
+    let receipt = f.anon().share(&with_pass("right one")).expect("share");
     let skey = secret_key(&receipt);
     let up = f.anon();
     for _ in 0..20 {
-        assert!(is_unknown(
-            &up.retrieve(&skey, Some(&pass("wrong one"))).await
-        ));
+        assert!(is_unknown(&up.retrieve(&skey, Some(&pass("wrong one")))));
     }
     let right_one = pass("right one");
     let right = Some(&right_one);
-    assert_eq!(refusal(up.retrieve(&skey, right).await), UNEXPECTED);
-    assert_eq!(
-        refusal(up.burn(&receipt.metadata_key, right).await),
-        UNEXPECTED
-    );
+    assert_eq!(refusal(up.retrieve(&skey, right)), UNEXPECTED);
+    assert_eq!(refusal(up.burn(&receipt.metadata_key, right)), UNEXPECTED);
     f.advance(1_799);
-    assert_eq!(refusal(up.retrieve(&skey, right).await), UNEXPECTED);
+    assert_eq!(refusal(up.retrieve(&skey, right)), UNEXPECTED);
     f.advance(1);
-    let revealed = up.retrieve(&skey, right).await.expect("unlocked");
+    let revealed = up.retrieve(&skey, right).expect("unlocked");
     assert_eq!(revealed.value.expose(), "s3cret");
 }
 
-#[tokio::test]
-async fn nineteen_wrong_passphrases_do_not_lock() {
+#[test]
+fn nineteen_wrong_passphrases_do_not_lock() {
     let f = fixture();
-    let receipt = f
-        .anon()
-        .share(&with_pass("right one"))
-        .await
-        .expect("share");
+    let receipt = f.anon().share(&with_pass("right one")).expect("share");
     let skey = secret_key(&receipt);
     for _ in 0..19 {
-        let wrong = f.anon().retrieve(&skey, Some(&pass("wrong one"))).await;
+        let wrong = f.anon().retrieve(&skey, Some(&pass("wrong one")));
         assert!(is_unknown(&wrong));
     }
-    assert!(
-        f.anon()
-            .retrieve(&skey, Some(&pass("right one")))
-            .await
-            .is_ok()
-    );
+    assert!(f.anon().retrieve(&skey, Some(&pass("right one"))).is_ok());
 }
 
-#[tokio::test]
-async fn missing_passphrases_on_retrieve_do_not_count_toward_the_lockout() {
+#[test]
+fn missing_passphrases_on_retrieve_do_not_count_toward_the_lockout() {
     let f = fixture();
-    let receipt = f
-        .anon()
-        .share(&with_pass("right one"))
-        .await
-        .expect("share");
+    let receipt = f.anon().share(&with_pass("right one")).expect("share");
     let skey = secret_key(&receipt);
     for _ in 0..25 {
-        assert!(is_unknown(&f.anon().retrieve(&skey, None).await));
+        assert!(is_unknown(&f.anon().retrieve(&skey, None)));
     }
-    assert!(
-        f.anon()
-            .retrieve(&skey, Some(&pass("right one")))
-            .await
-            .is_ok()
-    );
+    assert!(f.anon().retrieve(&skey, Some(&pass("right one"))).is_ok());
 }
 
-#[tokio::test]
-async fn wrong_passphrases_on_burn_count_toward_the_lockout() {
+#[test]
+fn wrong_passphrases_on_burn_count_toward_the_lockout() {
     let f = fixture();
-    let receipt = f
-        .anon()
-        .share(&with_pass("right one"))
-        .await
-        .expect("share");
+    let receipt = f.anon().share(&with_pass("right one")).expect("share");
     let up = f.anon();
     for _ in 0..20 {
-        let burned = up
-            .burn(&receipt.metadata_key, Some(&pass("nope nope")))
-            .await;
+        let burned = up.burn(&receipt.metadata_key, Some(&pass("nope nope")));
         assert!(matches!(burned, Err(Error::IncorrectPassphrase)));
     }
-    let right = up
-        .retrieve(&secret_key(&receipt), Some(&pass("right one")))
-        .await;
+    let right = up.retrieve(&secret_key(&receipt), Some(&pass("right one")));
     assert_eq!(refusal(right), UNEXPECTED);
 }
 
 // --- burn ---------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn burn_returns_the_pre_burn_snapshot_and_destroys_the_secret() {
+#[test]
+fn burn_returns_the_pre_burn_snapshot_and_destroys_the_secret() {
     let f = fixture();
-    let receipt = f.team().share(&with_ttl(3_600)).await.expect("share");
+    let receipt = f.team().share(&with_ttl(3_600)).expect("share");
     let skey = secret_key(&receipt);
     f.advance(10);
-    let burned = f
-        .team()
-        .burn(&receipt.metadata_key, None)
-        .await
-        .expect("burn");
+    let burned = f.team().burn(&receipt.metadata_key, None).expect("burn");
     assert_eq!(burned.secret_shortkey, &skey.as_str()[..8]);
     let snapshot = &burned.receipt;
     assert_eq!(snapshot.state, ReceiptState::New);
@@ -814,74 +749,66 @@ async fn burn_returns_the_pre_burn_snapshot_and_destroys_the_secret() {
     assert_eq!(snapshot.custid, TEAM);
     assert_eq!(snapshot.metadata_ttl, 7_190);
 
-    assert!(is_unknown(&f.anon().retrieve(&skey, None).await));
-    let after = f.team().receipt(&receipt.metadata_key).await.expect("view");
+    assert!(is_unknown(&f.anon().retrieve(&skey, None)));
+    let after = f.team().receipt(&receipt.metadata_key).expect("view");
     assert_eq!(after.state, ReceiptState::Burned);
     assert_eq!(after.updated, START as i64 + 10);
     assert!(after.secret_key.is_none());
     assert!(after.secret_ttl.is_none());
     assert_eq!(after.passphrase_required, Some(false));
-    assert!(is_unknown(
-        &f.team().burn(&receipt.metadata_key, None).await
-    ));
+    assert!(is_unknown(&f.team().burn(&receipt.metadata_key, None)));
 }
 
-#[tokio::test]
-async fn burn_needs_the_passphrase_of_a_protected_secret() {
+#[test]
+fn burn_needs_the_passphrase_of_a_protected_secret() {
     let f = fixture();
-    let receipt = f.anon().share(&with_pass("burn key")).await.expect("share");
+    let receipt = f.anon().share(&with_pass("burn key")).expect("share");
     let mkey = &receipt.metadata_key;
     let up = f.anon();
     assert!(matches!(
-        up.burn(mkey, None).await,
+        up.burn(mkey, None),
         Err(Error::IncorrectPassphrase)
     ));
     assert!(matches!(
-        up.burn(mkey, Some(&pass(""))).await,
+        up.burn(mkey, Some(&pass(""))),
         Err(Error::IncorrectPassphrase)
     ));
     assert!(matches!(
-        up.burn(mkey, Some(&pass("burn kez"))).await,
+        up.burn(mkey, Some(&pass("burn kez"))),
         Err(Error::IncorrectPassphrase)
     ));
-    let burned = up.burn(mkey, Some(&pass("burn key"))).await.expect("burn");
+    let burned = up.burn(mkey, Some(&pass("burn key"))).expect("burn");
     assert_eq!(burned.receipt.state, ReceiptState::New);
     assert!(is_unknown(
         &up.retrieve(&secret_key(&receipt), Some(&pass("burn key")))
-            .await
     ));
 }
 
-#[tokio::test]
-async fn burn_of_a_revealed_or_expired_secret_is_unknown() {
+#[test]
+fn burn_of_a_revealed_or_expired_secret_is_unknown() {
     let f = fixture();
-    let revealed = f.anon().share(&share_req("x")).await.expect("share");
+    let revealed = f.anon().share(&share_req("x")).expect("share");
     f.anon()
         .retrieve(&secret_key(&revealed), None)
-        .await
         .expect("reveal");
-    assert!(is_unknown(
-        &f.anon().burn(&revealed.metadata_key, None).await
-    ));
+    assert!(is_unknown(&f.anon().burn(&revealed.metadata_key, None)));
 
-    let expiring = f.anon().share(&with_ttl(60)).await.expect("share");
+    let expiring = f.anon().share(&with_ttl(60)).expect("share");
     f.advance(60);
-    assert!(is_unknown(
-        &f.anon().burn(&expiring.metadata_key, None).await
-    ));
+    assert!(is_unknown(&f.anon().burn(&expiring.metadata_key, None)));
     let unknown = ReceiptKey::parse(&"q".repeat(62)).expect("key");
-    assert!(is_unknown(&f.anon().burn(&unknown, None).await));
+    assert!(is_unknown(&f.anon().burn(&unknown, None)));
 }
 
 // --- receipt view -------------------------------------------------------------------------
 
-#[tokio::test]
-async fn viewing_a_receipt_counts_down_without_changing_it() {
+#[test]
+fn viewing_a_receipt_counts_down_without_changing_it() {
     let f = fixture();
-    let receipt = f.anon().share(&with_ttl(3_600)).await.expect("share");
+    let receipt = f.anon().share(&with_ttl(3_600)).expect("share");
     f.advance(100);
     for _ in 0..2 {
-        let seen = f.anon().receipt(&receipt.metadata_key).await.expect("view");
+        let seen = f.anon().receipt(&receipt.metadata_key).expect("view");
         assert_eq!(seen.state, ReceiptState::New);
         assert_eq!(seen.updated, START as i64);
         assert_eq!(seen.secret_ttl, Some(3_500));
@@ -890,21 +817,21 @@ async fn viewing_a_receipt_counts_down_without_changing_it() {
         assert_eq!(seen.passphrase_required, Some(false));
         assert!(seen.value.is_none(), "shared values are never echoed");
     }
-    assert!(f.anon().retrieve(&secret_key(&receipt), None).await.is_ok());
+    assert!(f.anon().retrieve(&secret_key(&receipt), None).is_ok());
 }
 
-#[tokio::test]
-async fn receipt_view_marks_an_expired_secret_and_the_receipt_outlives_it_by_ttl() {
+#[test]
+fn receipt_view_marks_an_expired_secret_and_the_receipt_outlives_it_by_ttl() {
     let f = fixture();
-    let receipt = f.anon().share(&with_ttl(600)).await.expect("share");
+    let receipt = f.anon().share(&with_ttl(600)).expect("share");
     let mkey = &receipt.metadata_key;
     f.advance(599);
     assert_eq!(
-        f.anon().receipt(mkey).await.expect("view").state,
+        f.anon().receipt(mkey).expect("view").state,
         ReceiptState::New
     );
     f.advance(1);
-    let expired = f.anon().receipt(mkey).await.expect("view");
+    let expired = f.anon().receipt(mkey).expect("view");
     assert_eq!(expired.state, ReceiptState::Expired);
     assert_eq!(expired.updated, START as i64 + 600);
     assert!(expired.secret_key.is_none());
@@ -912,67 +839,50 @@ async fn receipt_view_marks_an_expired_secret_and_the_receipt_outlives_it_by_ttl
     assert!(expired.share_url.is_none());
     assert_eq!(expired.passphrase_required, Some(false));
     assert_eq!(expired.metadata_ttl, 600);
-    assert!(is_unknown(
-        &f.anon().retrieve(&secret_key(&receipt), None).await
-    ));
+    assert!(is_unknown(&f.anon().retrieve(&secret_key(&receipt), None)));
 
     f.advance(599);
-    assert!(f.anon().receipt(mkey).await.is_ok());
+    assert!(f.anon().receipt(mkey).is_ok());
     f.advance(1);
-    assert!(is_unknown(&f.anon().receipt(mkey).await));
+    assert!(is_unknown(&f.anon().receipt(mkey)));
 }
 
-#[tokio::test]
-async fn a_secret_lost_before_its_ttl_leaves_an_orphaned_receipt() {
+#[test]
+fn a_secret_lost_before_its_ttl_leaves_an_orphaned_receipt() {
     let f = fixture();
-    let receipt = f.anon().share(&share_req("x")).await.expect("share");
+    let receipt = f.anon().share(&share_req("x")).expect("share");
     f.sim.lose_secret(&secret_key(&receipt));
-    let seen = f.anon().receipt(&receipt.metadata_key).await.expect("view");
+    let seen = f.anon().receipt(&receipt.metadata_key).expect("view");
     assert_eq!(seen.state, ReceiptState::Orphaned);
     assert!(seen.secret_key.is_none());
 }
 
-#[tokio::test]
-async fn a_generated_value_is_shown_once_within_60_seconds() {
+#[test]
+fn a_generated_value_is_shown_once_within_60_seconds() {
     let f = fixture();
     let generated = f
         .anon()
         .generate(&GenerateRequest::default())
-        .await
         .expect("generate");
     let value = generated.value.as_ref().expect("value").expose().to_owned();
     f.advance(59);
-    let first = f
-        .anon()
-        .receipt(&generated.metadata_key)
-        .await
-        .expect("view");
+    let first = f.anon().receipt(&generated.metadata_key).expect("view");
     assert_eq!(
         first.value.as_ref().map(SecretText::expose),
         Some(value.as_str())
     );
-    let second = f
-        .anon()
-        .receipt(&generated.metadata_key)
-        .await
-        .expect("view");
+    let second = f.anon().receipt(&generated.metadata_key).expect("view");
     assert!(second.value.is_none());
     // The display is only a view: the secret itself is still there.
-    assert!(
-        f.anon()
-            .retrieve(&secret_key(&generated), None)
-            .await
-            .is_ok()
-    );
+    assert!(f.anon().retrieve(&secret_key(&generated), None).is_ok());
 }
 
-#[tokio::test]
-async fn a_generated_value_is_not_shown_after_60_seconds_or_with_a_passphrase() {
+#[test]
+fn a_generated_value_is_not_shown_after_60_seconds_or_with_a_passphrase() {
     let f = fixture();
     let late = f
         .anon()
         .generate(&GenerateRequest::default())
-        .await
         .expect("generate");
     let gated = f
         .anon()
@@ -983,12 +893,10 @@ async fn a_generated_value_is_not_shown_after_60_seconds_or_with_a_passphrase() 
             },
             ..GenerateRequest::default()
         })
-        .await
         .expect("generate");
     assert!(
         f.anon()
             .receipt(&gated.metadata_key)
-            .await
             .expect("view")
             .value
             .is_none()
@@ -997,44 +905,39 @@ async fn a_generated_value_is_not_shown_after_60_seconds_or_with_a_passphrase() 
     assert!(
         f.anon()
             .receipt(&late.metadata_key)
-            .await
             .expect("view")
             .value
             .is_none()
     );
 }
 
-#[tokio::test]
-async fn unknown_receipt_is_unknown() {
+#[test]
+fn unknown_receipt_is_unknown() {
     let f = fixture();
     let key = ReceiptKey::parse(&"a".repeat(62)).expect("key");
-    assert!(is_unknown(&f.team().receipt(&key).await));
+    assert!(is_unknown(&f.team().receipt(&key)));
 }
 
 // --- recent -------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn recent_lists_the_callers_receipts_oldest_first() {
+#[test]
+fn recent_lists_the_callers_receipts_oldest_first() {
     let f = fixture();
     let mut mine = Vec::new();
     for i in 0..3 {
-        let receipt = f
-            .team()
-            .share(&share_req(&format!("s{i}")))
-            .await
-            .expect("share");
+        let receipt = f.team().share(&share_req(&format!("s{i}"))).expect("share");
         mine.push(receipt.metadata_key);
         f.advance(5);
     }
     // Same timestamp as the next one: creation order must still win.
-    let same_second = f.team().share(&share_req("s3")).await.expect("share");
+    let same_second = f.team().share(&share_req("s3")).expect("share");
     mine.push(same_second.metadata_key);
-    let last = f.team().share(&share_req("s4")).await.expect("share");
+    let last = f.team().share(&share_req("s4")).expect("share");
     mine.push(last.metadata_key);
-    f.other().share(&share_req("theirs")).await.expect("share");
-    f.anon().share(&share_req("nobody's")).await.expect("share");
+    f.other().share(&share_req("theirs")).expect("share");
+    f.anon().share(&share_req("nobody's")).expect("share");
 
-    let listed = f.team().recent().await.expect("recent");
+    let listed = f.team().recent().expect("recent");
     let keys: Vec<ReceiptKey> = listed.iter().map(|r| r.metadata_key.clone()).collect();
     assert_eq!(keys, mine);
     for receipt in &listed {
@@ -1044,111 +947,102 @@ async fn recent_lists_the_callers_receipts_oldest_first() {
         assert!(receipt.share_url.is_none());
         assert_eq!(receipt.custid, TEAM);
     }
-    let theirs = f.other().recent().await.expect("recent");
+    let theirs = f.other().recent().expect("recent");
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0].custid, OTHER);
 }
 
-#[tokio::test]
-async fn recent_covers_only_the_last_30_days() {
+#[test]
+fn recent_covers_only_the_last_30_days() {
     let f = fixture();
-    let old = f
-        .team()
-        .share(&with_ttl(30 * DAY as i64))
-        .await
-        .expect("share");
+    let old = f.team().share(&with_ttl(30 * DAY as i64)).expect("share");
     f.advance(DAY);
-    f.team()
-        .share(&with_ttl(30 * DAY as i64))
-        .await
-        .expect("share");
+    f.team().share(&with_ttl(30 * DAY as i64)).expect("share");
     f.advance(29 * DAY);
-    let listed = f.team().recent().await.expect("recent");
+    let listed = f.team().recent().expect("recent");
     assert_eq!(listed.len(), 1);
     assert_ne!(listed[0].metadata_key, old.metadata_key);
     // Still viewable directly: a receipt lives 2×ttl.
-    assert!(f.team().receipt(&old.metadata_key).await.is_ok());
+    assert!(f.team().receipt(&old.metadata_key).is_ok());
 }
 
 // --- rate limits --------------------------------------------------------------------------
 
-#[tokio::test]
-async fn anonymous_creates_are_limited_per_ip_and_accounts_are_exempt() {
+#[test]
+fn anonymous_creates_are_limited_per_ip_and_accounts_are_exempt() {
     let f = fixture_with(|c| c.anonymous_create_limit = 3);
     let ip1 = f.anon_from(1);
-    assert!(ip1.share(&share_req("a")).await.is_ok());
-    assert!(ip1.generate(&GenerateRequest::default()).await.is_ok());
+    assert!(ip1.share(&share_req("a")).is_ok());
+    assert!(ip1.generate(&GenerateRequest::default()).is_ok());
     // Failed validation still counts: the limiter runs first, as on OTS.
-    assert!(ip1.share(&share_req("")).await.is_err());
-    assert!(is_rate_limited(&ip1.share(&share_req("b")).await));
-    assert!(is_rate_limited(
-        &ip1.generate(&GenerateRequest::default()).await
-    ));
+    assert!(ip1.share(&share_req("")).is_err());
+    assert!(is_rate_limited(&ip1.share(&share_req("b"))));
+    assert!(is_rate_limited(&ip1.generate(&GenerateRequest::default())));
 
-    assert!(f.anon_from(2).share(&share_req("c")).await.is_ok());
-    assert!(f.anon().share(&share_req("d")).await.is_ok());
+    assert!(f.anon_from(2).share(&share_req("c")).is_ok());
+    assert!(f.anon().share(&share_req("d")).is_ok());
     for _ in 0..5 {
-        assert!(f.team().share(&share_req("e")).await.is_ok());
+        assert!(f.team().share(&share_req("e")).is_ok());
     }
     f.advance(20 * 60);
-    assert!(ip1.share(&share_req("f")).await.is_ok());
+    assert!(ip1.share(&share_req("f")).is_ok());
 }
 
-#[tokio::test]
-async fn anonymous_reveals_are_limited_separately() {
+#[test]
+fn anonymous_reveals_are_limited_separately() {
     let f = fixture_with(|c| {
         c.anonymous_create_limit = 1;
         c.anonymous_reveal_limit = 2;
     });
-    let receipt = f.anon().share(&share_req("x")).await.expect("share");
+    let receipt = f.anon().share(&share_req("x")).expect("share");
     let skey = secret_key(&receipt);
     let missing = SecretKey::parse(&"m".repeat(62)).expect("key");
     let up = f.anon();
-    assert!(is_unknown(&up.retrieve(&missing, None).await));
-    assert!(is_unknown(&up.retrieve(&missing, None).await));
-    assert!(is_rate_limited(&up.retrieve(&skey, None).await));
-    let revealed = f.team().retrieve(&skey, None).await.expect("exempt");
+    assert!(is_unknown(&up.retrieve(&missing, None)));
+    assert!(is_unknown(&up.retrieve(&missing, None)));
+    assert!(is_rate_limited(&up.retrieve(&skey, None)));
+    let revealed = f.team().retrieve(&skey, None).expect("exempt");
     assert_eq!(revealed.value.expose(), "x");
 }
 
 // --- capacity and sweeping ----------------------------------------------------------------
 
-#[tokio::test]
-async fn a_full_store_refuses_new_secrets_until_entries_expire() {
+#[test]
+fn a_full_store_refuses_new_secrets_until_entries_expire() {
     let f = fixture_with(|c| c.max_entries = 2);
     for _ in 0..2 {
-        f.team().share(&with_ttl(60)).await.expect("share");
+        f.team().share(&with_ttl(60)).expect("share");
     }
-    assert_eq!(refusal(f.team().share(&with_ttl(60)).await), UNEXPECTED);
+    assert_eq!(refusal(f.team().share(&with_ttl(60))), UNEXPECTED);
     assert_eq!(
-        refusal(f.team().generate(&GenerateRequest::default()).await),
+        refusal(f.team().generate(&GenerateRequest::default())),
         UNEXPECTED
     );
     f.advance(120);
-    assert!(f.team().share(&with_ttl(60)).await.is_ok());
+    assert!(f.team().share(&with_ttl(60)).is_ok());
 }
 
-#[tokio::test]
-async fn untouched_expired_entries_are_swept() {
+#[test]
+fn untouched_expired_entries_are_swept() {
     let f = fixture();
     for _ in 0..5 {
-        f.anon().share(&with_ttl(60)).await.expect("share");
+        f.anon().share(&with_ttl(60)).expect("share");
     }
-    let keep = f.anon().share(&with_ttl(3_600)).await.expect("share");
+    let keep = f.anon().share(&with_ttl(3_600)).expect("share");
     assert_eq!(f.sim.counts(), (6, 6));
     f.advance(60);
-    f.anon().status().await.expect("status");
+    f.anon().status().expect("status");
     assert_eq!(f.sim.counts(), (1, 6));
     f.advance(60);
-    f.anon().status().await.expect("status");
+    f.anon().status().expect("status");
     assert_eq!(f.sim.counts(), (1, 1));
-    assert!(f.anon().receipt(&keep.metadata_key).await.is_ok());
+    assert!(f.anon().receipt(&keep.metadata_key).is_ok());
 }
 
 // --- hygiene ------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn debug_output_never_shows_values_or_passphrases() {
+#[test]
+fn debug_output_never_shows_values_or_passphrases() {
     let f = fixture();
     let request = ShareRequest {
         options: CreateOptions {
@@ -1157,17 +1051,15 @@ async fn debug_output_never_shows_values_or_passphrases() {
         },
         ..share_req("canary-value")
     };
-    let shared = f.anon().share(&request).await.expect("share");
+    let shared = f.anon().share(&request).expect("share");
     let generated = f
         .anon()
         .generate(&GenerateRequest::default())
-        .await
         .expect("generate");
     let generated_value = generated.value.clone().expect("value");
     let revealed = f
         .anon()
         .retrieve(&secret_key(&shared), Some(&pass("canary-pass")))
-        .await
         .expect("reveal");
     let printed = format!("{shared:?} {generated:?} {revealed:?} {:?}", f.sim.config());
     assert!(!printed.contains("canary-value"));

@@ -214,7 +214,6 @@ async fn what_was_announced_survives_a_restart_and_so_does_what_was_not() {
     simulator
         .as_caller(None, None)
         .retrieve(&opened_while_down, None)
-        .await
         .unwrap();
 
     // Second life: only the news it has not told yet.
@@ -257,11 +256,7 @@ async fn an_exhausted_upstream_budget_holds_the_watcher_back() {
 }
 
 async fn reveal_directly(simulator: &Simulator, key: &SecretKey) {
-    simulator
-        .as_caller(None, None)
-        .retrieve(key, None)
-        .await
-        .unwrap();
+    simulator.as_caller(None, None).retrieve(key, None).unwrap();
 }
 
 #[tokio::test]

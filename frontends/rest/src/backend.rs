@@ -38,7 +38,7 @@ macro_rules! dispatch {
     ($self:ident, $method:ident ( $($arg:expr),* )) => {
         match $self {
             Ops::Gateway { gateway, caller } => gateway.$method(caller $(, $arg)*).await,
-            Ops::Simulated(upstream) => upstream.$method($($arg),*).await,
+            Ops::Simulated(upstream) => upstream.$method($($arg),*),
         }
     };
 }
@@ -62,13 +62,13 @@ impl Ops {
     pub async fn share(&self, request: ShareRequest) -> Result<Receipt, Error> {
         match self {
             Ops::Gateway { gateway, caller } => gateway.share(caller, request).await,
-            Ops::Simulated(upstream) => upstream.share(&request).await,
+            Ops::Simulated(upstream) => upstream.share(&request),
         }
     }
     pub async fn generate(&self, request: GenerateRequest) -> Result<Receipt, Error> {
         match self {
             Ops::Gateway { gateway, caller } => gateway.generate(caller, request).await,
-            Ops::Simulated(upstream) => upstream.generate(&request).await,
+            Ops::Simulated(upstream) => upstream.generate(&request),
         }
     }
     pub async fn retrieve(

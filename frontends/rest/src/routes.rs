@@ -227,7 +227,6 @@ async fn readyz(
         Backend::Simulator(simulator) => simulator
             .as_caller(None, None)
             .status()
-            .await
             .map_err(|err| err.to_string()),
     };
     match answer {

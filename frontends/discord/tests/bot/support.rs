@@ -94,7 +94,6 @@ impl TestGateway {
         self.simulator
             .as_caller(None, None)
             .retrieve(&key, passphrase.as_ref())
-            .await
             .ok()
             .map(|revealed| revealed.value.expose().to_owned())
     }

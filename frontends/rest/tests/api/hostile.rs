@@ -427,7 +427,7 @@ async fn an_upstream_lockout_is_named_as_such() {
     let secret_key = ots_gateway_core::model::SecretKey::parse(&key).unwrap();
     for n in 0..20 {
         let wrong = ots_gateway_core::model::Passphrase::new(format!("wrong-{n}"));
-        let _ = upstream.retrieve(&secret_key, Some(&wrong)).await;
+        let _ = upstream.retrieve(&secret_key, Some(&wrong));
     }
     let gateway = crate::support::gateway_over(ots_gateway_core::upstream::Upstream::Simulated(
         sim.as_caller(None, None),
