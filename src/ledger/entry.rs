@@ -119,24 +119,12 @@ impl LedgerEntry {
     /// Takes on a state observed at unix time `at` (the caller has checked it is not older than
     /// the one held). Once the secret is gone its key is dropped: it opens nothing any more.
     pub(crate) fn apply_observed_state(&mut self, state: ReceiptState, at: i64) {
-        if secret_is_gone(&state) {
+        if !state.is_live() {
             self.secret_key = None;
         }
         self.state = state;
         self.state_updated = at;
     }
-}
-
-/// States in which the secret can no longer be revealed, so its key is worth nothing to keep.
-/// Unknown states are not in the list: a server's new state might still be a live one.
-pub(crate) fn secret_is_gone(state: &ReceiptState) -> bool {
-    matches!(
-        state,
-        ReceiptState::Received
-            | ReceiptState::Burned
-            | ReceiptState::Expired
-            | ReceiptState::Orphaned
-    )
 }
 
 #[cfg(test)]

@@ -31,24 +31,25 @@ struct Window {
 /// so without a bound the table itself would be the memory leak the store cap prevents.
 const MAX_TRACKED: usize = 100_000;
 
-/// Counters per event and client IP. `None` is one shared bucket for callers whose address the
-/// frontend could not tell, so they cannot dodge the limit by hiding it.
+/// OTS's anonymous rate limit: a fixed window of counts per event and client IP. `None` is one
+/// shared bucket for callers whose address the frontend could not tell, so they cannot dodge
+/// the limit by hiding it.
 #[derive(Debug)]
-pub(crate) struct RateLimiter {
+pub(crate) struct IpRateWindows {
     windows: HashMap<(Event, Option<IpAddr>), Window>,
     max_tracked: usize,
 }
 
-impl Default for RateLimiter {
+impl Default for IpRateWindows {
     fn default() -> Self {
-        RateLimiter {
+        IpRateWindows {
             windows: HashMap::new(),
             max_tracked: MAX_TRACKED,
         }
     }
 }
 
-impl RateLimiter {
+impl IpRateWindows {
     /// Counts one event; `false` when the window's cap is already reached. Refused attempts are
     /// not counted, so a client hammering the limit does not extend its own penalty.
     pub(crate) fn admit(
@@ -139,7 +140,7 @@ mod tests {
 
     #[test]
     fn window_resets_after_twenty_minutes() {
-        let mut limiter = RateLimiter::default();
+        let mut limiter = IpRateWindows::default();
         let t0 = Duration::from_secs(1_000);
         assert!(limiter.admit(Event::Create, None, 1, t0));
         assert!(!limiter.admit(Event::Create, None, 1, t0 + Duration::from_secs(1199)));
@@ -148,7 +149,7 @@ mod tests {
 
     #[test]
     fn sweep_drops_only_finished_windows() {
-        let mut limiter = RateLimiter::default();
+        let mut limiter = IpRateWindows::default();
         let t0 = Duration::from_secs(1_000);
         limiter.admit(Event::Create, None, 5, t0);
         limiter.admit(Event::Reveal, None, 5, t0 + Duration::from_secs(600));
@@ -158,9 +159,9 @@ mod tests {
 
     #[test]
     fn a_full_table_puts_new_addresses_in_the_shared_bucket() {
-        let mut limiter = RateLimiter {
+        let mut limiter = IpRateWindows {
             max_tracked: 2,
-            ..RateLimiter::default()
+            ..IpRateWindows::default()
         };
         let t0 = Duration::from_secs(1_000);
         let ip = |n| Some(IpAddr::from([192, 0, 2, n]));

@@ -15,7 +15,7 @@ use crate::model::{
 
 use super::clock::UnixTime;
 use super::keys;
-use super::limits::{Event, PassphraseGuard, RateLimiter};
+use super::limits::{Event, IpRateWindows, PassphraseGuard};
 use super::rules::{self, Draft};
 use super::{SimApi, SimulatorConfig};
 
@@ -127,10 +127,13 @@ fn unix(t: UnixTime) -> i64 {
 
 #[derive(Default)]
 pub(crate) struct Store {
+    /// Who may call, and how often: username to API token, and the anonymous rate windows.
     accounts: HashMap<String, SecretString>,
+    rate_windows: IpRateWindows,
+    /// What was made.
     receipts: HashMap<ReceiptKey, ReceiptRecord>,
     secrets: HashMap<SecretKey, SecretRecord>,
-    rate: RateLimiter,
+    /// Creation order, so `recent` keeps secrets made in the same second in the order made.
     next_seq: u64,
     last_sweep: UnixTime,
 }
@@ -171,7 +174,7 @@ impl Store {
         let (secrets, receipts) = (self.secrets.len(), self.receipts.len());
         self.secrets.retain(|_, s| now < s.expires_at);
         self.receipts.retain(|_, r| now < r.expires_at);
-        self.rate.sweep(now);
+        self.rate_windows.sweep(now);
         self.last_sweep = now;
         tracing::debug!(
             secrets_dropped = secrets - self.secrets.len(),
@@ -190,7 +193,7 @@ impl Store {
             Event::Create => ctx.config.anonymous_create_limit,
             Event::Reveal => ctx.config.anonymous_reveal_limit,
         };
-        if self.rate.admit(event, ctx.actor.ip, cap, ctx.now) {
+        if self.rate_windows.admit(event, ctx.actor.ip, cap, ctx.now) {
             Ok(())
         } else {
             Err(Error::RateLimited {
