@@ -8,12 +8,13 @@
 //! answering while the client is still uploading makes the server close the connection under
 //! it, which some clients (the PyPI SDK) treat as the end of the session.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use http_body_util::BodyExt;
+use ots_gateway_bounded_body::BodyRead;
 use serde_json::json;
 
 /// How much of an oversized body is read and thrown away so that its sender gets the answer;
@@ -78,45 +79,9 @@ pub(crate) async fn jsonrpc_errors(
     }
 }
 
-enum BodyRead {
-    Complete(Bytes),
-    /// Over the limit; `drained` says whether the rest was read to its end.
-    TooLarge {
-        drained: bool,
-    },
-    Failed,
-}
-
-async fn read_bounded(mut body: Body, max_bytes: usize) -> BodyRead {
-    let mut kept: Vec<u8> = Vec::new();
-    let mut total: usize = 0;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return if total > max_bytes {
-                BodyRead::TooLarge { drained: false }
-            } else {
-                BodyRead::Failed
-            };
-        };
-        let Ok(data) = frame.into_data() else {
-            continue; // trailers
-        };
-        total = total.saturating_add(data.len());
-        if total <= max_bytes {
-            kept.extend_from_slice(&data);
-        } else {
-            // Keep reading, but keep nothing.
-            kept = Vec::new();
-            if total > DRAIN_LIMIT {
-                return BodyRead::TooLarge { drained: false };
-            }
-        }
-    }
-    if total > max_bytes {
-        BodyRead::TooLarge { drained: true }
-    } else {
-        BodyRead::Complete(Bytes::from(kept))
-    }
+/// The shared bound (`ots-gateway-bounded-body`), with this listener's drain limit.
+async fn read_bounded(body: Body, max_bytes: usize) -> BodyRead {
+    ots_gateway_bounded_body::read_bounded(body, max_bytes, DRAIN_LIMIT).await
 }
 
 /// An error answer from rmcp with a non-JSON body becomes the same status with a JSON-RPC

@@ -17,13 +17,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
 use http::{HeaderMap, Method, header};
-use http_body_util::BodyExt as _;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use ots_gateway_bounded_body::{BodyRead, read_bounded};
 use ots_gateway_core::model::{ClientToken, TokenLabel};
 
 use crate::auth_throttle::AuthThrottle;
@@ -392,19 +391,19 @@ pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next
         }
     };
     let outcome = tokio::select! {
-        read = read => read.unwrap_or(BodyRead::TimedOut),
+        read = read => read.ok(),
         () = stopping => return LocalRefusal::ShuttingDown.into_response(),
     };
     drop(reading);
     let refusal = match outcome {
-        BodyRead::Complete(bytes) => {
+        Some(BodyRead::Complete(bytes)) => {
             return next
                 .run(Request::from_parts(parts, Body::from(bytes)))
                 .await;
         }
-        BodyRead::TooLarge { drained } => (LocalRefusal::BodyTooLarge, drained),
-        BodyRead::Failed => (LocalRefusal::MalformedBody, false),
-        BodyRead::TimedOut => (LocalRefusal::BodyTimedOut, false),
+        Some(BodyRead::TooLarge { drained }) => (LocalRefusal::BodyTooLarge, drained),
+        Some(BodyRead::Failed) => (LocalRefusal::MalformedBody, false),
+        None => (LocalRefusal::BodyTimedOut, false),
     };
     match refusal {
         (refusal, drained) if is_mcp => jsonrpc_refusal(&refusal, max_bytes, drained),
@@ -414,48 +413,6 @@ pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next
 
 /// How much of an oversized `/mcp` body is read and thrown away so its sender gets the answer.
 const MCP_DRAIN_LIMIT: usize = 4 * 1024 * 1024;
-
-enum BodyRead {
-    Complete(Bytes),
-    /// Over the limit; `drained` says whether the rest was read to its end.
-    TooLarge {
-        drained: bool,
-    },
-    Failed,
-    TimedOut,
-}
-
-/// Keeps at most `max_bytes`; past that, reads on (keeping nothing) up to `drain_limit`.
-async fn read_bounded(mut body: Body, max_bytes: usize, drain_limit: usize) -> BodyRead {
-    let mut kept: Vec<u8> = Vec::new();
-    let mut total: usize = 0;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return if total > max_bytes {
-                BodyRead::TooLarge { drained: false }
-            } else {
-                BodyRead::Failed
-            };
-        };
-        let Ok(data) = frame.into_data() else {
-            continue; // trailers
-        };
-        total = total.saturating_add(data.len());
-        if total <= max_bytes {
-            kept.extend_from_slice(&data);
-        } else {
-            kept = Vec::new();
-            if total > drain_limit {
-                return BodyRead::TooLarge { drained: false };
-            }
-        }
-    }
-    if total > max_bytes {
-        BodyRead::TooLarge { drained: true }
-    } else {
-        BodyRead::Complete(Bytes::from(kept))
-    }
-}
 
 /// The same refusal, as the JSON-RPC error without an id that MCP's Streamable HTTP transport
 /// allows for a message the server cannot accept (code -32600, "Invalid Request").
