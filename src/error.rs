@@ -239,14 +239,20 @@ impl Error {
     /// upstream (a timed-out share may have created a secret). Rate limits are not retryable in
     /// this sense: they say how long to wait, and asking sooner only spends more.
     pub fn is_retryable(&self) -> bool {
+        match self.upstream_failure() {
+            // A certificate or protocol mismatch does not mend itself within a retry.
+            Some(UpstreamFailure::Network(NetworkCause::Tls)) => false,
+            Some(UpstreamFailure::Timeout | UpstreamFailure::Network(_)) => true,
+            Some(UpstreamFailure::Status(code)) => (500..600).contains(&code),
+            Some(UpstreamFailure::MalformedResponse) | None => false,
+        }
+    }
+
+    /// How talking to the upstream failed, when that is what this error is; every other error
+    /// is an answer (the upstream's, or the gateway's own).
+    pub fn upstream_failure(&self) -> Option<UpstreamFailure> {
         match self {
-            Error::Upstream(failure) => match failure {
-                // A certificate or protocol mismatch does not mend itself within a retry.
-                UpstreamFailure::Network(NetworkCause::Tls) => false,
-                UpstreamFailure::Timeout | UpstreamFailure::Network(_) => true,
-                UpstreamFailure::Status(code) => (500..600).contains(code),
-                UpstreamFailure::MalformedResponse => false,
-            },
+            Error::Upstream(failure) => Some(*failure),
             Error::UnknownSecret
             | Error::IncorrectPassphrase
             | Error::PassphraseLocked { .. }
@@ -257,7 +263,7 @@ impl Error {
             | Error::RateLimited { .. }
             | Error::NotAllowed { .. }
             | Error::NotOwned
-            | Error::Ledger => false,
+            | Error::Ledger => None,
         }
     }
 
@@ -304,27 +310,17 @@ impl Error {
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_match_the_ots_wording_clients_look_for() {
-        assert_eq!(Error::UnknownSecret.to_string(), "Unknown secret");
-        assert_eq!(Error::NotAuthorized.to_string(), "Not authorized");
-        assert_eq!(
-            Error::SecretTooLarge { max_bytes: 10_000 }.to_string(),
-            "Secret value exceeds the maximum size of 10000 bytes"
-        );
-    }
-
-    /// One of each variant, so the tables below stay complete as the enum grows.
-    fn every_kind_of_error() -> Vec<Error> {
+impl Error {
+    /// One error of each variant, and of each scope, cause and status that is answered
+    /// differently, for tests (the core's and the frontends') that must cover every failure.
+    pub fn one_of_each_kind() -> Vec<Error> {
         vec![
             Error::UnknownSecret,
             Error::IncorrectPassphrase,
+            Error::PassphraseLocked {
+                scope: LockScope::Secret,
+                retry_after: Some(Duration::from_secs(90)),
+            },
             Error::NotAuthorized,
             Error::SecretTooLarge { max_bytes: 1 },
             Error::Refused {
@@ -363,10 +359,53 @@ mod tests {
             Error::Upstream(UpstreamFailure::MalformedResponse),
         ]
     }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_match_the_ots_wording_clients_look_for() {
+        assert_eq!(Error::UnknownSecret.to_string(), "Unknown secret");
+        assert_eq!(Error::NotAuthorized.to_string(), "Not authorized");
+        assert_eq!(
+            Error::SecretTooLarge { max_bytes: 10_000 }.to_string(),
+            "Secret value exceeds the maximum size of 10000 bytes"
+        );
+    }
+
+    /// Names the variant; exhaustive, so a new variant fails to compile here until
+    /// [`Error::one_of_each_kind`] has been given one.
+    fn variant_name(error: &Error) -> &'static str {
+        match error {
+            Error::UnknownSecret => "UnknownSecret",
+            Error::IncorrectPassphrase => "IncorrectPassphrase",
+            Error::PassphraseLocked { .. } => "PassphraseLocked",
+            Error::NotAuthorized => "NotAuthorized",
+            Error::SecretTooLarge { .. } => "SecretTooLarge",
+            Error::Refused { .. } => "Refused",
+            Error::InvalidInput { .. } => "InvalidInput",
+            Error::RateLimited { .. } => "RateLimited",
+            Error::NotAllowed { .. } => "NotAllowed",
+            Error::NotOwned => "NotOwned",
+            Error::Ledger => "Ledger",
+            Error::Upstream(_) => "Upstream",
+        }
+    }
+
+    #[test]
+    fn one_of_each_kind_has_every_variant() {
+        let named: std::collections::BTreeSet<&str> =
+            Error::one_of_each_kind().iter().map(variant_name).collect();
+        assert_eq!(named.len(), 12, "{named:?}");
+    }
 
     #[test]
     fn each_failure_is_placed_with_whoever_must_act() {
-        let faults: Vec<(&str, Fault)> = every_kind_of_error()
+        let faults: Vec<(&str, Fault)> = Error::one_of_each_kind()
             .iter()
             .map(|error| (error.kind(), error.fault()))
             .collect();
@@ -376,6 +415,7 @@ mod tests {
             vec![
                 ("unknown_secret", Caller),
                 ("incorrect_passphrase", Caller),
+                ("passphrase_locked", Caller),
                 ("not_authorized", Operator),
                 ("secret_too_large", Caller),
                 ("refused", Caller),
@@ -398,7 +438,7 @@ mod tests {
 
     #[test]
     fn only_transient_upstream_failures_are_retryable() {
-        let retryable: Vec<String> = every_kind_of_error()
+        let retryable: Vec<String> = Error::one_of_each_kind()
             .iter()
             .filter(|error| error.is_retryable())
             .map(|error| error.to_string())

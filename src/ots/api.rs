@@ -152,21 +152,10 @@ impl AutoApi {
 /// the request: the route is missing, the server crashed, or the body is not what OTS sends.
 /// Timeouts and network errors are left out: they say nothing about which API works.
 pub(super) fn means_unavailable(err: &Error) -> bool {
-    match err {
-        Error::Upstream(UpstreamFailure::Status(code)) => *code == 404 || *code >= 500,
-        Error::Upstream(UpstreamFailure::MalformedResponse) => true,
-        Error::Upstream(UpstreamFailure::Timeout | UpstreamFailure::Network(_)) => false,
-        Error::UnknownSecret
-        | Error::IncorrectPassphrase
-        | Error::PassphraseLocked { .. }
-        | Error::NotAuthorized
-        | Error::SecretTooLarge { .. }
-        | Error::Refused { .. }
-        | Error::InvalidInput { .. }
-        | Error::RateLimited { .. }
-        | Error::NotAllowed { .. }
-        | Error::NotOwned
-        | Error::Ledger => false,
+    match err.upstream_failure() {
+        Some(UpstreamFailure::Status(code)) => code == 404 || code >= 500,
+        Some(UpstreamFailure::MalformedResponse) => true,
+        Some(UpstreamFailure::Timeout | UpstreamFailure::Network(_)) | None => false,
     }
 }
 

@@ -321,49 +321,34 @@ A link opens once. Share a passphrase through another channel than the link.";
 mod tests {
     use std::time::Duration;
 
-    use ots_gateway_core::model::Operation;
-
     use super::*;
 
     #[test]
     fn every_error_reads_as_a_sentence_and_rate_limits_say_when_to_retry() {
-        let all = [
-            Error::UnknownSecret,
-            Error::IncorrectPassphrase,
-            Error::NotAuthorized,
-            Error::SecretTooLarge { max_bytes: 10_000 },
-            Error::Refused {
-                message: "x".repeat(5_000),
-                intended_status: Some(400),
-            },
-            Error::InvalidInput {
-                field: "ttl",
-                reason: "too long".into(),
-            },
-            Error::RateLimited {
-                scope: RateLimitScope::Caller,
-                retry_after: Some(Duration::from_millis(12_001)),
-            },
-            Error::RateLimited {
-                scope: RateLimitScope::Upstream,
-                retry_after: None,
-            },
-            Error::NotAllowed {
-                operation: Operation::Burn,
-            },
-            Error::NotOwned,
-            Error::Ledger,
-            Error::Upstream(UpstreamFailure::Timeout),
-            Error::Upstream(UpstreamFailure::Status(503)),
-        ];
+        let quota = Error::RateLimited {
+            scope: RateLimitScope::Caller,
+            retry_after: Some(Duration::from_millis(12_001)),
+        };
+        let long_refusal = Error::Refused {
+            message: "x".repeat(5_000),
+            intended_status: Some(400),
+        };
+        let mut all = Error::one_of_each_kind();
+        all.extend([quota.clone(), long_refusal]);
         for error in &all {
             let text = error_message(error);
-            assert!(text.ends_with('.') || text.ends_with('x'), "{text}");
+            // OTS's own words are shown as it wrote them (some of its messages have no stop).
+            if let Error::Refused { message, .. } = error {
+                let shown: String = message.chars().take(MAX_UPSTREAM_MESSAGE).collect();
+                assert!(text.ends_with(&shown), "{text}");
+            } else {
+                assert!(text.ends_with('.'), "{text}");
+            }
             assert!(text.chars().count() < 2_000, "fits one Discord message");
         }
-        let quota = error_message(&all[6]);
+        let quota = error_message(&quota);
         assert!(quota.contains("Try again in 13 s."), "{quota}");
-        let timeout = error_message(&all[11]);
+        let timeout = error_message(&Error::Upstream(UpstreamFailure::Timeout));
         assert!(timeout.contains("/ots recent"), "{timeout}");
     }
 }
