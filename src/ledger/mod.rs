@@ -9,17 +9,17 @@
 
 mod entry;
 mod error;
-#[cfg(test)]
-mod flaky;
 mod resilient;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 pub use entry::{EntryId, LedgerEntry};
 pub use error::LedgerError;
-#[cfg(test)]
-pub(crate) use flaky::FlakyStore;
 pub use resilient::{BACKLOG_CAPACITY, LedgerHealth, Recorded, ResilientLedger};
 pub use sqlite::{Durability, SqliteLedger};
+#[cfg(test)]
+pub(crate) use tests::FlakyStore;
 
 use crate::model::{Frontend, ReceiptKey, ReceiptState};
 

@@ -183,7 +183,7 @@ impl OtsClient {
             ApiVersion::V1 => params::share(request),
             ApiVersion::V2 => params::conceal_v2(request),
         };
-        let outcome = self.write(api, Route::Share, payload).await;
+        let outcome = self.send_once(api, Route::Share, payload).await;
         let receipt = outcome.and_then(|reply| self.created(api, &reply.body));
         self.note(api, receipt)
     }
@@ -197,7 +197,7 @@ impl OtsClient {
             ApiVersion::V2 => params::generate_v2(request),
         };
         let sent_as_json = matches!(payload, Payload::Json(_));
-        let reply = match self.write(api, Route::Generate, payload).await {
+        let reply = match self.send_once(api, Route::Generate, payload).await {
             Ok(reply) => reply,
             Err(err) => return self.note(api, Err(err)),
         };
@@ -222,17 +222,11 @@ impl OtsClient {
         key: &SecretKey,
         passphrase: Option<&Passphrase>,
     ) -> Result<Revealed> {
-        let api = self.api_for_call().await;
-        let payload = match api {
-            ApiVersion::V1 => params::passphrase_only(passphrase),
-            ApiVersion::V2 => params::confirmed_v2(passphrase),
-        };
-        let outcome = self.write(api, Route::Reveal(key), payload).await;
-        let revealed = outcome.and_then(|reply| match api {
-            ApiVersion::V1 => wire::revealed(&reply.body, key),
-            ApiVersion::V2 => wire_v2::revealed(&reply.body, key, &self.v2_context()),
-        });
-        self.note(api, revealed)
+        self.confirmed_write(Route::Reveal(key), passphrase, |api, body| match api {
+            ApiVersion::V1 => wire::revealed(body, key),
+            ApiVersion::V2 => wire_v2::revealed(body, key, &self.v2_context()),
+        })
+        .await
     }
 
     /// v1 `GET private/{key}`, v2 `GET receipt/{key}`.
@@ -246,17 +240,27 @@ impl OtsClient {
 
     /// v1 `POST private/{key}/burn`, v2 `POST receipt/{key}/burn`. Sent once, never retried.
     pub async fn burn(&self, key: &ReceiptKey, passphrase: Option<&Passphrase>) -> Result<Burned> {
+        self.confirmed_write(Route::Burn(key), passphrase, |api, body| match api {
+            ApiVersion::V1 => wire::burned(body, &self.inner.endpoints),
+            ApiVersion::V2 => wire_v2::burned(body, &self.v2_context()),
+        })
+        .await
+    }
+
+    /// Reveal and burn: the passphrase (on v2 with the confirmation both demand), sent once.
+    async fn confirmed_write<T>(
+        &self,
+        route: Route<'_>,
+        passphrase: Option<&Passphrase>,
+        convert: impl FnOnce(ApiVersion, &[u8]) -> Result<T>,
+    ) -> Result<T> {
         let api = self.api_for_call().await;
         let payload = match api {
             ApiVersion::V1 => params::passphrase_only(passphrase),
             ApiVersion::V2 => params::confirmed_v2(passphrase),
         };
-        let outcome = self.write(api, Route::Burn(key), payload).await;
-        let burned = outcome.and_then(|reply| match api {
-            ApiVersion::V1 => wire::burned(&reply.body, &self.inner.endpoints),
-            ApiVersion::V2 => wire_v2::burned(&reply.body, &self.v2_context()),
-        });
-        self.note(api, burned)
+        let outcome = self.send_once(api, route, payload).await;
+        self.note(api, outcome.and_then(|reply| convert(api, &reply.body)))
     }
 
     /// The team's receipts of the last 30 days, oldest first: v1 `GET private/recent`, v2
@@ -388,17 +392,8 @@ impl OtsClient {
         .await
     }
 
-    /// A write: one request, whatever happens.
-    async fn write(
-        &self,
-        api: ApiVersion,
-        route: Route<'_>,
-        payload: Payload<'_>,
-    ) -> Result<Reply> {
-        self.send_once(api, route, payload).await
-    }
-
-    /// One request, one reply. A reply that is not a success becomes the error it stands for.
+    /// One request, one reply: how every write goes out, whatever happens, and each attempt of
+    /// a read. A reply that is not a success becomes the error it stands for.
     async fn send_once(
         &self,
         api: ApiVersion,

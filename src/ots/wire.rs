@@ -231,7 +231,7 @@ pub(super) fn optional_secret_key(raw: Option<String>) -> Result<Option<SecretKe
 }
 
 /// Redis reports `-1`/`-2` for keys without or past their TTL; to a caller that is "none left".
-fn non_negative(seconds: i64) -> u64 {
+pub(super) fn non_negative(seconds: i64) -> u64 {
     u64::try_from(seconds).unwrap_or(0)
 }
 

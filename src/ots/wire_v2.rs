@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 use super::lenient;
 use super::routes::Endpoints;
-use super::wire::{ReceiptContext, decode, malformed, non_empty, optional_secret_key};
+use super::wire::{
+    self, ReceiptContext, decode, malformed, non_empty, non_negative, optional_secret_key,
+};
 use crate::error::{Error, Result};
 use crate::model::{
     Burned, Receipt, ReceiptKey, ReceiptState, Revealed, SecretKey, SecretText, UpstreamStatus,
@@ -34,8 +36,6 @@ struct StatusBody {
     success: Option<bool>,
     #[serde(default, deserialize_with = "lenient::string")]
     status: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
-    locale: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,15 +133,9 @@ pub(super) fn is_current_v2_status(body: &[u8]) -> bool {
     })
 }
 
+/// v2's status body carries v1's fields (and `success`, which only the detection rule reads).
 pub(super) fn status(body: &[u8]) -> Result<UpstreamStatus> {
-    let parsed: StatusBody = decode(body)?;
-    let status = parsed
-        .status
-        .ok_or_else(|| malformed("status body has no status"))?;
-    Ok(UpstreamStatus {
-        status,
-        locale: parsed.locale.unwrap_or_default(),
-    })
+    wire::status(body)
 }
 
 /// v2 has no authcheck route; a 200 from a route that demands credentials is the same answer.
@@ -310,8 +304,4 @@ impl ReceiptObject {
             metadata_key,
         })
     }
-}
-
-fn non_negative(seconds: i64) -> u64 {
-    u64::try_from(seconds).unwrap_or(0)
 }

@@ -377,7 +377,7 @@ impl IntoResponse for LocalRefusal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ots_gateway_core::error::NetworkCause;
     use std::time::Duration;
@@ -393,19 +393,24 @@ mod tests {
         };
         let intended = header(&INTENDED_STATUS);
         let retry = header(&header::RETRY_AFTER);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "application/json; charset=utf-8"
-        );
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let body = json_body(response).await;
         (
             status,
             intended,
             retry,
             String::from_utf8(body.to_vec()).unwrap(),
         )
+    }
+
+    /// The body of an answer that must be JSON, as every answer of ours is.
+    pub(crate) async fn json_body(response: Response) -> axum::body::Bytes {
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/json; charset=utf-8"
+        );
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
     }
 
     const GW: Dialect = Dialect::Gateway {

@@ -531,13 +531,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.status(), http::StatusCode::GATEWAY_TIMEOUT);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "application/json; charset=utf-8"
-        );
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let body = crate::errors::tests::json_body(response).await;
         assert!(body.starts_with(br#"{"message":"#));
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{EntryId, LedgerEntry, LedgerError, LedgerStore, SqliteLedger, StateUpdate};
+use crate::ledger::{EntryId, LedgerEntry, LedgerError, LedgerStore, SqliteLedger, StateUpdate};
 use crate::model::{Frontend, ReceiptKey, ReceiptState};
 
 /// An in-memory SQLite store whose writes can be made to fail, as a full disk or a held lock
