@@ -60,17 +60,25 @@ pub(super) fn passphrase_only(passphrase: Option<&Passphrase>) -> Payload<'_> {
 // `false` turns a set off. JSON bodies need v0.24+; a v0.23 server would ignore this body
 // entirely and generate with its defaults, so turning sets off is not supported there.
 fn generate_as_json(request: &GenerateRequest) -> Payload<'_> {
-    let mut body = Map::new();
+    Payload::Json(Value::Object(generate_fields_json(request)))
+}
+
+/// What generate asks for, as JSON fields: v1's JSON body is these, v2 nests them under
+/// `secret`. The character sets go only when set explicitly, as in forms.
+fn generate_fields_json(request: &GenerateRequest) -> Map<String, Value> {
+    let mut fields = Map::new();
     if let Some(length) = request.length {
-        body.insert("length".into(), json!(length));
+        fields.insert("length".into(), json!(length));
     }
-    let sets: Map<String, Value> = character_set_flags(&request.character_sets)
-        .into_iter()
-        .map(|(form_name, on)| (json_set_name(form_name).to_owned(), Value::Bool(on)))
-        .collect();
-    body.insert("character_sets".into(), Value::Object(sets));
-    insert_options_json(&mut body, &request.options);
-    Payload::Json(Value::Object(body))
+    if explicit_character_sets(&request.character_sets) {
+        let sets: Map<String, Value> = character_set_flags(&request.character_sets)
+            .into_iter()
+            .map(|(form_name, on)| (json_set_name(form_name).to_owned(), Value::Bool(on)))
+            .collect();
+        fields.insert("character_sets".into(), Value::Object(sets));
+    }
+    insert_options_json(&mut fields, &request.options);
+    fields
 }
 
 /// A v0.23 server reads a JSON body as "no params": it would generate with its defaults and,
@@ -190,19 +198,7 @@ pub(super) fn conceal_v2(request: &ShareRequest) -> Payload<'static> {
 
 /// v2 generate. JSON keeps `false` a real false, so turning a set off needs no special path.
 pub(super) fn generate_v2(request: &GenerateRequest) -> Payload<'static> {
-    let mut fields = Map::new();
-    if let Some(length) = request.length {
-        fields.insert("length".into(), json!(length));
-    }
-    if explicit_character_sets(&request.character_sets) {
-        let sets: Map<String, Value> = character_set_flags(&request.character_sets)
-            .into_iter()
-            .map(|(form_name, on)| (json_set_name(form_name).to_owned(), Value::Bool(on)))
-            .collect();
-        fields.insert("character_sets".into(), Value::Object(sets));
-    }
-    insert_options_json(&mut fields, &request.options);
-    Payload::Json(json!({ "secret": fields }))
+    Payload::Json(json!({ "secret": generate_fields_json(request) }))
 }
 
 /// v2 reveal and burn act only when told to continue; the passphrase sits beside it.
