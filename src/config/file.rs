@@ -9,8 +9,9 @@ use url::Url;
 
 use super::problems::Problems;
 use super::{
-    DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_UPSTREAM,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_UPSTREAM,
 };
 use crate::model::Frontend;
 use crate::ots::{ApiChoice, OtsClientConfig};
@@ -284,6 +285,11 @@ pub(super) struct ServerSection {
     #[serde(with = "humantime_serde")]
     pub(super) request_timeout: Duration,
     pub(super) max_concurrent_requests: usize,
+    pub(super) max_connections: usize,
+    #[serde(with = "humantime_serde")]
+    pub(super) header_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(super) body_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub(super) shutdown_grace: Duration,
 }
@@ -298,6 +304,9 @@ impl Default for ServerSection {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             shutdown_grace: Duration::from_secs(10),
         }
     }

@@ -56,6 +56,17 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests handled at once before the listener sheds load with 503.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+/// Open connections at most. 1 024 is the usual soft descriptor limit; the binary raises it and
+/// lowers this cap to fit what it got, but a cap below it keeps the gateway working even where
+/// it cannot raise it.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 768;
+/// How long a connection may take to send a request head, and may sit idle between requests.
+/// Real clients send a head in one packet; 10 s tolerates a slow link and a paused debugger,
+/// and makes a slowloris socket cost at most that long.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request body may take to arrive in full. A body is at most 64 KiB by default:
+/// seconds on any link a client would use.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7143";
 pub const DEFAULT_UPSTREAM: &str = "https://onetimesecret.com";
@@ -113,6 +124,10 @@ pub struct ValidConfig {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
+    /// The listener's connection cap, before the binary fits it to the open-file limit.
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
     pub shutdown_grace: Duration,
     /// The OTS client's own settings, held directly so the two cannot disagree.
     pub upstream: OtsClientConfig,

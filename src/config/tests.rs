@@ -556,3 +556,66 @@ fn mcp_out_of_band_only_is_off_by_default_and_read_from_the_mcp_section() {
         "other [mcp] keys keep their defaults"
     );
 }
+
+#[test]
+fn listener_bounds_are_read_as_users_write_them() {
+    let file =
+        "[server]\nmax_connections = 5\nheader_timeout = \"30s\"\nbody_timeout = \"1m 30s\"\n";
+    let config = load_text(file, &MapEnvironment::default()).expect("valid");
+    assert_eq!(config.max_connections, 5);
+    assert_eq!(config.header_timeout, Duration::from_secs(30));
+    assert_eq!(config.body_timeout, Duration::from_secs(90));
+
+    let env = MapEnvironment::default()
+        .with_var("OTS_GATEWAY__SERVER__MAX_CONNECTIONS", "9")
+        .with_var("OTS_GATEWAY__SERVER__BODY_TIMEOUT", "2s");
+    let overridden = load_text(file, &env).expect("valid");
+    assert_eq!(overridden.max_connections, 9, "typed as a number");
+    assert_eq!(overridden.body_timeout, Duration::from_secs(2));
+    assert_eq!(overridden.header_timeout, Duration::from_secs(30));
+
+    let defaults = load_text("", &MapEnvironment::default()).expect("valid");
+    assert_eq!(
+        (
+            defaults.max_connections,
+            defaults.header_timeout,
+            defaults.body_timeout
+        ),
+        (
+            DEFAULT_MAX_CONNECTIONS,
+            DEFAULT_HEADER_TIMEOUT,
+            DEFAULT_BODY_TIMEOUT
+        )
+    );
+}
+
+#[test]
+fn listener_bounds_that_would_refuse_everyone_are_refused_by_key() {
+    let error = load_text(
+        "[server]\nmax_connections = 0\nheader_timeout = \"0s\"\nbody_timeout = \"0s\"\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("zero bounds");
+    assert!(
+        problem_for(&error, "server.max_connections")
+            .reason
+            .contains("at least 1")
+    );
+    for key in ["server.header_timeout", "server.body_timeout"] {
+        assert!(
+            problem_for(&error, key).reason.contains("longer than zero"),
+            "{error}"
+        );
+    }
+    let error = load_text(
+        "[server]\nheader_timeout = 10\n",
+        &MapEnvironment::default(),
+    )
+    .expect_err("a bare number has no unit");
+    assert_eq!(
+        problem_for(&error, "server.header_timeout")
+            .location
+            .as_deref(),
+        Some("at line 2")
+    );
+}

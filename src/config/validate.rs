@@ -39,11 +39,21 @@ pub(super) fn validate(
             ),
         );
     }
-    if file.server.max_concurrent_requests == 0 {
-        problems.at("server.max_concurrent_requests", "must be at least 1");
+    for (key, count) in [
+        (
+            "server.max_concurrent_requests",
+            file.server.max_concurrent_requests,
+        ),
+        ("server.max_connections", file.server.max_connections),
+    ] {
+        if count == 0 {
+            problems.at(key, "must be at least 1");
+        }
     }
     for (key, duration) in [
         ("server.request_timeout", file.server.request_timeout),
+        ("server.header_timeout", file.server.header_timeout),
+        ("server.body_timeout", file.server.body_timeout),
         ("upstream.connect_timeout", file.upstream.connect_timeout),
         ("upstream.request_timeout", file.upstream.request_timeout),
     ] {
@@ -140,6 +150,9 @@ pub(super) fn validate(
         max_body_bytes: file.server.max_body_bytes,
         request_timeout: file.server.request_timeout,
         max_concurrent_requests: file.server.max_concurrent_requests,
+        max_connections: file.server.max_connections,
+        header_timeout: file.server.header_timeout,
+        body_timeout: file.server.body_timeout,
         shutdown_grace: file.server.shutdown_grace,
         upstream,
         log_level: file.log.level,

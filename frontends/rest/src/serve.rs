@@ -30,6 +30,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use ots_gateway_core::config;
 use ots_gateway_core::metrics::ListenerMetrics;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
@@ -52,15 +53,11 @@ pub struct ListenerSettings {
 
 impl Default for ListenerSettings {
     fn default() -> Self {
+        // The configuration's defaults, which say why these values.
         ListenerSettings {
-            // 1 024 is the usual soft descriptor limit; the binary raises it, but a cap below it
-            // keeps the gateway working even where it cannot.
-            max_connections: 768,
-            // Real clients send a head in one packet; 10 s tolerates a slow link and a paused
-            // debugger, and makes a slowloris socket cost at most that long.
-            header_read_timeout: Duration::from_secs(10),
-            // A body is at most 64 KiB by default: seconds on any link a client would use.
-            body_read_timeout: Duration::from_secs(10),
+            max_connections: config::DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: config::DEFAULT_HEADER_TIMEOUT,
+            body_read_timeout: config::DEFAULT_BODY_TIMEOUT,
         }
     }
 }

@@ -34,6 +34,9 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         "  max concurrent requests  {}",
         config.max_concurrent_requests
     );
+    println!("  max connections          {}", config.max_connections);
+    println!("  header timeout           {:?}", config.header_timeout);
+    println!("  body timeout             {:?}", config.body_timeout);
     println!("  shutdown grace           {:?}", config.shutdown_grace);
     println!("  upstream                 {}", config.upstream.base_url);
     match &config.upstream.credentials {

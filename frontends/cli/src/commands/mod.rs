@@ -120,16 +120,22 @@ fn announce(local: SocketAddr) {
     let _ = stdout.flush();
 }
 
-/// The listener's bounds for this process: the defaults, with the connection cap lowered to fit
-/// the open-file limit (raised first as far as allowed).
-fn listener_settings() -> ListenerSettings {
-    let defaults = ListenerSettings::default();
+/// The listener's bounds for this process: the configured ones (`serve`) or the defaults
+/// (`simulate`), with the connection cap lowered to fit the open-file limit (raised first as far
+/// as allowed).
+fn listener_settings(configured: ListenerSettings) -> ListenerSettings {
     let limit = crate::descriptors::raise_limit();
-    let max_connections = crate::descriptors::connection_cap(defaults.max_connections, limit);
-    tracing::info!(open_file_limit = limit, max_connections, "listener bounds");
+    let max_connections = crate::descriptors::connection_cap(configured.max_connections, limit);
+    tracing::info!(
+        open_file_limit = limit,
+        max_connections,
+        header_timeout = ?configured.header_read_timeout,
+        body_timeout = ?configured.body_read_timeout,
+        "listener bounds"
+    );
     ListenerSettings {
         max_connections,
-        ..defaults
+        ..configured
     }
 }
 

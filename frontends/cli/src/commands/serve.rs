@@ -5,7 +5,7 @@ use ots_gateway_core::config::ValidConfig;
 use ots_gateway_core::model::Frontend;
 use ots_gateway_core::watcher::ReceiptWatcher;
 use ots_gateway_mcp::{EntryPages, McpSettings};
-use ots_gateway_rest::{ListenerLoad, RestConfig};
+use ots_gateway_rest::{ListenerLoad, ListenerSettings, RestConfig};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -100,7 +100,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         tasks
     };
-    let bounds = listener_settings();
+    let bounds = listener_settings(ListenerSettings {
+        max_connections: config.max_connections,
+        header_read_timeout: config.header_timeout,
+        body_read_timeout: config.body_timeout,
+    });
     let load = ListenerLoad::new(&bounds, listener_metrics);
     let served = serve_until_shutdown(
         listener,

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use ots_gateway_core::model::Credentials;
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
-use ots_gateway_rest::{RestConfig, SimulatedApis};
+use ots_gateway_rest::{ListenerSettings, RestConfig, SimulatedApis};
 use url::Url;
 
 use super::{bind, listener_settings, serve_until_shutdown};
@@ -43,7 +43,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %local, accounts = accounts.len(), api = ?args.api, "OTS simulator starting");
     let router =
         ots_gateway_rest::simulator_router_speaking(simulator, RestConfig::default(), apis);
-    let settings = listener_settings();
+    let settings = listener_settings(ListenerSettings::default());
     let load = ListenerLoad::new(&settings, Default::default());
     serve_until_shutdown(
         listener,

@@ -11,6 +11,7 @@ mod frictions;
 mod ledger_crash;
 mod ledger_failures;
 mod links;
+mod listener_config;
 mod mcp_clients;
 mod probes;
 mod process;
