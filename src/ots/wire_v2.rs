@@ -30,8 +30,9 @@ pub(super) struct V2Context<'a> {
     pub(super) now: i64,
 }
 
+/// What the detection rule reads of `/api/v2/status`; the status itself is parsed as v1's.
 #[derive(Deserialize)]
-struct StatusBody {
+struct DetectionProbe {
     #[serde(default, deserialize_with = "lenient::boolean")]
     success: Option<bool>,
     #[serde(default, deserialize_with = "lenient::string")]
@@ -128,7 +129,7 @@ struct RecentBody {
 
 /// The detection rule: only this answer marks a server whose v2 this client speaks.
 pub(super) fn is_current_v2_status(body: &[u8]) -> bool {
-    serde_json::from_slice::<StatusBody>(body).is_ok_and(|parsed| {
+    serde_json::from_slice::<DetectionProbe>(body).is_ok_and(|parsed| {
         parsed.success == Some(true) && parsed.status.as_deref() == Some("nominal")
     })
 }
