@@ -63,12 +63,7 @@ impl Fixture {
 fn share_req(secret: &str) -> ShareRequest {
     ShareRequest {
         secret: SecretText::new(secret),
-        options: CreateOptions {
-            ttl: None,
-            passphrase: None,
-            recipient: None,
-            share_domain: None,
-        },
+        options: CreateOptions::default(),
     }
 }
 

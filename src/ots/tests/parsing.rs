@@ -11,12 +11,7 @@ use crate::model::{
 fn share_request() -> ShareRequest {
     ShareRequest {
         secret: SecretText::new("s3cr3t"),
-        options: CreateOptions {
-            ttl: None,
-            passphrase: None,
-            recipient: None,
-            share_domain: None,
-        },
+        options: CreateOptions::default(),
     }
 }
 

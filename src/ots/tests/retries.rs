@@ -12,12 +12,7 @@ const READ_RETRIES: u32 = 2;
 fn share_request() -> ShareRequest {
     ShareRequest {
         secret: SecretText::new("s3cr3t"),
-        options: CreateOptions {
-            ttl: None,
-            passphrase: None,
-            recipient: None,
-            share_domain: None,
-        },
+        options: CreateOptions::default(),
     }
 }
 

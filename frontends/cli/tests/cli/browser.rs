@@ -92,14 +92,7 @@ async fn share(client: &reqwest::Client, base: &str, secret: &str) -> (String, S
 
 /// `ots_gateway_operations_total` for a REST operation and outcome, from `/metrics`.
 async fn operations(client: &reqwest::Client, base: &str, operation: &str) -> u64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = support::metrics_text(client.get(format!("{base}/metrics"))).await;
     let series = format!(
         "ots_gateway_operations_total{{frontend=\"rest\",operation=\"{operation}\",outcome=\"ok\"}} "
     );

@@ -267,15 +267,11 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
     .expect("mcp json");
     assert_eq!(burned_by_mcp["result"]["isError"], false, "{burned_by_mcp}");
 
-    let metrics = http
-        .get(format!("{}/metrics", gateway.base_url))
-        .bearer_auth(BEARER)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = support::metrics_text(
+        http.get(format!("{}/metrics", gateway.base_url))
+            .bearer_auth(BEARER),
+    )
+    .await;
     assert!(
         metrics.contains("ots_gateway_operations_total"),
         "{metrics}"

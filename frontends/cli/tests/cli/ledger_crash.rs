@@ -101,14 +101,7 @@ async fn acknowledged_receipts_survive_sigkill() {
 
     // A restarted gateway reopens the same file and counts what is there.
     let restarted = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &env).await;
-    let metrics = http
-        .get(format!("{}/metrics", restarted.base_url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = support::metrics_text(http.get(format!("{}/metrics", restarted.base_url))).await;
     assert!(
         metrics.contains("ots_gateway_ledger_entries 65"),
         "{metrics}"

@@ -91,14 +91,7 @@ async fn the_listener_runs_with_the_configured_bounds() {
         .await
         .expect("the idle connection was closed to make room");
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-    let metrics = client
-        .get(format!("{}/metrics", gateway.base_url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = support::metrics_text(client.get(format!("{}/metrics", gateway.base_url))).await;
     assert!(
         metrics.contains("ots_gateway_listener_evicted_connections_total")
             && !metrics.contains("ots_gateway_listener_evicted_connections_total 0"),

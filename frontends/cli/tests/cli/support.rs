@@ -73,6 +73,17 @@ pub async fn start_with_open_file_limit(
     launch(command, args, envs).await
 }
 
+/// The Prometheus text of a `/metrics` request (built by the caller, which adds any auth).
+pub async fn metrics_text(request: reqwest::RequestBuilder) -> String {
+    request
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
 /// Where a gateway started by a test keeps its default ledger: a folder of this test run, never
 /// the user's own `~/.local/share/ots-gateway`, which a test must neither read nor change.
 pub fn isolated_data_home() -> std::path::PathBuf {
