@@ -230,6 +230,12 @@ fn is_key_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
+/// A key from a URL path reduced the way OTS reduces it (v1 after its length guard, v2 always):
+/// every character outside `[a-zA-Z0-9_-]` dropped.
+pub fn sanitize_key(raw: &str) -> String {
+    raw.chars().filter(|c| is_key_char(*c)).collect()
+}
+
 fn parse_key(field: &'static str, raw: &str) -> Result<String, Error> {
     if raw.is_empty() {
         return Err(Error::InvalidInput {

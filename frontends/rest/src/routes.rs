@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use ots_gateway_core::Error;
-use ots_gateway_core::model::{ReceiptKey, SecretKey};
+use ots_gateway_core::model::{ReceiptKey, SecretKey, sanitize_key};
 use serde::Serialize;
 
 use crate::backend::{Backend, Call};
@@ -177,20 +177,14 @@ async fn recent(call: Call) -> Response {
     }
 }
 
-/// The key as the client sent it, once it passes OTS's length guard.
+/// The key as the client sent it, once it passes OTS's length guard (after which OTS reduces it
+/// with `sanitize_key`).
 fn raw_key(key: Result<Path<String>, PathRejection>) -> Result<String, LocalRefusal> {
     match key {
         Ok(Path(raw)) if raw.chars().count() >= MIN_KEY_CHARS => Ok(raw),
         // Too short, or not decodable as UTF-8: OTS cannot get as far as a lookup either.
         Ok(_) | Err(_) => Err(LocalRefusal::KeyNotFound),
     }
-}
-
-/// OTS reduces keys to `[a-zA-Z0-9_-]` after the length check.
-fn sanitize_key(raw: &str) -> String {
-    raw.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-        .collect()
 }
 
 #[derive(Serialize)]
