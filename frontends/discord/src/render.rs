@@ -224,16 +224,7 @@ pub fn burn_menu(entries: &[OwnedReceipt]) -> Option<CreateActionRow> {
             CreateSelectMenuOption::new(menu_label(index, owned), choice.encode())
         })
         .collect();
-    if options.is_empty() {
-        return None;
-    }
-    Some(CreateActionRow::SelectMenu(
-        CreateSelectMenu::new(
-            CustomId::BurnMenu.encode(),
-            CreateSelectMenuKind::String { options },
-        )
-        .placeholder("Choose the secret to burn"),
-    ))
+    select_menu(CustomId::BurnMenu, options, "Choose the secret to burn")
 }
 
 /// The `/ots status` menu: pick one entry for its details.
@@ -246,15 +237,21 @@ pub fn status_menu(entries: &[OwnedReceipt]) -> Option<CreateActionRow> {
             CreateSelectMenuOption::new(menu_label(index, owned), owned.entry.id.as_str())
         })
         .collect();
+    select_menu(CustomId::StatusMenu, options, "Show one secret")
+}
+
+/// A menu row, or none when there is nothing to choose (Discord refuses an empty menu).
+fn select_menu(
+    id: CustomId,
+    options: Vec<CreateSelectMenuOption>,
+    placeholder: &str,
+) -> Option<CreateActionRow> {
     if options.is_empty() {
         return None;
     }
     Some(CreateActionRow::SelectMenu(
-        CreateSelectMenu::new(
-            CustomId::StatusMenu.encode(),
-            CreateSelectMenuKind::String { options },
-        )
-        .placeholder("Show one secret"),
+        CreateSelectMenu::new(id.encode(), CreateSelectMenuKind::String { options })
+            .placeholder(placeholder),
     ))
 }
 
