@@ -9,18 +9,19 @@ use ots_gateway_core::model::{
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::tool::{InputResponses, RequestState};
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ElicitationAction;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
 };
-use rmcp::service::{ElicitationError, ElicitationMode, RequestContext};
+use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::arguments::{
     AskArgs, BurnArgs, EntryArgs, GenerateArgs, NoArgs, PassphraseArg, RetrieveArgs, ShareArgs,
     StatusArgs, check_arguments, non_empty, structure_argument_error,
 };
+use crate::elicit::{PageRequest, ShareOutcome, share_through_page};
 use crate::entry::{EntryDesk, EntryState};
 use crate::errors::ToolError;
 use crate::identity::{Transport, caller_for};
@@ -98,78 +99,6 @@ impl McpServer {
         caller_for(self.transport, context)
     }
 
-    /// `share_secret` without a secret: the person types it into an entry page the client opens
-    /// for them (URL-mode elicitation), and the call returns once the page is submitted.
-    async fn share_through_page(
-        &self,
-        ttl: Option<u32>,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<Json<Created>, ToolError> {
-        let no_secret = |reason: &str| {
-            ToolError(ots_gateway_core::Error::InvalidInput {
-                field: "secret",
-                reason: reason.to_owned(),
-            })
-        };
-        let Some(desk) = self.entry.as_ref() else {
-            return Err(no_secret("this argument is required"));
-        };
-        if !context
-            .peer
-            .supported_elicitation_modes()
-            .contains(&ElicitationMode::Url)
-        {
-            return Err(no_secret(
-                "this argument is required, since this client cannot open a page for the user \
-                 (no URL elicitation); to keep the secret out of the conversation, call \
-                 ask_user_for_secret and give the person the entry_url",
-            ));
-        }
-        let caller = self.caller(context);
-        let opened = desk.open(&caller, ttl)?;
-        let asked = context
-            .peer
-            .elicit_url_with_timeout(
-                "Type the secret to share into this one-time page of ots-gateway. The \
-                 assistant receives only the link, never the secret.",
-                opened.url.clone(),
-                opened.id.clone(),
-                Some(opened.expires_in),
-            )
-            .await;
-        let refused = |message: &str| {
-            ToolError(ots_gateway_core::Error::Refused {
-                message: message.to_owned(),
-                intended_status: None,
-            })
-        };
-        match asked {
-            Ok(ElicitationAction::Accept) => {}
-            Ok(ElicitationAction::Decline | ElicitationAction::Cancel)
-            | Err(ElicitationError::UserDeclined | ElicitationError::UserCancelled) => {
-                return Err(refused("the user declined to open the secret entry page"));
-            }
-            Ok(_) | Err(_) => {
-                return Err(refused(
-                    "the client could not show the secret entry page; call \
-                     ask_user_for_secret instead",
-                ));
-            }
-        }
-        match desk.settled(&caller, &opened.id).await {
-            Some(EntryState::Shared {
-                receipt,
-                has_passphrase,
-            }) => Ok(Json(Created::from_receipt(&receipt, has_passphrase, ttl))),
-            Some(EntryState::Expired) | None => Err(refused(
-                "the secret entry page expired before the user submitted it",
-            )),
-            Some(EntryState::Waiting | EntryState::Submitting) => {
-                Err(refused("the secret entry page was not submitted"))
-            }
-        }
-    }
-
     fn entry_desk(&self) -> Result<&EntryDesk, ToolError> {
         self.entry.as_ref().ok_or_else(|| {
             ToolError(ots_gateway_core::Error::Refused {
@@ -201,6 +130,8 @@ a one-time link for the recipient. Returns share_url (send this), metadata_key (
 secret_status and burn_secret) and when the link expires. The secret is never echoed back. If \
 you do not already have the secret, use generate_secret instead so it never enters the \
 conversation.",
+        // Spelt out: the return type also carries the 2026-07-28 request to open the page.
+        output_schema = rmcp::handler::server::tool::schema_for_output::<Created>(),
         annotations(
             title = "Share a secret as a one-time link",
             read_only_hint = false,
@@ -212,10 +143,19 @@ conversation.",
     async fn share_secret(
         &self,
         Parameters(args): Parameters<ShareArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<Created>, ToolError> {
+    ) -> Result<ShareOutcome, ToolError> {
         let Some(secret) = args.secret else {
-            return self.share_through_page(args.ttl, &context).await;
+            let caller = self.caller(&context);
+            let request = PageRequest {
+                caller: &caller,
+                ttl: args.ttl,
+                request_state,
+                input_responses,
+            };
+            return share_through_page(self.entry.as_ref(), request, &context).await;
         };
         if self.out_of_band_only {
             return Err(ToolError(ots_gateway_core::Error::InvalidInput {
@@ -237,11 +177,11 @@ conversation.",
             share_domain: None,
         };
         let receipt = self.gateway.share(&caller, request).await?;
-        Ok(Json(Created::from_receipt(
+        Ok(ShareOutcome::Shared(Json(Created::from_receipt(
             &receipt,
             has_passphrase,
             args.ttl,
-        )))
+        ))))
     }
 
     #[tool(
