@@ -639,3 +639,84 @@ async fn a_stateless_client_is_asked_to_open_the_page_and_retries() -> Result<()
     intruder.cancel().await?;
     Ok(())
 }
+
+/// The PyPI `mcp` client with an elicitation callback that opens URL-mode pages: over a
+/// 2026-07-28 stateless connection (the SDK drives the `InputRequiredResult` rounds) and over a
+/// legacy session (the server sends `elicitation/create`), the test fills the page it is told to
+/// open and the call returns the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pypi_client_opens_the_page_in_both_protocol_eras() -> Result<()> {
+    use tokio::io::AsyncBufReadExt;
+
+    let python = crate::outside::python_with_mcp().await?;
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pypi_url_elicitation.py");
+    let gateway = Setup::default().gateway()?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = axum::Router::new()
+        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    for (mode, era_marker) in [("auto", "input_required"), ("legacy", "mcp-session-id")] {
+        let capture: Capture = Arc::default();
+        let proxy = recording_proxy(addr, capture.clone()).await?;
+        let secret = format!("pypi-{mode}-{}", rand_suffix());
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .arg(format!("http://{proxy}/mcp"))
+            .arg(mode)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let mut browser = None;
+        let mut outcome = None;
+        while let Some(line) = lines.next_line().await? {
+            let said: Value = serde_json::from_str(&line).with_context(|| line.clone())?;
+            if let Some(url) = said["open"].as_str() {
+                ensure!(
+                    url.starts_with(&format!("http://{addr}/mcp/compose/")),
+                    "{url}"
+                );
+                let (url, secret) = (url.to_owned(), secret.clone());
+                browser = Some(tokio::spawn(async move { fill_page(&url, &secret).await }));
+            } else if said.get("result").is_some() {
+                outcome = Some(said);
+            }
+        }
+        ensure!(child.wait().await?.success(), "{mode}: the client failed");
+        let filled = browser
+            .context("the client was never asked to open a page")?
+            .await??;
+        ensure!(filled["submitted"] == 200, "{filled}");
+        let outcome = outcome.context("the client printed no result")?;
+        ensure!(outcome["is_error"] == false, "{mode}: {outcome}");
+        let share_url = str_field(&outcome["result"], "share_url")?;
+        let key = SecretKey::parse(share_url.rsplit('/').next().unwrap_or_default())?;
+        let recipient = Caller::new(Frontend::Rest, "recipient");
+        ensure!(
+            gateway
+                .retrieve(&recipient, &key, None)
+                .await?
+                .value
+                .expose()
+                == secret
+        );
+        ensure!(gateway.retrieve(&recipient, &key, None).await.is_err());
+
+        let mcp_bytes = captured(&capture);
+        ensure!(
+            mcp_bytes.contains("\"mode\":\"url\"")
+                && mcp_bytes.to_ascii_lowercase().contains(era_marker),
+            "{mode}: not the expected flow"
+        );
+        ensure!(
+            !mcp_bytes.contains(&secret),
+            "{mode}: the secret crossed the MCP connection"
+        );
+    }
+    Ok(())
+}

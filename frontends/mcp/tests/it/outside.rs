@@ -41,7 +41,7 @@ async fn run(command: &mut Command, what: &str) -> Result<String> {
 }
 
 /// The venv's python, with the pinned `mcp` installed.
-async fn python_with_mcp() -> Result<PathBuf> {
+pub async fn python_with_mcp() -> Result<PathBuf> {
     let _one_at_a_time = TOOL_INSTALLS.lock().await;
     let venv = tools_dir().join("pyvenv");
     let python = venv.join("bin/python");
