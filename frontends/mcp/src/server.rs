@@ -50,6 +50,15 @@ the secret. Do not send it to the recipient.\n\
 before retrying, and never retry share_secret or generate_secret after `upstream_timeout` \
 without checking list_recent_secrets first.";
 
+/// Why `list_recent_secrets` refuses a stateless client without a token or header.
+const NO_DISTINCT_IDENTITY: &str = "this client has no identity of its own on this gateway: the \
+request came without a client token, without an X-OTS-Gateway-Client header and without an MCP \
+session (protocol 2026-07-28 is stateless), and the name it declares is shared by every client \
+built on the same SDK, so its list would include theirs. Present a client token (Authorization: \
+Bearer, from the gateway's client_tokens_file), send an X-OTS-Gateway-Client header naming this \
+client, or connect with protocol 2025-11-25 (which has sessions). Keys you hold still work with \
+secret_status and burn_secret.";
+
 /// One MCP server instance. Cheap to clone: the HTTP transport makes one per request.
 #[derive(Clone)]
 pub struct McpServer {
@@ -96,7 +105,21 @@ impl McpServer {
     }
 
     fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
-        caller_for(self.transport, context)
+        caller_for(self.transport, context).caller
+    }
+
+    /// The caller, for tools that act on "my secrets" without being handed a key. Refused for a
+    /// caller that is not told apart from other clients (see `identity`): its list would be
+    /// every same-named client's.
+    fn distinct_caller(&self, context: &RequestContext<RoleServer>) -> Result<Caller, ToolError> {
+        let identified = caller_for(self.transport, context);
+        if identified.told_apart {
+            return Ok(identified.caller);
+        }
+        Err(ToolError(ots_gateway_core::Error::Refused {
+            message: NO_DISTINCT_IDENTITY.to_owned(),
+            intended_status: None,
+        }))
     }
 
     fn entry_desk(&self) -> Result<&EntryDesk, ToolError> {
@@ -290,7 +313,7 @@ check or burn, or to see whether a create call that timed out went through.",
         Parameters(NoArgs {}): Parameters<NoArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<RecentList>, ToolError> {
-        let caller = self.caller(&context);
+        let caller = self.distinct_caller(&context)?;
         let owned = self.gateway.owned_recent(&caller).await?;
         let ledger = self.gateway.ledger_health();
         Ok(Json(RecentList {
