@@ -246,8 +246,8 @@ secret.",
 
     #[tool(
         description = "Check a secret you created: whether the recipient has opened it yet \
-(state new, received, burned, expired), when it was created and opened, and how long it has \
-left. Does not open or use up the link. Takes the metadata_key (or receipt link) returned when \
+(`state`: new means not yet, received means opened; the output schema lists every state), when \
+it was created and opened, and how long it has left. Does not open or use up the link. Takes the metadata_key (or receipt link) returned when \
 the secret was created; only secrets created by this client can be checked.",
         annotations(
             title = "Check whether a secret was opened",
@@ -265,7 +265,14 @@ the secret was created; only secrets created by this client can be checked.",
         let caller = self.caller(&context);
         let key = keys::receipt_key(&args.metadata_key)?;
         let receipt = self.gateway.receipt(&caller, &key).await?;
-        Ok(Json(Status::from(&receipt)))
+        // Absent when ownership is not enforced and the secret was made elsewhere.
+        let created_with_passphrase = self
+            .gateway
+            .entry_for(&caller, &key)
+            .await
+            .ok()
+            .map(|entry| entry.has_passphrase);
+        Ok(Json(Status::new(&receipt, created_with_passphrase)))
     }
 
     #[tool(
@@ -298,7 +305,7 @@ can be burned. Cannot be undone.",
 
     #[tool(
         description = "List the secrets this client created through the gateway, newest first, \
-with their state (new, received, burned, expired) and metadata_key. Use it to find a secret to \
+with their state and metadata_key. Use it to find a secret to \
 check or burn, or to see whether a create call that timed out went through.",
         annotations(
             title = "List my recent secrets",
