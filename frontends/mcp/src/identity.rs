@@ -113,11 +113,12 @@ fn token_label(context: &RequestContext<RoleServer>) -> Option<String> {
     sanitise(label)
 }
 
-/// The self-declared `X-OTS-Gateway-Client` header.
+/// The self-declared `X-OTS-Gateway-Client` header. Held to the strict rule: the HTTP layer
+/// already refused a request whose header breaks it.
 fn header_id(context: &RequestContext<RoleServer>) -> Option<String> {
     let parts = context.extensions.get::<http::request::Parts>()?;
     let value = parts.headers.get(CLIENT_HEADER)?.to_str().ok()?;
-    sanitise(value)
+    CallerId::parse(value).map(CallerId::into_string)
 }
 
 /// `<declared name>.<tag>` for a request inside an MCP session, the tag a keyed hash of the

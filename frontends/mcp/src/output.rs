@@ -1,7 +1,7 @@
 //! Tool results. Each is a `Json<T>`, so clients get `structuredContent` and `tools/list` an
 //! `outputSchema` generated from these types.
 //!
-//! None of them has a field for a secret value or passphrase except [`Revealed`] (the retrieve
+//! None of them has a field for a secret value or passphrase except [`RetrievedSecret`] (the retrieve
 //! tool) and [`Created::generated_value`] (only when the operator enabled it). Integers are `u32`:
 //! `u64` puts `"format": "uint64"` in the schema, which some clients' validators reject.
 
@@ -241,7 +241,7 @@ impl From<&OwnedReceipt> for RecentItem {
 /// What `retrieve_secret` returns: the only result that carries a secret.
 #[derive(Serialize, JsonSchema)]
 #[schemars(transform = crate::schema::portable)]
-pub(crate) struct Revealed {
+pub(crate) struct RetrievedSecret {
     /// The secret's plaintext. It no longer exists upstream: the link is used up.
     pub secret: ExposedSecret,
 }

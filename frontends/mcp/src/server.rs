@@ -28,7 +28,7 @@ use crate::identity::{Transport, caller_for};
 use crate::keys;
 use crate::output::{
     BurnResult, Created, EntryOpened, EntryResult, ExposedSecret, GatewayStatus, RecentItem,
-    RecentList, Revealed, Status,
+    RecentList, RetrievedSecret, Status,
 };
 use crate::schema;
 use crate::settings::McpSettings;
@@ -347,7 +347,7 @@ Never use it to check whether a secret was opened; use secret_status for that.",
         &self,
         Parameters(args): Parameters<RetrieveArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<Revealed>, ToolError> {
+    ) -> Result<Json<RetrievedSecret>, ToolError> {
         let caller = self.caller(&context);
         let key = keys::secret_key(&args.secret_key)?;
         let passphrase = passphrase(args.passphrase);
@@ -355,7 +355,7 @@ Never use it to check whether a secret was opened; use secret_status for that.",
             .gateway
             .retrieve(&caller, &key, passphrase.as_ref())
             .await?;
-        Ok(Json(Revealed {
+        Ok(Json(RetrievedSecret {
             secret: ExposedSecret(revealed.value),
         }))
     }
