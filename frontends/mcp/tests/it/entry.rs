@@ -148,6 +148,23 @@ fn entry_settings(addr: SocketAddr) -> Result<McpSettings> {
     })
 }
 
+/// `/mcp` with entry pages on a real loopback listener, as `ots-gateway serve` mounts it.
+async fn serve_with_pages(gateway: &Gateway) -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = axum::Router::new()
+        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(addr)
+}
+
+/// A recorder in front of `addr`, and what it records.
+async fn recorded(addr: SocketAddr) -> Result<(SocketAddr, Capture)> {
+    let capture: Capture = Arc::default();
+    let proxy = recording_proxy(addr, capture.clone()).await?;
+    Ok((proxy, capture))
+}
+
 fn client_config(name: &str) -> ClientConfig {
     ClientConfig::new(
         ClientCapabilities::default(),
@@ -257,14 +274,9 @@ async fn run_flow(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_agent_gets_a_link_to_a_secret_typed_in_the_browser() -> Result<()> {
     let gateway = Setup::default().gateway()?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = axum::Router::new()
-        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = serve_with_pages(&gateway).await?;
 
-    let capture: Capture = Arc::default();
-    let proxy = recording_proxy(addr, capture.clone()).await?;
+    let (proxy, capture) = recorded(addr).await?;
     let connect = |name: &'static str| async move {
         let transport = StreamableHttpClientTransport::from_config(
             StreamableHttpClientTransportConfig::with_uri(format!("http://{proxy}/mcp")),
@@ -431,13 +443,8 @@ async fn url_elicitation_shares_a_secret_the_model_never_sees_over_http_and_stdi
     let gateway = Setup::default().gateway()?;
 
     // HTTP, legacy protocol (2026-07-28 forbids server-to-client requests), through a recorder.
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = axum::Router::new()
-        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let capture: Capture = Arc::default();
-    let proxy = recording_proxy(addr, capture.clone()).await?;
+    let addr = serve_with_pages(&gateway).await?;
+    let (proxy, capture) = recorded(addr).await?;
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(format!("http://{proxy}/mcp")),
     );
@@ -537,13 +544,8 @@ fn error_body(response: &rmcp::model::CallToolResponse) -> Result<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stateless_client_is_asked_to_open_the_page_and_retries() -> Result<()> {
     let gateway = Setup::default().gateway()?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = axum::Router::new()
-        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let capture: Capture = Arc::default();
-    let proxy = recording_proxy(addr, capture.clone()).await?;
+    let addr = serve_with_pages(&gateway).await?;
+    let (proxy, capture) = recorded(addr).await?;
     let transport = || {
         StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(
             format!("http://{proxy}/mcp"),
@@ -652,15 +654,10 @@ async fn the_pypi_client_opens_the_page_in_both_protocol_eras() -> Result<()> {
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pypi_url_elicitation.py");
     let gateway = Setup::default().gateway()?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = axum::Router::new()
-        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = serve_with_pages(&gateway).await?;
 
     for (mode, era_marker) in [("auto", "input_required"), ("legacy", "mcp-session-id")] {
-        let capture: Capture = Arc::default();
-        let proxy = recording_proxy(addr, capture.clone()).await?;
+        let (proxy, capture) = recorded(addr).await?;
         let secret = format!("pypi-{mode}-{}", rand_suffix());
         let mut child = Command::new(&python)
             .arg(&script)
