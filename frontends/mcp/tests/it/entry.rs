@@ -455,34 +455,42 @@ async fn url_elicitation_shares_a_secret_the_model_never_sees_over_http_and_stdi
     elicited_share(&agent, &person, &gateway).await?;
     agent.cancel().await?;
 
-    // stdio, with the pages on their own loopback port, through a recorder.
+    // stdio, with the pages on their own loopback port, through a recorder: a legacy client is
+    // sent `elicitation/create`, a 2026-07-28 one gets an `InputRequiredResult` and retries.
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let pages_addr = listener.local_addr()?;
     let settings = entry_settings(pages_addr)?;
     let desk = entry_desk(&gateway, &settings).context("no desk")?;
     let pages = axum::Router::new().nest("/mcp", entry_pages(desk.clone()));
     tokio::spawn(async move { axum::serve(listener, pages).await });
-    let (server_io, relay_server) = tokio::io::duplex(64 * 1024);
-    let (relay_client, client_io) = tokio::io::duplex(64 * 1024);
-    let (read, write) = tokio::io::split(server_io);
-    let served_gateway = gateway.clone();
-    tokio::spawn(async move { serve_io(served_gateway, settings, Some(desk), read, write).await });
-    let (mut a_read, mut a_write) = tokio::io::split(relay_server);
-    let (mut b_read, mut b_write) = tokio::io::split(relay_client);
-    let (up, down) = (capture.clone(), capture.clone());
-    tokio::spawn(async move { relay(&mut b_read, &mut a_write, up).await });
-    tokio::spawn(async move { relay(&mut a_read, &mut b_write, down).await });
-    let agent = person
-        .clone()
-        .serve_with_lifecycle(client_io, ClientLifecycleMode::Initialize)
-        .await?;
-    elicited_share(&agent, &person, &gateway).await?;
-    agent.cancel().await?;
+    let stateless = ClientLifecycleMode::Discover {
+        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+    };
+    for lifecycle in [ClientLifecycleMode::Initialize, stateless] {
+        let (server_io, relay_server) = tokio::io::duplex(64 * 1024);
+        let (relay_client, client_io) = tokio::io::duplex(64 * 1024);
+        let (read, write) = tokio::io::split(server_io);
+        let (served_gateway, settings, desk) = (gateway.clone(), settings.clone(), desk.clone());
+        tokio::spawn(
+            async move { serve_io(served_gateway, settings, Some(desk), read, write).await },
+        );
+        let (mut a_read, mut a_write) = tokio::io::split(relay_server);
+        let (mut b_read, mut b_write) = tokio::io::split(relay_client);
+        let (up, down) = (capture.clone(), capture.clone());
+        tokio::spawn(async move { relay(&mut b_read, &mut a_write, up).await });
+        tokio::spawn(async move { relay(&mut a_read, &mut b_write, down).await });
+        let agent = person
+            .clone()
+            .serve_with_lifecycle(client_io, lifecycle)
+            .await?;
+        elicited_share(&agent, &person, &gateway).await?;
+        agent.cancel().await?;
+    }
 
     let mcp_bytes = captured(&capture);
     ensure!(
-        mcp_bytes.contains("\"mode\":\"url\""),
-        "no URL elicitation seen"
+        mcp_bytes.contains("\"mode\":\"url\"") && mcp_bytes.contains("input_required"),
+        "no URL elicitation seen in both eras"
     );
     ensure!(
         !mcp_bytes.contains(&person.secret),
