@@ -53,8 +53,8 @@ without checking list_recent_secrets first.";
 /// Why `list_recent_secrets` refuses a stateless client without a token or header.
 const NO_DISTINCT_IDENTITY: &str = "this client has no identity of its own on this gateway: the \
 request came without a client token, without an X-OTS-Gateway-Client header and without an MCP \
-session (protocol 2026-07-28 is stateless), and the name it declares is shared by every client \
-built on the same SDK, so its list would include theirs. Present a client token (Authorization: \
+session (protocol 2026-07-28 is stateless), and the name it declares may be any other client's \
+too (every client built on the PyPI SDK declares `mcp`), so its list would include theirs. Present a client token (Authorization: \
 Bearer, from the gateway's client_tokens_file), send an X-OTS-Gateway-Client header naming this \
 client, or connect with protocol 2025-11-25 (which has sessions). Keys you hold still work with \
 secret_status and burn_secret.";
