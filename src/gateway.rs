@@ -15,7 +15,8 @@ use tracing::{Instrument, info_span};
 
 use crate::error::{Error, LockScope, Result, TEAM_CREDENTIALS_REJECTED};
 use crate::ledger::{
-    EntryId, LedgerEntry, LedgerError, LedgerHealth, LedgerStore, Recorded, ResilientLedger,
+    EntryId, LedgerEntry, LedgerError, LedgerHealth, LedgerStore, LedgerWriter, Recorded,
+    ResilientLedger,
 };
 use crate::limits::{Limits, OperationClass, QuotaSettings};
 use crate::log_safe::LogSafe;
@@ -77,6 +78,9 @@ struct Inner {
     fallback_policy: FrontendPolicy,
     limits: Limits,
     ledger: Arc<ResilientLedger>,
+    /// Records new receipts off the async threads; `None` if its thread could not start, in
+    /// which case each record runs on the blocking pool instead.
+    ledger_writer: Option<LedgerWriter>,
     metrics: Metrics,
     passphrase_guard: PassphraseGuard,
     readiness: ReadinessCache,
@@ -110,6 +114,12 @@ impl GatewayBuilder {
             .into_iter()
             .map(|frontend| (frontend, self.policy.for_frontend(frontend)))
             .collect();
+        let ledger = Arc::new(ResilientLedger::new(self.ledger));
+        let ledger_writer = LedgerWriter::start(Arc::clone(&ledger))
+            .inspect_err(|error| {
+                tracing::warn!(%error, "the ledger writer thread did not start; recording on the blocking pool");
+            })
+            .ok();
         Gateway {
             inner: Arc::new(Inner {
                 upstream: self.upstream,
@@ -120,7 +130,8 @@ impl GatewayBuilder {
                     recent_source: RecentSource::CallerLedger,
                 },
                 limits: Limits::new(self.quotas),
-                ledger: Arc::new(ResilientLedger::new(self.ledger)),
+                ledger,
+                ledger_writer,
                 metrics,
                 passphrase_guard: PassphraseGuard::new(GuardLimits::default()),
                 readiness: ReadinessCache::default(),
@@ -667,7 +678,13 @@ impl Gateway {
             receipt.ttl,
             has_passphrase,
         );
-        let recorded = self.with_ledger(move |ledger| ledger.record(entry)).await;
+        let recorded = match &self.inner.ledger_writer {
+            Some(writer) => writer.record(entry).await.map_err(|error| {
+                tracing::error!(%error, "ledger operation failed");
+                Error::Ledger
+            }),
+            None => self.with_ledger(move |ledger| ledger.record(entry)).await,
+        };
         if let Ok(Recorded::Committed | Recorded::Deferred) = recorded {
             self.inner.metrics.ledger_entry_added();
         }

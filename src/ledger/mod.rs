@@ -13,6 +13,7 @@ mod resilient;
 mod sqlite;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 pub use entry::{EntryId, LedgerEntry};
 pub use error::LedgerError;
@@ -20,6 +21,7 @@ pub use resilient::{BACKLOG_CAPACITY, LedgerHealth, Recorded, ResilientLedger};
 pub use sqlite::{Durability, SqliteLedger};
 #[cfg(test)]
 pub(crate) use tests::FlakyStore;
+pub use writer::LedgerWriter;
 
 use crate::model::{Frontend, ReceiptKey, ReceiptState};
 
@@ -44,6 +46,12 @@ pub trait LedgerStore: Send + Sync + 'static {
     /// Stores a new entry. Fails with [`LedgerError::AlreadyRecorded`] if its id or receipt key
     /// is already present, rather than silently changing who owns a receipt.
     fn record(&self, entry: &LedgerEntry) -> Result<(), LedgerError>;
+
+    /// Stores several entries, as one commit where the store can, and returns one outcome per
+    /// entry, in order. Once it returns, every `Ok` entry is committed, as with [`Self::record`].
+    fn record_batch(&self, entries: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
+        entries.iter().map(|entry| self.record(entry)).collect()
+    }
 
     fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError>;
 

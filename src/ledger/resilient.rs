@@ -64,6 +64,12 @@ impl fmt::Display for LedgerHealth {
     }
 }
 
+fn outcome_missing() -> LedgerError {
+    LedgerError::BatchNotCommitted {
+        reason: "the store returned no outcome for this entry".to_owned(),
+    }
+}
+
 /// A [`LedgerStore`] with a backlog for entries it could not write. Reads it does not need to
 /// change reach the store through `Deref`.
 pub struct ResilientLedger {
@@ -119,20 +125,38 @@ impl ResilientLedger {
     /// the store already holds the entry, or the backlog is full (after [`Self::has_room`] said
     /// otherwise, under a race); the error is then the store's.
     pub fn record(&self, entry: LedgerEntry) -> Result<Recorded, LedgerError> {
+        self.record_batch(vec![entry])
+            .pop()
+            .unwrap_or_else(|| Err(outcome_missing()))
+    }
+
+    /// [`Self::record`] for several entries, handed to the store as one batch (one commit for
+    /// SQLite). One outcome per entry, in order.
+    pub fn record_batch(&self, entries: Vec<LedgerEntry>) -> Vec<Result<Recorded, LedgerError>> {
         if !lock(&self.backlog).is_empty() && self.flush().is_err() {
-            return self.defer(entry, None);
+            return entries
+                .into_iter()
+                .map(|entry| self.defer(entry, None))
+                .collect();
         }
-        match self.store.record(&entry) {
-            Ok(()) => {
-                self.last_write_failed.store(false, Ordering::Relaxed);
-                Ok(Recorded::Committed)
-            }
-            Err(duplicate @ LedgerError::AlreadyRecorded { .. }) => Err(duplicate),
-            Err(error) => {
-                self.note_write_failure(&error);
-                self.defer(entry, Some(error))
-            }
-        }
+        let mut outcomes = self.store.record_batch(&entries);
+        // A store that breaks the one-outcome-per-entry contract must not lose an entry.
+        outcomes.resize_with(entries.len(), || Err(outcome_missing()));
+        entries
+            .into_iter()
+            .zip(outcomes)
+            .map(|(entry, outcome)| match outcome {
+                Ok(()) => {
+                    self.last_write_failed.store(false, Ordering::Relaxed);
+                    Ok(Recorded::Committed)
+                }
+                Err(duplicate @ LedgerError::AlreadyRecorded { .. }) => Err(duplicate),
+                Err(error) => {
+                    self.note_write_failure(&error);
+                    self.defer(entry, Some(error))
+                }
+            })
+            .collect()
     }
 
     fn defer(

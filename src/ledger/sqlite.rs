@@ -158,6 +158,10 @@ impl LedgerStore for SqliteLedger {
             .commit(entry, |batch| self.commit_batch(batch))
     }
 
+    fn record_batch(&self, entries: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
+        self.commit_batch(entries)
+    }
+
     fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError> {
         self.find_one(
             &format!("SELECT {COLUMNS} FROM receipts WHERE metadata_key = ?1"),

@@ -13,8 +13,10 @@
 //!   because frontends log an error once where it becomes a response.
 //! - Only reads are retried (`retry` explains why), on either API. A write that fails on v2 is
 //!   not re-sent on v1; only the next call may use v1.
-//! - The team credentials are exposed only when the `Authorization` header is built.
+//! - The team credentials are exposed only when the `Authorization` header is built, once, when
+//!   the client is made (`transport::basic_authorization`).
 
+mod accepted_credentials;
 mod api;
 mod errors;
 mod lenient;
@@ -29,12 +31,12 @@ mod wire_v2;
 mod tests;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use secrecy::ExposeSecret;
 use tracing::debug;
 use url::Url;
 
+use self::accepted_credentials::AcceptedCredentials;
 pub use self::api::{ApiChoice, ApiInUse, ApiVersion};
 use self::api::{AutoApi, means_unavailable};
 use self::errors::Reply;
@@ -91,9 +93,12 @@ struct Inner {
     http: reqwest::Client,
     endpoints: Endpoints,
     credentials: Option<Credentials>,
+    /// `credentials` as the `Authorization` header every request carries.
+    authorization: Option<reqwest::header::HeaderValue>,
     read_retry: RetryPolicy,
     choice: ApiChoice,
     auto: AutoApi,
+    accepted_credentials: AcceptedCredentials,
 }
 
 impl OtsClient {
@@ -101,17 +106,24 @@ impl OtsClient {
     pub fn new(config: OtsClientConfig) -> Result<Self> {
         let endpoints = Endpoints::new(&config.base_url)?;
         let http = transport::build_http_client(config.connect_timeout, config.request_timeout)?;
+        let authorization = config
+            .credentials
+            .as_ref()
+            .map(transport::basic_authorization)
+            .transpose()?;
         Ok(OtsClient {
             inner: Arc::new(Inner {
                 http,
                 endpoints,
                 credentials: config.credentials,
+                authorization,
                 read_retry: RetryPolicy {
                     retries: config.read_retries,
                     first_backoff: config.retry_backoff,
                 },
                 choice: config.api,
                 auto: AutoApi::default(),
+                accepted_credentials: AcceptedCredentials::default(),
             }),
         })
     }
@@ -142,8 +154,9 @@ impl OtsClient {
     }
 
     /// v1 `GET status`, v2 `GET status`. v1 refuses bad credentials here; v2's status ignores
-    /// them, so with credentials configured a v2 status also checks them, and readiness keeps
-    /// reporting a revoked team token on either API.
+    /// them, so with credentials configured a v2 status also checks them (unless a check passed
+    /// moments ago, see `accepted_credentials`), and readiness keeps reporting a revoked team
+    /// token on either API.
     pub async fn status(&self) -> Result<UpstreamStatus> {
         let status = self
             .read(Route::Status, |api, body| match api {
@@ -151,8 +164,15 @@ impl OtsClient {
                 ApiVersion::V2 => wire_v2::status(body),
             })
             .await?;
-        if self.has_credentials() && self.api_in_use().api == Some(ApiVersion::V2) {
+        if self.has_credentials()
+            && self.api_in_use().api == Some(ApiVersion::V2)
+            && !self
+                .inner
+                .accepted_credentials
+                .still_accepted(Instant::now())
+        {
             self.authcheck().await?;
+            self.inner.accepted_credentials.accepted(Instant::now());
         }
         Ok(status)
     }
@@ -403,13 +423,16 @@ impl OtsClient {
         let request = self.build_request(api, route, payload);
         let reply = transport::exchange(request, route.operation()).await?;
         if reply.status.is_success() {
-            Ok(reply)
-        } else {
-            Err(match api {
-                ApiVersion::V1 => errors::from_reply(&reply),
-                ApiVersion::V2 => errors::from_reply_v2(&reply),
-            })
+            return Ok(reply);
         }
+        let error = match api {
+            ApiVersion::V1 => errors::from_reply(&reply),
+            ApiVersion::V2 => errors::from_reply_v2(&reply),
+        };
+        if matches!(error, crate::error::Error::NotAuthorized) {
+            self.inner.accepted_credentials.refused();
+        }
+        Err(error)
     }
 
     fn build_request(
@@ -420,11 +443,8 @@ impl OtsClient {
     ) -> reqwest::RequestBuilder {
         let url = self.inner.endpoints.url(route, api);
         let mut request = self.inner.http.request(route.method(), url);
-        if let Some(credentials) = &self.inner.credentials {
-            request = request.basic_auth(
-                &credentials.username,
-                Some(credentials.api_key.expose_secret()),
-            );
+        if let Some(authorization) = &self.inner.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization.clone());
         }
         match payload {
             Payload::None => request,

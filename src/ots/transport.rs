@@ -2,12 +2,16 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::redirect;
+use secrecy::ExposeSecret;
 use tracing::debug;
 
 use super::errors::{self, Reply};
 use crate::error::{Error, Result, UpstreamFailure};
+use crate::model::Credentials;
 
 /// OTS answers are a few KiB at most. Anything much larger is not OTS, and reading it all could
 /// exhaust memory.
@@ -38,6 +42,24 @@ pub(super) fn build_http_client(
                 reason: "the HTTPS client could not be initialised".to_owned(),
             }
         })
+}
+
+/// The team's `Authorization` header, built once for the client's life rather than encoded
+/// again for every request. Marked sensitive, so the HTTP stack never prints it.
+pub(super) fn basic_authorization(credentials: &Credentials) -> Result<HeaderValue> {
+    let pair = format!(
+        "{}:{}",
+        credentials.username,
+        credentials.api_key.expose_secret()
+    );
+    let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(pair)))
+        // Base64 output is always a valid header value; this only satisfies the type.
+        .map_err(|_| Error::InvalidInput {
+            field: "credentials",
+            reason: "the credentials cannot be sent in an HTTP header".to_owned(),
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// Sends the request and reads the whole (capped) reply, whatever its status.

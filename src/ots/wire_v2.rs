@@ -85,10 +85,13 @@ struct SecretObject {
     secret_value: Option<String>,
 }
 
+/// Current servers send the receipt twice, as `receipt` and under its older name `metadata`;
+/// older ones only as `metadata`. The copy is kept unparsed and read only when `receipt` is
+/// missing: converting the same object twice was a tenth of a share's work.
 #[derive(Deserialize)]
 struct CreatedRecord {
     receipt: Option<ReceiptObject>,
-    metadata: Option<ReceiptObject>,
+    metadata: Option<Box<serde_json::value::RawValue>>,
     secret: Option<SecretObject>,
 }
 
@@ -153,10 +156,11 @@ pub(super) fn created(body: &[u8], ctx: &V2Context<'_>) -> Result<Receipt> {
     let record = decode::<CreatedBody>(body)?
         .record
         .ok_or_else(|| malformed("create body has no record"))?;
-    let receipt = record
-        .receipt
-        .or(record.metadata)
-        .ok_or_else(|| malformed("create body has no receipt"))?;
+    let receipt = match (record.receipt, record.metadata) {
+        (Some(receipt), _) => receipt,
+        (None, Some(metadata)) => decode::<ReceiptObject>(metadata.get().as_bytes())?,
+        (None, None) => return Err(malformed("create body has no receipt")),
+    };
     let secret_key = record
         .secret
         .and_then(|secret| non_empty(secret.identifier).or(non_empty(secret.key)));
@@ -304,5 +308,58 @@ impl ReceiptObject {
             state,
             metadata_key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use url::Url;
+
+    use super::*;
+
+    fn receipt_object(key: &str, state: &str) -> serde_json::Value {
+        serde_json::json!({
+            "identifier": key, "key": key, "state": state, "secret_identifier": "secretkey0001",
+            "secret_ttl": 600, "lifespan": 600, "created": 1_780_000_000.5,
+            "updated": 1_780_000_000.5, "has_passphrase": false, "recipients": [],
+        })
+    }
+
+    fn created_from(record: serde_json::Value) -> Result<Receipt> {
+        let endpoints =
+            Endpoints::new(&Url::parse("https://ots.example/").expect("url")).expect("endpoints");
+        let ctx = V2Context {
+            endpoints: &endpoints,
+            username: Some("team@example.com"),
+            now: 1_780_000_010,
+        };
+        let body = serde_json::json!({ "record": record }).to_string();
+        created(body.as_bytes(), &ctx)
+    }
+
+    /// Older servers name the receipt only `metadata`; current ones send both, and `receipt` is
+    /// the one read.
+    #[test]
+    fn a_created_receipt_is_read_from_receipt_or_else_metadata() {
+        let secret = serde_json::json!({"identifier": "secretkey0001"});
+        let only_metadata = created_from(serde_json::json!({
+            "metadata": receipt_object("metadatakey0001", "new"), "secret": secret,
+        }))
+        .expect("metadata alone is enough");
+        assert_eq!(only_metadata.metadata_key.as_str(), "metadatakey0001");
+        let both = created_from(serde_json::json!({
+            "metadata": receipt_object("metadatakey0001", "new"),
+            "receipt": receipt_object("receiptkey00001", "new"), "secret": secret,
+        }))
+        .expect("both");
+        assert_eq!(both.metadata_key.as_str(), "receiptkey00001");
+        assert!(matches!(
+            created_from(serde_json::json!({"secret": secret})),
+            Err(Error::Upstream(_))
+        ));
+        assert!(matches!(
+            created_from(serde_json::json!({"metadata": "not an object", "secret": secret})),
+            Err(Error::Upstream(_))
+        ));
     }
 }

@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 use ots_gateway_core::Gateway;
 use ots_gateway_core::ledger::SqliteLedger;
 use ots_gateway_core::model::{Credentials, Frontend, Operation};
-use ots_gateway_core::policy::{FrontendPolicy, Policy, RecentSource};
+use ots_gateway_core::policy::{FrontendPolicy, Policy};
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
 use ots_gateway_mcp::{
@@ -28,14 +28,10 @@ fn gateway(allow_retrieve: bool) -> Result<Gateway> {
     let upstream = Upstream::Simulated(simulator.as_caller(Some(credentials), None));
     let mut policy = Policy::default();
     if allow_retrieve {
-        policy.frontends.insert(
-            Frontend::Mcp,
-            FrontendPolicy {
-                allowed_operations: Operation::ALL.into_iter().collect(),
-                enforce_ownership: true,
-                recent_source: RecentSource::CallerLedger,
-            },
-        );
+        // The MCP defaults, plus retrieve.
+        let mut mcp = FrontendPolicy::default_for(Frontend::Mcp);
+        mcp.allowed_operations.insert(Operation::Retrieve);
+        policy.frontends.insert(Frontend::Mcp, mcp);
     }
     let ledger = Arc::new(SqliteLedger::open_in_memory()?);
     Ok(Gateway::builder(upstream, ledger).policy(policy).build())

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use http_body_util::BodyExt;
 use ots_gateway_bounded_body::BodyRead;
+use ots_gateway_core::model::{CLIENT_ID_HEADER, CallerId};
 use serde_json::json;
 
 /// How much of an oversized body is read and thrown away so that its sender gets the answer;
@@ -29,13 +30,17 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const INTERNAL_ERROR: i64 = -32603;
 
-/// The middleware: bounds and checks POST bodies, and rewrites any non-JSON error answer.
+/// The middleware: refuses a malformed client header, bounds and checks POST bodies, and
+/// rewrites any non-JSON error answer.
 pub(crate) async fn jsonrpc_errors(
     State(max_body_bytes): State<usize>,
     request: Request,
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    if let Some(refusal) = invalid_client_header(&parts.headers) {
+        return refusal;
+    }
     if parts.method != Method::POST {
         let response = next.run(Request::from_parts(parts, body)).await;
         return as_jsonrpc(response).await;
@@ -77,6 +82,25 @@ pub(crate) async fn jsonrpc_errors(
             "Invalid request: the request body could not be read".to_owned(),
         ),
     }
+}
+
+/// A client that names itself must learn when the name is not what it meant, as on the REST
+/// API; silently falling back to another id would file its secrets under a name it never
+/// chose. The value is not quoted back: a misplaced token could be in it.
+fn invalid_client_header(headers: &http::HeaderMap) -> Option<Response> {
+    let value = headers.get(CLIENT_ID_HEADER)?;
+    let valid = value.to_str().ok().and_then(CallerId::parse).is_some();
+    (!valid).then(|| {
+        error_response(
+            StatusCode::BAD_REQUEST,
+            INVALID_REQUEST,
+            format!(
+                "Invalid request: the X-OTS-Gateway-Client header must be 1 to {} characters from \
+                 A-Z a-z 0-9 . _ -",
+                CallerId::MAX_CHARS
+            ),
+        )
+    })
 }
 
 /// The shared bound (`ots-gateway-bounded-body`), with this listener's drain limit.

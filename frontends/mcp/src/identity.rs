@@ -47,6 +47,15 @@ pub(crate) fn sanitise(raw: &str) -> Option<String> {
     CallerId::sanitise(raw).map(CallerId::into_string)
 }
 
+/// Who is calling, and whether that id tells this client apart from others.
+pub(crate) struct Identified {
+    pub caller: Caller,
+    /// `false` for a stateless HTTP request that carried neither a client token, nor the
+    /// `X-OTS-Gateway-Client` header, nor a session: its id is only the name its SDK declares,
+    /// which every client built on that SDK shares.
+    pub told_apart: bool,
+}
+
 /// The caller for one request.
 ///
 /// - HTTP: the label of the client token the request presented, else the
@@ -54,10 +63,11 @@ pub(crate) fn sanitise(raw: &str) -> Option<String> {
 ///   the client declared at `initialize` tagged with its session (`mcp.3f9a0c1d`), else the
 ///   client name the request itself declares (`_meta` clientInfo, sent by 2026-07-28 clients on
 ///   every request), else `http`. The session id itself never becomes part of the caller id: it
-///   would reach the ledger and audit log, and it is what lets a request join the session.
+///   would reach the ledger and audit log, and it is what lets a request join the session. The
+///   last two do not tell clients apart ([`Identified::told_apart`]).
 /// - stdio: the per-request declared name, else the name from the `initialize` handshake,
-///   else `stdio`.
-pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServer>) -> Caller {
+///   else `stdio`. One stdio server serves one client, so it is always told apart.
+pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServer>) -> Identified {
     let declared = || {
         context
             .meta
@@ -67,23 +77,33 @@ pub(crate) fn caller_for(transport: Transport, context: &RequestContext<RoleServ
     if let Transport::Http = transport
         && let Some(label) = token_label(context)
     {
-        return Caller::new(Frontend::Mcp, label);
+        return Identified {
+            caller: Caller::new(Frontend::Mcp, label),
+            told_apart: true,
+        };
     }
-    let id = match transport {
-        Transport::Http => header_id(context)
-            .or_else(|| session_caller(context))
-            .or_else(declared),
-        Transport::Stdio => declared().or_else(|| {
-            context
-                .peer
-                .peer_info()
-                .and_then(|info| sanitise(&info.client_info.name))
-        }),
+    let (id, told_apart) = match transport {
+        Transport::Http => match header_id(context).or_else(|| session_caller(context)) {
+            Some(id) => (Some(id), true),
+            None => (declared(), false),
+        },
+        Transport::Stdio => (
+            declared().or_else(|| {
+                context
+                    .peer
+                    .peer_info()
+                    .and_then(|info| sanitise(&info.client_info.name))
+            }),
+            true,
+        ),
     };
-    Caller::declared(
-        Frontend::Mcp,
-        id.unwrap_or_else(|| transport.fallback_id().to_owned()),
-    )
+    Identified {
+        caller: Caller::declared(
+            Frontend::Mcp,
+            id.unwrap_or_else(|| transport.fallback_id().to_owned()),
+        ),
+        told_apart,
+    }
 }
 
 /// A client token's label, proven by the listener's security layer.
@@ -93,11 +113,12 @@ fn token_label(context: &RequestContext<RoleServer>) -> Option<String> {
     sanitise(label)
 }
 
-/// The self-declared `X-OTS-Gateway-Client` header.
+/// The self-declared `X-OTS-Gateway-Client` header. Held to the strict rule: the HTTP layer
+/// already refused a request whose header breaks it.
 fn header_id(context: &RequestContext<RoleServer>) -> Option<String> {
     let parts = context.extensions.get::<http::request::Parts>()?;
     let value = parts.headers.get(CLIENT_HEADER)?.to_str().ok()?;
-    sanitise(value)
+    CallerId::parse(value).map(CallerId::into_string)
 }
 
 /// `<declared name>.<tag>` for a request inside an MCP session, the tag a keyed hash of the

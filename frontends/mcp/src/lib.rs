@@ -20,6 +20,7 @@
 //! here logs arguments.
 
 mod arguments;
+mod elicit;
 mod entry;
 mod errors;
 mod http_errors;

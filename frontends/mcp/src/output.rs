@@ -1,7 +1,7 @@
 //! Tool results. Each is a `Json<T>`, so clients get `structuredContent` and `tools/list` an
 //! `outputSchema` generated from these types.
 //!
-//! None of them has a field for a secret value or passphrase except [`Revealed`] (the retrieve
+//! None of them has a field for a secret value or passphrase except [`RetrievedSecret`] (the retrieve
 //! tool) and [`Created::generated_value`] (only when the operator enabled it). Integers are `u32`:
 //! `u64` puts `"format": "uint64"` in the schema, which some clients' validators reject.
 
@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use ots_gateway_core::gateway::{GatewayOverview, OwnedReceipt};
 use ots_gateway_core::limits::{OperationClass, Rate};
-use ots_gateway_core::model::{Burned, Frontend, Receipt, SecretText};
+use ots_gateway_core::model::{Burned, Frontend, Receipt, ReceiptState, SecretText};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -83,14 +83,44 @@ impl Created {
     }
 }
 
+/// A secret's state, as `secret_status` and `list_recent_secrets` report it: the one list of
+/// states, an `enum` in their output schemas. `new` and `viewed`: not opened yet (`viewed` only
+/// from old OTS servers, after the creator looked at the receipt). `received`: the recipient
+/// opened the link and the secret is gone. `burned`: destroyed before anyone opened it.
+/// `expired`: not opened in time. `orphaned`: OTS lost the secret behind the receipt. `other`: a
+/// state this gateway does not know, from a newer OTS server; counted as still available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SecretState {
+    New,
+    Viewed,
+    Received,
+    Burned,
+    Expired,
+    Orphaned,
+    Other,
+}
+
+impl From<&ReceiptState> for SecretState {
+    fn from(state: &ReceiptState) -> Self {
+        match state {
+            ReceiptState::New => SecretState::New,
+            ReceiptState::Viewed => SecretState::Viewed,
+            ReceiptState::Received => SecretState::Received,
+            ReceiptState::Burned => SecretState::Burned,
+            ReceiptState::Expired => SecretState::Expired,
+            ReceiptState::Orphaned => SecretState::Orphaned,
+            ReceiptState::Other(_) => SecretState::Other,
+        }
+    }
+}
+
 /// What `secret_status` returns.
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(transform = crate::schema::portable)]
 pub(crate) struct Status {
     pub metadata_key: String,
-    /// `new` (not opened yet), `viewed`, `received` (opened: the secret is gone), `burned`,
-    /// `expired` or `orphaned`.
-    pub state: String,
+    pub state: SecretState,
     /// Whether the recipient can still open the link.
     pub secret_available: bool,
     /// The one-time link, while the secret is still available.
@@ -108,17 +138,21 @@ pub(crate) struct Status {
     /// When the recipient opened the link (RFC 3339, UTC), if they did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received_at: Option<String>,
+    /// Whether the secret was created with a passphrase. Fixed at creation: it does not change
+    /// when the secret is opened or burned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passphrase_required: Option<bool>,
     /// Where OTS emailed the link, obscured.
     pub recipients: Vec<String>,
 }
 
-impl From<&Receipt> for Status {
-    fn from(receipt: &Receipt) -> Self {
+impl Status {
+    /// `created_with_passphrase` is the gateway's own record from creation, when it has one:
+    /// OTS reports a burned or received secret as no longer protected.
+    pub(crate) fn new(receipt: &Receipt, created_with_passphrase: Option<bool>) -> Self {
         Status {
             metadata_key: receipt.metadata_key.as_str().to_owned(),
-            state: receipt.state.as_str().to_owned(),
+            state: SecretState::from(&receipt.state),
             secret_available: receipt.state.is_live() && receipt.secret_key.is_some(),
             share_url: receipt.share_url.clone(),
             secret_expires_in_seconds: receipt.secret_ttl.map(saturating_u32),
@@ -126,7 +160,7 @@ impl From<&Receipt> for Status {
             created_at: timestamp(receipt.created),
             updated_at: timestamp(receipt.updated),
             received_at: receipt.received.map(timestamp),
-            passphrase_required: receipt.passphrase_required,
+            passphrase_required: created_with_passphrase.or(receipt.passphrase_required),
             recipients: receipt.recipients.clone(),
         }
     }
@@ -170,8 +204,8 @@ pub(crate) struct RecentList {
 pub(crate) struct RecentItem {
     /// For secret_status and burn_secret.
     pub metadata_key: String,
-    /// Last known state: `new`, `viewed`, `received`, `burned`, `expired` or `orphaned`.
-    pub state: String,
+    /// The last state the gateway saw (see `state_is_fresh`).
+    pub state: SecretState,
     /// Whether the state was just confirmed with the OTS server (otherwise it is the last one
     /// the gateway saw).
     pub state_is_fresh: bool,
@@ -190,7 +224,7 @@ impl From<&OwnedReceipt> for RecentItem {
         let entry = &owned.entry;
         RecentItem {
             metadata_key: entry.metadata_key.as_str().to_owned(),
-            state: entry.state.as_str().to_owned(),
+            state: SecretState::from(&entry.state),
             state_is_fresh: owned.receipt.is_some(),
             share_url: owned
                 .receipt
@@ -207,7 +241,7 @@ impl From<&OwnedReceipt> for RecentItem {
 /// What `retrieve_secret` returns: the only result that carries a secret.
 #[derive(Serialize, JsonSchema)]
 #[schemars(transform = crate::schema::portable)]
-pub(crate) struct Revealed {
+pub(crate) struct RetrievedSecret {
     /// The secret's plaintext. It no longer exists upstream: the link is used up.
     pub secret: ExposedSecret,
 }

@@ -9,25 +9,26 @@ use ots_gateway_core::model::{
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::tool::{InputResponses, RequestState};
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ElicitationAction;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
 };
-use rmcp::service::{ElicitationError, ElicitationMode, RequestContext};
+use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::arguments::{
     AskArgs, BurnArgs, EntryArgs, GenerateArgs, NoArgs, PassphraseArg, RetrieveArgs, ShareArgs,
     StatusArgs, check_arguments, non_empty, structure_argument_error,
 };
+use crate::elicit::{PageRequest, ShareOutcome, share_through_page};
 use crate::entry::{EntryDesk, EntryState};
 use crate::errors::ToolError;
 use crate::identity::{Transport, caller_for};
 use crate::keys;
 use crate::output::{
     BurnResult, Created, EntryOpened, EntryResult, ExposedSecret, GatewayStatus, RecentItem,
-    RecentList, Revealed, Status,
+    RecentList, RetrievedSecret, Status,
 };
 use crate::schema;
 use crate::settings::McpSettings;
@@ -48,6 +49,15 @@ the secret. Do not send it to the recipient.\n\
 - Errors come back as results with a `code`; on `rate_limited`, wait `retry_after_seconds` \
 before retrying, and never retry share_secret or generate_secret after `upstream_timeout` \
 without checking list_recent_secrets first.";
+
+/// Why `list_recent_secrets` refuses a stateless client without a token or header.
+const NO_DISTINCT_IDENTITY: &str = "this client has no identity of its own on this gateway: the \
+request came without a client token, without an X-OTS-Gateway-Client header and without an MCP \
+session (protocol 2026-07-28 is stateless), and the name it declares may be any other client's \
+too (every client built on the PyPI SDK declares `mcp`), so its list would include theirs. Present a client token (Authorization: \
+Bearer, from the gateway's client_tokens_file), send an X-OTS-Gateway-Client header naming this \
+client, or connect with protocol 2025-11-25 (which has sessions). Keys you hold still work with \
+secret_status and burn_secret.";
 
 /// One MCP server instance. Cheap to clone: the HTTP transport makes one per request.
 #[derive(Clone)]
@@ -95,79 +105,21 @@ impl McpServer {
     }
 
     fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
-        caller_for(self.transport, context)
+        caller_for(self.transport, context).caller
     }
 
-    /// `share_secret` without a secret: the person types it into an entry page the client opens
-    /// for them (URL-mode elicitation), and the call returns once the page is submitted.
-    async fn share_through_page(
-        &self,
-        ttl: Option<u32>,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<Json<Created>, ToolError> {
-        let no_secret = |reason: &str| {
-            ToolError(ots_gateway_core::Error::InvalidInput {
-                field: "secret",
-                reason: reason.to_owned(),
-            })
-        };
-        let Some(desk) = self.entry.as_ref() else {
-            return Err(no_secret("this argument is required"));
-        };
-        if !context
-            .peer
-            .supported_elicitation_modes()
-            .contains(&ElicitationMode::Url)
-        {
-            return Err(no_secret(
-                "this argument is required, since this client cannot open a page for the user \
-                 (no URL elicitation); to keep the secret out of the conversation, call \
-                 ask_user_for_secret and give the person the entry_url",
-            ));
+    /// The caller, for tools that act on "my secrets" without being handed a key. Refused for a
+    /// caller that is not told apart from other clients (see `identity`): its list would be
+    /// every same-named client's.
+    fn distinct_caller(&self, context: &RequestContext<RoleServer>) -> Result<Caller, ToolError> {
+        let identified = caller_for(self.transport, context);
+        if identified.told_apart {
+            return Ok(identified.caller);
         }
-        let caller = self.caller(context);
-        let opened = desk.open(&caller, ttl)?;
-        let asked = context
-            .peer
-            .elicit_url_with_timeout(
-                "Type the secret to share into this one-time page of ots-gateway. The \
-                 assistant receives only the link, never the secret.",
-                opened.url.clone(),
-                opened.id.clone(),
-                Some(opened.expires_in),
-            )
-            .await;
-        let refused = |message: &str| {
-            ToolError(ots_gateway_core::Error::Refused {
-                message: message.to_owned(),
-                intended_status: None,
-            })
-        };
-        match asked {
-            Ok(ElicitationAction::Accept) => {}
-            Ok(ElicitationAction::Decline | ElicitationAction::Cancel)
-            | Err(ElicitationError::UserDeclined | ElicitationError::UserCancelled) => {
-                return Err(refused("the user declined to open the secret entry page"));
-            }
-            Ok(_) | Err(_) => {
-                return Err(refused(
-                    "the client could not show the secret entry page; call \
-                     ask_user_for_secret instead",
-                ));
-            }
-        }
-        match desk.settled(&caller, &opened.id).await {
-            Some(EntryState::Shared {
-                receipt,
-                has_passphrase,
-            }) => Ok(Json(Created::from_receipt(&receipt, has_passphrase, ttl))),
-            Some(EntryState::Expired) | None => Err(refused(
-                "the secret entry page expired before the user submitted it",
-            )),
-            Some(EntryState::Waiting | EntryState::Submitting) => {
-                Err(refused("the secret entry page was not submitted"))
-            }
-        }
+        Err(ToolError(ots_gateway_core::Error::Refused {
+            message: NO_DISTINCT_IDENTITY.to_owned(),
+            intended_status: None,
+        }))
     }
 
     fn entry_desk(&self) -> Result<&EntryDesk, ToolError> {
@@ -201,6 +153,8 @@ a one-time link for the recipient. Returns share_url (send this), metadata_key (
 secret_status and burn_secret) and when the link expires. The secret is never echoed back. If \
 you do not already have the secret, use generate_secret instead so it never enters the \
 conversation.",
+        // Spelt out: the return type also carries the 2026-07-28 request to open the page.
+        output_schema = rmcp::handler::server::tool::schema_for_output::<Created>(),
         annotations(
             title = "Share a secret as a one-time link",
             read_only_hint = false,
@@ -212,10 +166,19 @@ conversation.",
     async fn share_secret(
         &self,
         Parameters(args): Parameters<ShareArgs>,
+        RequestState(request_state): RequestState,
+        InputResponses(input_responses): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<Created>, ToolError> {
+    ) -> Result<ShareOutcome, ToolError> {
         let Some(secret) = args.secret else {
-            return self.share_through_page(args.ttl, &context).await;
+            let caller = self.caller(&context);
+            let request = PageRequest {
+                caller: &caller,
+                ttl: args.ttl,
+                request_state,
+                input_responses,
+            };
+            return share_through_page(self.entry.as_ref(), request, &context).await;
         };
         if self.out_of_band_only {
             return Err(ToolError(ots_gateway_core::Error::InvalidInput {
@@ -239,11 +202,11 @@ conversation.",
             },
         };
         let receipt = self.gateway.share(&caller, request).await?;
-        Ok(Json(Created::from_receipt(
+        Ok(ShareOutcome::Shared(Json(Created::from_receipt(
             &receipt,
             has_passphrase,
             args.ttl,
-        )))
+        ))))
     }
 
     #[tool(
@@ -288,8 +251,8 @@ secret.",
 
     #[tool(
         description = "Check a secret you created: whether the recipient has opened it yet \
-(state new, received, burned, expired), when it was created and opened, and how long it has \
-left. Does not open or use up the link. Takes the metadata_key (or receipt link) returned when \
+(`state`: new means not yet, received means opened; the output schema lists every state), when \
+it was created and opened, and how long it has left. Does not open or use up the link. Takes the metadata_key (or receipt link) returned when \
 the secret was created; only secrets created by this client can be checked.",
         annotations(
             title = "Check whether a secret was opened",
@@ -307,7 +270,14 @@ the secret was created; only secrets created by this client can be checked.",
         let caller = self.caller(&context);
         let key = keys::receipt_key(&args.metadata_key)?;
         let receipt = self.gateway.receipt(&caller, &key).await?;
-        Ok(Json(Status::from(&receipt)))
+        // Absent when ownership is not enforced and the secret was made elsewhere.
+        let created_with_passphrase = self
+            .gateway
+            .entry_for(&caller, &key)
+            .await
+            .ok()
+            .map(|entry| entry.has_passphrase);
+        Ok(Json(Status::new(&receipt, created_with_passphrase)))
     }
 
     #[tool(
@@ -340,7 +310,7 @@ can be burned. Cannot be undone.",
 
     #[tool(
         description = "List the secrets this client created through the gateway, newest first, \
-with their state (new, received, burned, expired) and metadata_key. Use it to find a secret to \
+with their state and metadata_key. Use it to find a secret to \
 check or burn, or to see whether a create call that timed out went through.",
         annotations(
             title = "List my recent secrets",
@@ -355,7 +325,7 @@ check or burn, or to see whether a create call that timed out went through.",
         Parameters(NoArgs {}): Parameters<NoArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<RecentList>, ToolError> {
-        let caller = self.caller(&context);
+        let caller = self.distinct_caller(&context)?;
         let owned = self.gateway.owned_recent(&caller).await?;
         let ledger = self.gateway.ledger_health();
         Ok(Json(RecentList {
@@ -382,7 +352,7 @@ Never use it to check whether a secret was opened; use secret_status for that.",
         &self,
         Parameters(args): Parameters<RetrieveArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<Revealed>, ToolError> {
+    ) -> Result<Json<RetrievedSecret>, ToolError> {
         let caller = self.caller(&context);
         let key = keys::secret_key(&args.secret_key)?;
         let passphrase = passphrase(args.passphrase);
@@ -390,7 +360,7 @@ Never use it to check whether a secret was opened; use secret_status for that.",
             .gateway
             .retrieve(&caller, &key, passphrase.as_ref())
             .await?;
-        Ok(Json(Revealed {
+        Ok(Json(RetrievedSecret {
             secret: ExposedSecret(revealed.value),
         }))
     }

@@ -214,3 +214,55 @@ async fn v2_requests_nest_create_fields_and_confirm_reveal_and_burn() {
         json!({"continue": true, "passphrase": "pass-1234"})
     );
 }
+
+/// v2's status ignores credentials, so a team client checks them after a status; a check that
+/// passed moments ago stands in for the next one, until a call is refused for its credentials.
+#[tokio::test]
+async fn a_v2_status_checks_credentials_again_only_after_a_refusal() {
+    let refuse_conceal = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let refusing = std::sync::Arc::clone(&refuse_conceal);
+    let fake = FakeOts::scripted(move |seen: &Seen| match seen.path.as_str() {
+        "/api/v2/secret/conceal" if refusing.load(std::sync::atomic::Ordering::SeqCst) => {
+            Answer::json(401, json!({"error": "Not authorized"}))
+        }
+        // What an accepted credential check gets: the probe's receipt id does not exist.
+        path if path.starts_with("/api/v2/receipt/") => Answer::json(
+            404,
+            json!({"error_type": "RecordNotFound", "request_id": "x"}),
+        ),
+        _ => current_v2_status(),
+    })
+    .await;
+    let ots = OtsClient::new(OtsClientConfig {
+        api: ApiChoice::V2,
+        credentials: Some(crate::model::Credentials::new(
+            "team@example.com",
+            "team-key",
+        )),
+        ..fake.config()
+    })
+    .expect("client builds");
+    let authchecks = |fake: &FakeOts| {
+        paths(fake)
+            .iter()
+            .filter(|path| path.starts_with("GET /api/v2/receipt/"))
+            .count()
+    };
+    ots.status().await.expect("status");
+    ots.status().await.expect("status again");
+    assert_eq!(
+        authchecks(&fake),
+        1,
+        "the second status relies on the first check"
+    );
+    assert!(matches!(
+        ots.share(&share_request()).await,
+        Err(Error::NotAuthorized)
+    ));
+    ots.status().await.expect("status after the refusal");
+    assert_eq!(
+        authchecks(&fake),
+        2,
+        "a refusal makes the next status check again"
+    );
+}

@@ -56,6 +56,9 @@ struct Entry {
     expires: Instant,
     ttl: Option<u32>,
     state: EntryState,
+    /// Whether a `share_secret` retry (2026-07-28 elicitation) already returned this entry's
+    /// link: the retry's `requestState` redeems once.
+    collected: bool,
 }
 
 /// The open entries and how to reach their pages. Cheap to clone.
@@ -121,15 +124,7 @@ impl EntryDesk {
             });
         }
         let id = format!("{:032x}", rand::random::<u128>());
-        let url = self
-            .inner
-            .pages
-            .origin
-            .join(&format!("mcp/compose/{id}"))
-            .map_err(|_| Error::Refused {
-                message: "the entry page's address could not be formed".into(),
-                intended_status: None,
-            })?;
+        let url = self.page_url(&id)?;
         entries.insert(
             id.clone(),
             Entry {
@@ -137,12 +132,39 @@ impl EntryDesk {
                 expires: now + self.inner.pages.lifetime,
                 ttl,
                 state: EntryState::Waiting,
+                collected: false,
             },
         );
         Ok(Opened {
             id,
             url,
             expires_in: self.inner.pages.lifetime,
+        })
+    }
+
+    fn page_url(&self, id: &str) -> Result<Url, Error> {
+        self.inner
+            .pages
+            .origin
+            .join(&format!("mcp/compose/{id}"))
+            .map_err(|_| Error::Refused {
+                message: "the entry page's address could not be formed".into(),
+                intended_status: None,
+            })
+    }
+
+    /// `caller`'s page `id` again, while it still waits for the person; `None` otherwise.
+    pub(crate) fn reopen(&self, caller: &Caller, id: &str) -> Option<Opened> {
+        let now = Instant::now();
+        let mut entries = self.entries();
+        expire(&mut entries, now);
+        let entry = entries.get(id).filter(|entry| {
+            entry.caller == *caller && matches!(entry.state, EntryState::Waiting)
+        })?;
+        Some(Opened {
+            id: id.to_owned(),
+            url: self.page_url(id).ok()?,
+            expires_in: entry.expires.saturating_duration_since(now),
         })
     }
 
@@ -206,6 +228,38 @@ impl EntryDesk {
                 .max(Duration::from_millis(250));
             let _ = tokio::time::timeout(wait, changed).await;
         }
+    }
+
+    /// Waits until `caller`'s entry `id` has settled, like [`Self::settled`], and hands a shared
+    /// entry's receipt out once: a second collection of the same entry answers as an unknown
+    /// one does (`None`).
+    pub(crate) async fn collect(&self, caller: &Caller, id: &str) -> Option<EntryState> {
+        let settled = self.settled(caller, id).await?;
+        if !matches!(settled, EntryState::Shared { .. }) {
+            return Some(settled);
+        }
+        let mut entries = self.entries();
+        let entry = entries
+            .get_mut(id)
+            .filter(|entry| entry.caller == *caller)?;
+        if entry.collected {
+            return None;
+        }
+        entry.collected = true;
+        Some(entry.state.clone())
+    }
+
+    /// The person declined to open `caller`'s page `id`: it closes as an expired one does.
+    pub(crate) fn withdraw(&self, caller: &Caller, id: &str) {
+        let mut entries = self.entries();
+        if let Some(entry) = entries
+            .get_mut(id)
+            .filter(|entry| entry.caller == *caller && matches!(entry.state, EntryState::Waiting))
+        {
+            entry.state = EntryState::Expired;
+        }
+        drop(entries);
+        self.inner.changed.notify_waiters();
     }
 
     fn gateway(&self) -> &Gateway {

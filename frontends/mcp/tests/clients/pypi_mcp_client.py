@@ -10,6 +10,10 @@ Options (before URL / --stdio):
     --expect-retrieve               retrieve_secret must be listed (the gateway allows it)
     --header NAME:VALUE             extra HTTP header (e.g. "Authorization:Bearer TOKEN")
     --name NAME                     clientInfo name to declare (default: pypi-mcp-check)
+    --identified                    a client token in --header names this client
+
+Over stateless HTTP (2026-07-28) without an X-OTS-Gateway-Client header or --identified, the
+client has no identity of its own, and list_recent_secrets must be refused.
 
 It lists the tools and calls each one, checking results and error codes, and that the secret
 and passphrase it shares never come back outside retrieve_secret. Exits 0 when everything
@@ -85,7 +89,7 @@ async def err(client: mcp.Client, tool: str, args: dict[str, Any], code: str) ->
     return body
 
 
-async def exercise(client: mcp.Client, expect_retrieve: bool) -> None:
+async def exercise(client: mcp.Client, expect_retrieve: bool, anonymous_http: bool) -> None:
     server = client.server_info
     check(server is not None and server.name == "ots-gateway", f"server name: {server}")
     instructions = client.instructions or ""
@@ -127,9 +131,16 @@ async def exercise(client: mcp.Client, expect_retrieve: bool) -> None:
     status = await ok(client, "secret_status", {"metadata_key": receipt_link})
     check(status["metadata_key"] == key, "receipt link not accepted as a key")
 
-    recent = await ok(client, "list_recent_secrets", {})
-    outside_retrieve.append(str(recent))
-    check(any(item["metadata_key"] == key for item in recent["secrets"]), "not in recent list")
+    version = str(client.session.protocol_version) if client.session else ""
+    if anonymous_http and version >= "2026-07-28":
+        # Stateless, with neither token nor header: the SDK's name is every PyPI client's, so
+        # the gateway will not list "its" secrets, and says how to get an identity.
+        refused = await err(client, "list_recent_secrets", {}, "refused")
+        check("X-OTS-Gateway-Client" in refused["message"], f"no hint: {refused}")
+    else:
+        recent = await ok(client, "list_recent_secrets", {})
+        outside_retrieve.append(str(recent))
+        check(any(item["metadata_key"] == key for item in recent["secrets"]), "not in recent list")
 
     generated = await ok(client, "generate_secret", {"length": 16, "ttl": 600})
     check("generated_value" not in generated, "generated value returned by default")
@@ -178,6 +189,7 @@ async def exercise(client: mcp.Client, expect_retrieve: bool) -> None:
 async def main(argv: list[str]) -> int:
     mode = "auto"
     expect_retrieve = False
+    identified = False
     headers: dict[str, str] = {}
     name = "pypi-mcp-check"
     args = list(argv)
@@ -185,6 +197,8 @@ async def main(argv: list[str]) -> int:
         flag = args.pop(0)
         if flag == "--expect-retrieve":
             expect_retrieve = True
+        elif flag == "--identified":
+            identified = True
         elif flag in ("--mode", "--header", "--name") and args:
             value = args.pop(0)
             if flag == "--mode":
@@ -199,6 +213,8 @@ async def main(argv: list[str]) -> int:
             return 2
 
     info = Implementation(name=name, version="1.0.0")
+    named = identified or any(header.lower() == "x-ots-gateway-client" for header in headers)
+    anonymous_http = not (args and args[0] == "--stdio") and not named
     if args and args[0] == "--stdio" and len(args) > 1:
         server: Any = StdioServerParameters(command=args[1], args=args[2:], env=dict(os.environ))
         http_client = None
@@ -211,7 +227,7 @@ async def main(argv: list[str]) -> int:
 
     try:
         async with mcp.Client(server, mode=mode, client_info=info) as client:
-            await exercise(client, expect_retrieve)
+            await exercise(client, expect_retrieve, anonymous_http)
     except Mismatch as mismatch:
         print(f"MISMATCH ({mode}): {mismatch}", file=sys.stderr)
         return 1

@@ -16,33 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
-
 import mcp
 from mcp import MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-
-class Mismatch(Exception):
-    pass
-
-
-def check(condition: bool, what: str) -> None:
-    if not condition:
-        raise Mismatch(what)
-
-
-async def ok(client: mcp.Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    check(not result.is_error, f"{tool} failed: {result.structured_content}")
-    return result.structured_content
-
-
-async def error_body(client: mcp.Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    check(result.is_error, f"{tool} unexpectedly succeeded: {result.structured_content}")
-    return result.structured_content or {}
+from checks import Mismatch, check, error_body, ok
 
 
 async def isolated(first: mcp.Client, second: mcp.Client) -> None:

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, ensure};
 use ots_gateway_core::Gateway;
 use ots_gateway_core::model::{Caller, Frontend, SecretKey};
 use ots_gateway_mcp::{EntryPages, McpSettings, entry_desk, entry_pages, http_service, serve_io};
-use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
+use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientLifecycleMode, ClientServiceExt};
@@ -148,6 +148,23 @@ fn entry_settings(addr: SocketAddr) -> Result<McpSettings> {
     })
 }
 
+/// `/mcp` with entry pages on a real loopback listener, as `ots-gateway serve` mounts it.
+async fn serve_with_pages(gateway: &Gateway) -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = axum::Router::new()
+        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(addr)
+}
+
+/// A recorder in front of `addr`, and what it records.
+async fn recorded(addr: SocketAddr) -> Result<(SocketAddr, Capture)> {
+    let capture: Capture = Arc::default();
+    let proxy = recording_proxy(addr, capture.clone()).await?;
+    Ok((proxy, capture))
+}
+
 fn client_config(name: &str) -> ClientConfig {
     ClientConfig::new(
         ClientCapabilities::default(),
@@ -257,14 +274,9 @@ async fn run_flow(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_agent_gets_a_link_to_a_secret_typed_in_the_browser() -> Result<()> {
     let gateway = Setup::default().gateway()?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = axum::Router::new()
-        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = serve_with_pages(&gateway).await?;
 
-    let capture: Capture = Arc::default();
-    let proxy = recording_proxy(addr, capture.clone()).await?;
+    let (proxy, capture) = recorded(addr).await?;
     let connect = |name: &'static str| async move {
         let transport = StreamableHttpClientTransport::from_config(
             StreamableHttpClientTransportConfig::with_uri(format!("http://{proxy}/mcp")),
@@ -431,13 +443,8 @@ async fn url_elicitation_shares_a_secret_the_model_never_sees_over_http_and_stdi
     let gateway = Setup::default().gateway()?;
 
     // HTTP, legacy protocol (2026-07-28 forbids server-to-client requests), through a recorder.
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = axum::Router::new()
-        .nest_service("/mcp", http_service(gateway.clone(), entry_settings(addr)?));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let capture: Capture = Arc::default();
-    let proxy = recording_proxy(addr, capture.clone()).await?;
+    let addr = serve_with_pages(&gateway).await?;
+    let (proxy, capture) = recorded(addr).await?;
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(format!("http://{proxy}/mcp")),
     );
@@ -448,38 +455,273 @@ async fn url_elicitation_shares_a_secret_the_model_never_sees_over_http_and_stdi
     elicited_share(&agent, &person, &gateway).await?;
     agent.cancel().await?;
 
-    // stdio, with the pages on their own loopback port, through a recorder.
+    // stdio, with the pages on their own loopback port, through a recorder: a legacy client is
+    // sent `elicitation/create`, a 2026-07-28 one gets an `InputRequiredResult` and retries.
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let pages_addr = listener.local_addr()?;
     let settings = entry_settings(pages_addr)?;
     let desk = entry_desk(&gateway, &settings).context("no desk")?;
     let pages = axum::Router::new().nest("/mcp", entry_pages(desk.clone()));
     tokio::spawn(async move { axum::serve(listener, pages).await });
-    let (server_io, relay_server) = tokio::io::duplex(64 * 1024);
-    let (relay_client, client_io) = tokio::io::duplex(64 * 1024);
-    let (read, write) = tokio::io::split(server_io);
-    let served_gateway = gateway.clone();
-    tokio::spawn(async move { serve_io(served_gateway, settings, Some(desk), read, write).await });
-    let (mut a_read, mut a_write) = tokio::io::split(relay_server);
-    let (mut b_read, mut b_write) = tokio::io::split(relay_client);
-    let (up, down) = (capture.clone(), capture.clone());
-    tokio::spawn(async move { relay(&mut b_read, &mut a_write, up).await });
-    tokio::spawn(async move { relay(&mut a_read, &mut b_write, down).await });
-    let agent = person
-        .clone()
-        .serve_with_lifecycle(client_io, ClientLifecycleMode::Initialize)
-        .await?;
-    elicited_share(&agent, &person, &gateway).await?;
-    agent.cancel().await?;
+    let stateless = ClientLifecycleMode::Discover {
+        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+    };
+    for lifecycle in [ClientLifecycleMode::Initialize, stateless] {
+        let (server_io, relay_server) = tokio::io::duplex(64 * 1024);
+        let (relay_client, client_io) = tokio::io::duplex(64 * 1024);
+        let (read, write) = tokio::io::split(server_io);
+        let (served_gateway, settings, desk) = (gateway.clone(), settings.clone(), desk.clone());
+        tokio::spawn(
+            async move { serve_io(served_gateway, settings, Some(desk), read, write).await },
+        );
+        let (mut a_read, mut a_write) = tokio::io::split(relay_server);
+        let (mut b_read, mut b_write) = tokio::io::split(relay_client);
+        let (up, down) = (capture.clone(), capture.clone());
+        tokio::spawn(async move { relay(&mut b_read, &mut a_write, up).await });
+        tokio::spawn(async move { relay(&mut a_read, &mut b_write, down).await });
+        let agent = person
+            .clone()
+            .serve_with_lifecycle(client_io, lifecycle)
+            .await?;
+        elicited_share(&agent, &person, &gateway).await?;
+        agent.cancel().await?;
+    }
 
     let mcp_bytes = captured(&capture);
     ensure!(
-        mcp_bytes.contains("\"mode\":\"url\""),
-        "no URL elicitation seen"
+        mcp_bytes.contains("\"mode\":\"url\"") && mcp_bytes.contains("input_required"),
+        "no URL elicitation seen in both eras"
     );
     ensure!(
         !mcp_bytes.contains(&person.secret),
         "the secret crossed the MCP connection"
     );
+    Ok(())
+}
+
+/// One `share_secret` call without a secret, not driven by the client's MRTR loop, so the test
+/// sees the `InputRequiredResult` itself.
+async fn share_once<H: rmcp::ClientHandler>(
+    client: &Client<H>,
+    request_state: Option<&str>,
+    action: Option<&str>,
+) -> Result<rmcp::model::CallToolResponse> {
+    let Value::Object(arguments) = json!({"ttl": 600}) else {
+        unreachable!("a literal object");
+    };
+    let mut params = CallToolRequestParams::new("share_secret").with_arguments(arguments);
+    if let Some(state) = request_state {
+        params = params.with_request_state(state);
+    }
+    if let Some(action) = action {
+        params = params
+            .with_input_responses([("secret_entry".to_owned(), json!({"action": action}))].into());
+    }
+    Ok(client.call_tool_once(params).await?)
+}
+
+/// The entry page's URL and the `requestState` of an `InputRequiredResult`.
+fn page_request(response: &rmcp::model::CallToolResponse) -> Result<(String, String)> {
+    let rmcp::model::CallToolResponse::InputRequired(input) = response else {
+        anyhow::bail!("expected input_required, got {response:?}");
+    };
+    let wire = serde_json::to_value(input)?;
+    let ask = &wire["inputRequests"]["secret_entry"];
+    ensure!(ask["method"] == "elicitation/create", "{wire}");
+    ensure!(ask["params"]["mode"] == "url", "{wire}");
+    let url = str_field(&ask["params"], "url")?.to_owned();
+    let state = str_field(&wire, "requestState")?.to_owned();
+    ensure!(
+        str_field(&ask["params"], "elicitationId")? == state,
+        "{wire}"
+    );
+    Ok((url, state))
+}
+
+fn error_body(response: &rmcp::model::CallToolResponse) -> Result<Value> {
+    let rmcp::model::CallToolResponse::Complete(result) = response else {
+        anyhow::bail!("expected a result, got {response:?}");
+    };
+    ensure!(result.is_error == Some(true), "{result:?}");
+    Ok(result.structured_content.clone().unwrap_or(Value::Null))
+}
+
+/// 2026-07-28 clients cannot be sent requests: `share_secret` answers with an
+/// `InputRequiredResult` holding the URL elicitation, the client opens the page and retries, and
+/// the retry returns the link once the person has submitted it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stateless_client_is_asked_to_open_the_page_and_retries() -> Result<()> {
+    let gateway = Setup::default().gateway()?;
+    let addr = serve_with_pages(&gateway).await?;
+    let (proxy, capture) = recorded(addr).await?;
+    let transport = || {
+        StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(
+            format!("http://{proxy}/mcp"),
+        ))
+    };
+    let stateless = || ClientLifecycleMode::Discover {
+        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+    };
+    let person = PersonAtBrowser {
+        secret: format!("stateless-{}", rand_suffix()),
+        browser: Arc::default(),
+    };
+    let agent = person
+        .clone()
+        .serve_with_lifecycle(transport(), stateless())
+        .await?;
+
+    // rmcp's client drives the rounds itself: the person fills the page meanwhile.
+    elicited_share(&agent, &person, &gateway).await?;
+
+    // The same, round by round.
+    let first = share_once(&agent, None, None).await?;
+    let (url, state) = page_request(&first)?;
+    ensure!(
+        url.starts_with(&format!("http://{addr}/mcp/compose/")),
+        "{url}"
+    );
+
+    // Another caller cannot redeem the entry: answered as an unknown one.
+    let intruder = client_config("intruder")
+        .serve_with_lifecycle(transport(), stateless())
+        .await?;
+    let foreign = error_body(&share_once(&intruder, Some(&state), Some("accept")).await?)?;
+    let unknown = error_body(&share_once(&intruder, Some(&"0".repeat(32)), Some("accept")).await?)?;
+    ensure!(foreign == unknown, "{foreign} vs {unknown}");
+    ensure!(foreign["code"] == "invalid_input", "{foreign}");
+
+    // A retry without the answer is asked again, for the same page.
+    let again = share_once(&agent, Some(&state), None).await?;
+    ensure!(page_request(&again)? == (url.clone(), state.clone()));
+
+    let secret = format!("round-by-round-{}", rand_suffix());
+    let browser = {
+        let (url, secret) = (url.clone(), secret.clone());
+        tokio::spawn(async move { fill_page(&url, &secret).await })
+    };
+    let done = share_once(&agent, Some(&state), Some("accept")).await?;
+    let filled = browser.await??;
+    ensure!(filled["submitted"] == 200, "{filled}");
+    let rmcp::model::CallToolResponse::Complete(result) = &done else {
+        anyhow::bail!("expected the link, got {done:?}");
+    };
+    ensure!(result.is_error != Some(true), "{result:?}");
+    let created = result.structured_content.clone().context("no content")?;
+    let share_url = str_field(&created, "share_url")?;
+    let key = SecretKey::parse(share_url.rsplit('/').next().unwrap_or_default())?;
+    let recipient = Caller::new(Frontend::Rest, "recipient");
+    ensure!(
+        gateway
+            .retrieve(&recipient, &key, None)
+            .await?
+            .value
+            .expose()
+            == secret
+    );
+    ensure!(gateway.retrieve(&recipient, &key, None).await.is_err());
+
+    // The state redeems once.
+    let replayed = error_body(&share_once(&agent, Some(&state), Some("accept")).await?)?;
+    ensure!(replayed == unknown, "{replayed}");
+
+    // A declined page is closed.
+    let (_, declined_state) = page_request(&share_once(&agent, None, None).await?)?;
+    let declined = error_body(&share_once(&agent, Some(&declined_state), Some("decline")).await?)?;
+    ensure!(declined["code"] == "refused", "{declined}");
+
+    // A stateless client without URL elicitation gets the fallback.
+    let plain = error_body(&share_once(&intruder, None, None).await?)?;
+    ensure!(
+        plain["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ask_user_for_secret")),
+        "{plain}"
+    );
+
+    let mcp_bytes = captured(&capture);
+    ensure!(mcp_bytes.contains("input_required"), "nothing captured");
+    ensure!(
+        !mcp_bytes.contains(&person.secret) && !mcp_bytes.contains(&secret),
+        "the secret crossed the MCP connection"
+    );
+    agent.cancel().await?;
+    intruder.cancel().await?;
+    Ok(())
+}
+
+/// The PyPI `mcp` client with an elicitation callback that opens URL-mode pages: over a
+/// 2026-07-28 stateless connection (the SDK drives the `InputRequiredResult` rounds) and over a
+/// legacy session (the server sends `elicitation/create`), the test fills the page it is told to
+/// open and the call returns the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pypi_client_opens_the_page_in_both_protocol_eras() -> Result<()> {
+    use tokio::io::AsyncBufReadExt;
+
+    let python = crate::outside::python_with_mcp().await?;
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pypi_url_elicitation.py");
+    let gateway = Setup::default().gateway()?;
+    let addr = serve_with_pages(&gateway).await?;
+
+    for (mode, era_marker) in [("auto", "input_required"), ("legacy", "mcp-session-id")] {
+        let (proxy, capture) = recorded(addr).await?;
+        let secret = format!("pypi-{mode}-{}", rand_suffix());
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .arg(format!("http://{proxy}/mcp"))
+            .arg(mode)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let mut browser = None;
+        let mut outcome = None;
+        while let Some(line) = lines.next_line().await? {
+            let said: Value = serde_json::from_str(&line).with_context(|| line.clone())?;
+            if let Some(url) = said["open"].as_str() {
+                ensure!(
+                    url.starts_with(&format!("http://{addr}/mcp/compose/")),
+                    "{url}"
+                );
+                let (url, secret) = (url.to_owned(), secret.clone());
+                browser = Some(tokio::spawn(async move { fill_page(&url, &secret).await }));
+            } else if said.get("result").is_some() {
+                outcome = Some(said);
+            }
+        }
+        ensure!(child.wait().await?.success(), "{mode}: the client failed");
+        let filled = browser
+            .context("the client was never asked to open a page")?
+            .await??;
+        ensure!(filled["submitted"] == 200, "{filled}");
+        let outcome = outcome.context("the client printed no result")?;
+        ensure!(outcome["is_error"] == false, "{mode}: {outcome}");
+        let share_url = str_field(&outcome["result"], "share_url")?;
+        let key = SecretKey::parse(share_url.rsplit('/').next().unwrap_or_default())?;
+        let recipient = Caller::new(Frontend::Rest, "recipient");
+        ensure!(
+            gateway
+                .retrieve(&recipient, &key, None)
+                .await?
+                .value
+                .expose()
+                == secret
+        );
+        ensure!(gateway.retrieve(&recipient, &key, None).await.is_err());
+
+        let mcp_bytes = captured(&capture);
+        ensure!(
+            mcp_bytes.contains("\"mode\":\"url\"")
+                && mcp_bytes.to_ascii_lowercase().contains(era_marker),
+            "{mode}: not the expected flow"
+        );
+        ensure!(
+            !mcp_bytes.contains(&secret),
+            "{mode}: the secret crossed the MCP connection"
+        );
+    }
     Ok(())
 }

@@ -38,8 +38,13 @@ async fn stdio_uses_the_declared_client_name_sanitised() -> Result<()> {
 async fn http_prefers_the_header_then_the_declared_name() -> Result<()> {
     let served = Served::start(Via::HttpModern, &Setup::default()).await?;
     ensure!(caller_id(&served, "cursor", None).await? == "cursor");
-    ensure!(caller_id(&served, "cursor", Some("ci-bot 7")).await? == "ci-bot_7");
-    ensure!(caller_id(&served, "cursor", Some("!!!")).await? == "cursor");
+    ensure!(caller_id(&served, "cursor", Some("ci-bot.7")).await? == "ci-bot.7");
+    // A header that breaks the rule is refused at the HTTP level (see `transport`).
+    ensure!(
+        caller_id(&served, "cursor", Some("ci-bot 7"))
+            .await
+            .is_err()
+    );
 
     let served = Served::start(Via::Http, &Setup::default()).await?;
     ensure!(caller_id(&served, "legacy", Some("deploy-agent")).await? == "deploy-agent");

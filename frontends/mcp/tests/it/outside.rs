@@ -41,7 +41,7 @@ async fn run(command: &mut Command, what: &str) -> Result<String> {
 }
 
 /// The venv's python, with the pinned `mcp` installed.
-async fn python_with_mcp() -> Result<PathBuf> {
+pub async fn python_with_mcp() -> Result<PathBuf> {
     let _one_at_a_time = TOOL_INSTALLS.lock().await;
     let venv = tools_dir().join("pyvenv");
     let python = venv.join("bin/python");
@@ -89,12 +89,16 @@ async fn the_pypi_mcp_client_lists_and_calls_every_tool() -> Result<()> {
     let script = client_script();
 
     let server = spawn_http(Setup::default().gateway()?, Default::default()).await?;
-    for mode in ["auto", "legacy"] {
+    // A stateless (auto, 2026-07-28) client needs a name of its own to list its secrets; a
+    // legacy one has its session.
+    for (mode, name) in [("auto", "X-OTS-Gateway-Client: pypi-auto"), ("legacy", "")] {
+        let mut command = Command::new(&python);
+        command.arg(&script).args(["--mode", mode]);
+        if !name.is_empty() {
+            command.args(["--header", name]);
+        }
         let out = run(
-            Command::new(&python)
-                .arg(&script)
-                .args(["--mode", mode])
-                .arg(server.url()),
+            command.arg(server.url()),
             &format!("pypi client over HTTP ({mode})"),
         )
         .await?;
@@ -136,6 +140,24 @@ async fn the_pypi_mcp_client_lists_and_calls_every_tool() -> Result<()> {
             .args(extra);
         run(&mut command, &format!("pypi client over stdio ({mode})")).await?;
     }
+    Ok(())
+}
+
+/// Two stateless PyPI-SDK clients without tokens or headers declare the same name: neither can
+/// list (the list would be both clients'), a key each holds still works, and a key it does not
+/// own answers as an unknown one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stateless_pypi_clients_without_identity_cannot_list_each_others_secrets() -> Result<()> {
+    let python = python_with_mcp().await?;
+    let server = spawn_http(Setup::default().gateway()?, Default::default()).await?;
+    let out = run(
+        Command::new(&python)
+            .arg(crate_dir().join("tests/clients/pypi_stateless_identity.py"))
+            .arg(server.url()),
+        "two stateless pypi clients",
+    )
+    .await?;
+    ensure!(out.contains("ok:"), "{out}");
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use ots_gateway_core::Gateway;
 use ots_gateway_core::ledger::SqliteLedger;
 use ots_gateway_core::limits::{OperationClass, QuotaSettings, Rate};
 use ots_gateway_core::model::{Credentials, Frontend, Operation};
-use ots_gateway_core::policy::{FrontendPolicy, Policy, RecentSource};
+use ots_gateway_core::policy::{FrontendPolicy, Policy};
 use ots_gateway_core::simulator::{Simulator, SimulatorConfig};
 use ots_gateway_core::upstream::Upstream;
 use ots_gateway_mcp::{McpSettings, http_service, serve_io};
@@ -62,14 +62,10 @@ impl Setup {
         let mut builder = Gateway::builder(upstream, ledger);
         if self.allow_retrieve {
             let mut policy = Policy::default();
-            policy.frontends.insert(
-                Frontend::Mcp,
-                FrontendPolicy {
-                    allowed_operations: Operation::ALL.into_iter().collect(),
-                    enforce_ownership: true,
-                    recent_source: RecentSource::CallerLedger,
-                },
-            );
+            // The MCP defaults, plus retrieve.
+            let mut mcp = FrontendPolicy::default_for(Frontend::Mcp);
+            mcp.allowed_operations.insert(Operation::Retrieve);
+            policy.frontends.insert(Frontend::Mcp, mcp);
             builder = builder.policy(policy);
         }
         if let Some(burst) = self.create_quota {

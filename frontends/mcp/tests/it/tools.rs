@@ -389,3 +389,63 @@ async fn gateway_status_reports_account_caller_and_quotas() -> Result<()> {
     }
     Ok(())
 }
+
+/// The states `secret_status` and `list_recent_secrets` report are one list, stated as an enum in
+/// both output schemas; whether a passphrase was set stays what it was at creation after a burn.
+#[tokio::test]
+async fn states_are_one_enumerated_list_and_a_burn_keeps_passphrase_required() -> Result<()> {
+    const STATES: [&str; 7] = [
+        "new", "viewed", "received", "burned", "expired", "orphaned", "other",
+    ];
+    for via in [Via::Stdio, Via::HttpModern] {
+        let served = Served::start(via, &Setup::default()).await?;
+        let client = served.named_client("agent-a").await?;
+        let tools = client.list_all_tools().await?;
+        let state_enum = |tool: &str| -> Result<Vec<String>> {
+            let tool = tools
+                .iter()
+                .find(|t| t.name == tool)
+                .with_context(|| format!("no {tool}"))?;
+            let schema = serde_json::to_value(tool.output_schema.as_deref())?;
+            let text = schema.to_string();
+            // Wherever the generator put the definition, the list must be exactly these.
+            let start = text
+                .find("\"enum\":[\"new\"")
+                .with_context(|| format!("{}: no state enum in {text}", tool.name))?;
+            let list = &text[start + "\"enum\":".len()..];
+            let end = list.find(']').context("unterminated enum")?;
+            Ok(serde_json::from_str(&list[..=end])?)
+        };
+        ensure!(state_enum("secret_status")? == STATES, "{via:?}");
+        ensure!(state_enum("list_recent_secrets")? == STATES, "{via:?}");
+
+        let created = ok(
+            &client,
+            "share_secret",
+            json!({"secret": "guarded", "passphrase": "open-sesame"}),
+        )
+        .await?;
+        let key = str_field(&created, "metadata_key")?.to_owned();
+        let before = ok(&client, "secret_status", json!({"metadata_key": key})).await?;
+        ensure!(before["passphrase_required"] == true, "{via:?}: {before}");
+        ok(
+            &client,
+            "burn_secret",
+            json!({"metadata_key": key, "passphrase": "open-sesame"}),
+        )
+        .await?;
+        let after = ok(&client, "secret_status", json!({"metadata_key": key})).await?;
+        ensure!(after["state"] == "burned", "{via:?}: {after}");
+        ensure!(
+            after["passphrase_required"] == true,
+            "{via:?}: the burn changed passphrase_required: {after}"
+        );
+        let listed = ok(&client, "list_recent_secrets", json!({})).await?;
+        for item in listed["secrets"].as_array().context("secrets")? {
+            let state = item["state"].as_str().unwrap_or_default();
+            ensure!(STATES.contains(&state), "{state} is not in the list");
+        }
+        client.cancel().await?;
+    }
+    Ok(())
+}

@@ -102,3 +102,34 @@ async fn oversized_bodies_are_read_and_refused_in_jsonrpc() -> Result<()> {
     }
     Ok(())
 }
+
+/// A client that names itself with a header that breaks the rule learns so, as on the REST API,
+/// instead of being filed under another id; the value is not quoted back.
+#[tokio::test]
+async fn an_invalid_client_header_is_refused_in_jsonrpc() -> Result<()> {
+    let server = spawn_http(Setup::default().gateway()?, Default::default()).await?;
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
+    let too_long = "a".repeat(65);
+    for bad in ["ci-bot 7", "!!!", "slash/y", too_long.as_str()] {
+        let head = format!("{POST}X-OTS-Gateway-Client: {bad}\r\n");
+        let (status, body) = exchange(server.addr, &head, ping.as_bytes()).await?;
+        ensure!(status == 400, "{bad:?}: {status} {body}");
+        let error = jsonrpc_error(&body)?;
+        let message = error["error"]["message"].as_str().unwrap_or_default();
+        ensure!(
+            message.contains("X-OTS-Gateway-Client") && message.contains("1 to 64 characters"),
+            "{message}"
+        );
+        ensure!(
+            !message.contains(bad),
+            "the header value was quoted: {message}"
+        );
+    }
+    let head = format!("{POST}X-OTS-Gateway-Client: ci-bot.7\r\n");
+    let (status, body) = exchange(server.addr, &head, ping.as_bytes()).await?;
+    ensure!(
+        !body.contains("X-OTS-Gateway-Client"),
+        "a valid header was refused: {status} {body}"
+    );
+    Ok(())
+}
