@@ -59,19 +59,6 @@ async fn the_listener_runs_with_the_configured_bounds() {
         &[],
     )
     .await;
-    let output = gateway.output();
-    let bounds = output
-        .lines()
-        .find(|line| line.contains("listener bounds"))
-        .unwrap_or_else(|| panic!("no listener bounds logged:\n{output}"));
-    for field in [
-        "max_connections=1",
-        "header_timeout=45s",
-        "body_timeout=60s",
-    ] {
-        assert!(bounds.contains(field), "{field} missing from: {bounds}");
-    }
-
     // With room for one connection, an idle one gives its place to a caller with a request.
     let addr = gateway.base_url.trim_start_matches("http://").to_owned();
     let mut idle = TcpStream::connect(&addr).await.expect("connect");
@@ -97,6 +84,26 @@ async fn the_listener_runs_with_the_configured_bounds() {
             && !metrics.contains("ots_gateway_listener_evicted_connections_total 0"),
         "{metrics}"
     );
+    // The line is logged before `listening on`, but on stderr, which is collected apart.
+    let bounds = logged_line(&gateway, "listener bounds").await;
+    for field in [
+        "max_connections=1",
+        "header_timeout=45s",
+        "body_timeout=60s",
+    ] {
+        assert!(bounds.contains(field), "{field} missing from: {bounds}");
+    }
     let status = gateway.terminate().await;
     assert!(status.success(), "exit status {status}");
+}
+
+/// The first log line containing `needle`, waiting (boundedly) for the stderr collector.
+async fn logged_line(gateway: &support::Running, needle: &str) -> String {
+    for _ in 0..100 {
+        if let Some(line) = gateway.output().lines().find(|line| line.contains(needle)) {
+            return line.to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {needle:?} logged:\n{}", gateway.output());
 }
