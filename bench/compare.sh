@@ -9,6 +9,7 @@
 #   bash bench/compare.sh                     # 64 connections, 10 s per run, paced at 3000/s
 #   DURATION=5s RATE=2000 bash bench/compare.sh
 #   BIN=target/profiling/ots-gateway bash bench/compare.sh   # skip the release build
+#   BASELINE_BIN=/path/to/older/ots-gateway bash bench/compare.sh   # adds target "before"
 #
 # Needs: wrk (Debian `wrk`), nginx (Debian `nginx-light`), taskset (Debian `util-linux`), python3,
 # and for the paced table oha (`cargo install --locked oha`). Everything listens on 127.0.0.1
@@ -22,7 +23,11 @@ RATE=${RATE:-3000}
 LOAD_CPU=${LOAD_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
 WORKLOADS=${WORKLOADS:-status share}
-TARGETS=${TARGETS:-direct nginx gateway}
+if [ -n "${BASELINE_BIN:-}" ]; then
+  TARGETS=${TARGETS:-direct nginx before gateway}
+else
+  TARGETS=${TARGETS:-direct nginx gateway}
+fi
 NGINX=${NGINX:-/usr/sbin/nginx}
 ACCOUNT_USER=bench@example.com
 ACCOUNT_TOKEN=bench-token-not-secret
@@ -125,13 +130,13 @@ EOF
 
 huge='{ per_minute = 1000000000, burst = 1000000 }'
 start_gateway() {
-  local upstream=$1
+  local upstream=$1 bin=${2:-$BIN}
   OTS_GATEWAY_USERNAME=$ACCOUNT_USER OTS_GATEWAY_API_KEY=$ACCOUNT_TOKEN \
     OTS_GATEWAY__SERVER__MAX_CONCURRENT_REQUESTS=1024 \
     OTS_GATEWAY__UPSTREAM__BUDGET="$huge" OTS_GATEWAY__REST__QUOTA_CREATE="$huge" \
     OTS_GATEWAY__REST__QUOTA_MANAGE="$huge" OTS_GATEWAY__LEDGER__PATH="$work/ledger.sqlite3" \
     OTS_GATEWAY__AUDIT__FILE="$work/audit.jsonl" \
-    start gateway "$BIN" serve --listen 127.0.0.1:0 --upstream "$upstream"
+    start gateway "$bin" serve --listen 127.0.0.1:0 --upstream "$upstream"
 }
 
 # Starts a fresh simulator and the target in front of it. Sets `url` (where to send the load),
@@ -159,6 +164,10 @@ setup() {
       ;;
     gateway)
       start_gateway "$sim"
+      url=$(listening_url gateway)
+      ;;
+    before)
+      start_gateway "$sim" "$BASELINE_BIN"
       url=$(listening_url gateway)
       ;;
   esac
@@ -233,9 +242,9 @@ for workload in $WORKLOADS; do
     if [ "$HAVE_OHA" = 1 ]; then
       result[$workload.$target.paced]=$(paced "$workload")
     fi
-    if [ "$target" = gateway ]; then
-      result[$workload.gateway.rss]=$(peak_rss_mib "$target_pid")
-      result[$workload.gateway.ledger]=$(python3 -c '
+    if [ "$target" = gateway ] || [ "$target" = before ]; then
+      result[$workload.$target.rss]=$(peak_rss_mib "$target_pid")
+      result[$workload.$target.ledger]=$(python3 -c '
 import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("select count(*) from receipts").fetchone()[0])' \
         "$work/ledger.sqlite3" 2>/dev/null || echo "?")
@@ -276,8 +285,11 @@ else
 fi
 echo
 for workload in $WORKLOADS; do
-  echo "gateway after the $workload runs: peak RSS ${result[$workload.gateway.rss]:-?} MiB (VmHWM)," \
-    "${result[$workload.gateway.ledger]:-?} receipts in its ledger file"
+  for target in $TARGETS; do
+    case $target in gateway|before) ;; *) continue ;; esac
+    echo "$target after the $workload runs: peak RSS ${result[$workload.$target.rss]:-?} MiB (VmHWM)," \
+      "${result[$workload.$target.ledger]:-?} receipts in its ledger file"
+  done
 done
 echo "machine: $(nproc) cores, load average before the run: $LOADAVG_AT_START, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "CPU µs/request: user + system time of the target's processes during the closed-loop run"

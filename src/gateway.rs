@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinSet;
-use tracing::{Instrument, info_span};
+use tracing::{Instrument, debug_span};
 
 use crate::error::{Error, LockScope, Result, TEAM_CREDENTIALS_REJECTED};
 use crate::ledger::{
@@ -596,8 +596,9 @@ impl Gateway {
         call: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         let started = Instant::now();
+        // At `debug` for the reason given at the REST request span.
         let result = call
-            .instrument(info_span!("upstream", op = %operation))
+            .instrument(debug_span!("upstream", op = %operation))
             .await;
         self.inner
             .metrics
