@@ -338,7 +338,23 @@ impl ReceiptState {
         }
     }
 
+    /// The name as the server sent it.
     pub fn as_str(&self) -> &str {
+        match self {
+            ReceiptState::Other(raw) => raw,
+            known => known.reported_name(),
+        }
+    }
+
+    /// Every name [`Self::reported_name`] can return: the closed list frontends publish (MCP's
+    /// output schemas), where a state this gateway does not know is reported as `other`.
+    pub const REPORTED_NAMES: [&'static str; 7] = [
+        "new", "viewed", "received", "burned", "expired", "orphaned", "other",
+    ];
+
+    /// The state's name from the closed list [`Self::REPORTED_NAMES`]: [`Self::as_str`], except
+    /// that an unknown state becomes `other` (its raw name could be anything the server sends).
+    pub fn reported_name(&self) -> &'static str {
         match self {
             ReceiptState::New => "new",
             ReceiptState::Viewed => "viewed",
@@ -346,7 +362,7 @@ impl ReceiptState {
             ReceiptState::Burned => "burned",
             ReceiptState::Expired => "expired",
             ReceiptState::Orphaned => "orphaned",
-            ReceiptState::Other(s) => s,
+            ReceiptState::Other(_) => "other",
         }
     }
 
@@ -536,6 +552,27 @@ mod tests {
         );
         assert_eq!(sanitised("日本語"), None);
         assert_eq!(sanitised(&"x".repeat(200)).map(|id| id.len()), Some(64));
+    }
+
+    #[test]
+    fn every_state_reports_a_name_from_the_published_list() {
+        for raw in ReceiptState::REPORTED_NAMES
+            .iter()
+            .copied()
+            .chain(["previewed", ""])
+        {
+            let state = ReceiptState::parse(raw);
+            assert!(
+                ReceiptState::REPORTED_NAMES.contains(&state.reported_name()),
+                "{raw:?}"
+            );
+            if raw != "other" && ReceiptState::REPORTED_NAMES.contains(&raw) {
+                assert_eq!(state.reported_name(), raw);
+                assert_eq!(state.as_str(), raw);
+            }
+        }
+        assert_eq!(ReceiptState::parse("previewed").reported_name(), "other");
+        assert_eq!(ReceiptState::parse("previewed").as_str(), "previewed");
     }
 
     #[test]

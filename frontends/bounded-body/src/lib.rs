@@ -13,6 +13,11 @@ use bytes::Bytes;
 use http_body::Body;
 use http_body_util::BodyExt;
 
+/// How much of an oversized MCP body is read and thrown away so that its sender gets the
+/// answer; beyond it, the connection is closed after the answer instead. Both listeners that
+/// serve `/mcp` use it, so a client sees the same behaviour on either.
+pub const MCP_DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
 /// How reading a body ended.
 #[derive(Debug)]
 pub enum BodyRead {

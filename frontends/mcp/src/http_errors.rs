@@ -4,7 +4,7 @@
 //! with a plain-text body that no MCP client can read, and malformed JSON with 415. The MCP
 //! Streamable HTTP transport says a server that cannot accept a message answers with an HTTP
 //! error status whose body MAY be a JSON-RPC error response without an id; every client reads
-//! that. An oversized body is also read to its end (up to [`DRAIN_LIMIT`]) before the answer:
+//! that. An oversized body is also read to its end (up to [`MCP_DRAIN_LIMIT`]) before the answer:
 //! answering while the client is still uploading makes the server close the connection under
 //! it, which some clients (the PyPI SDK) treat as the end of the session.
 
@@ -14,13 +14,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use http_body_util::BodyExt;
-use ots_gateway_bounded_body::BodyRead;
+use ots_gateway_bounded_body::{BodyRead, MCP_DRAIN_LIMIT};
 use ots_gateway_core::model::{CLIENT_ID_HEADER, CallerId};
 use serde_json::json;
-
-/// How much of an oversized body is read and thrown away so that its sender gets the answer;
-/// beyond it, the connection is closed after the answer instead.
-const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Longest slice of rmcp's plain-text explanation carried into the JSON-RPC message.
 const MAX_DETAIL_CHARS: usize = 200;
@@ -105,7 +101,7 @@ fn invalid_client_header(headers: &http::HeaderMap) -> Option<Response> {
 
 /// The shared bound (`ots-gateway-bounded-body`), with this listener's drain limit.
 async fn read_bounded(body: Body, max_bytes: usize) -> BodyRead {
-    ots_gateway_bounded_body::read_bounded(body, max_bytes, DRAIN_LIMIT).await
+    ots_gateway_bounded_body::read_bounded(body, max_bytes, MCP_DRAIN_LIMIT).await
 }
 
 /// An error answer from rmcp with a non-JSON body becomes the same status with a JSON-RPC
@@ -170,7 +166,7 @@ mod tests {
         assert!(matches!(small, BodyRead::Complete(bytes) if bytes.len() == 10));
         let large = read_bounded(Body::from(vec![b'x'; 1 << 20]), 16).await;
         assert!(matches!(large, BodyRead::TooLarge { drained: true }));
-        let huge = read_bounded(Body::from(vec![b'x'; DRAIN_LIMIT + 1]), 16).await;
+        let huge = read_bounded(Body::from(vec![b'x'; MCP_DRAIN_LIMIT + 1]), 16).await;
         assert!(matches!(huge, BodyRead::TooLarge { drained: false }));
     }
 

@@ -83,35 +83,36 @@ impl Created {
     }
 }
 
-/// A secret's state, as `secret_status` and `list_recent_secrets` report it: the one list of
-/// states, an `enum` in their output schemas. `new` and `viewed`: not opened yet (`viewed` only
-/// from old OTS servers, after the creator looked at the receipt). `received`: the recipient
-/// opened the link and the secret is gone. `burned`: destroyed before anyone opened it.
-/// `expired`: not opened in time. `orphaned`: OTS lost the secret behind the receipt. `other`: a
-/// state this gateway does not know, from a newer OTS server; counted as still available.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum SecretState {
-    New,
-    Viewed,
-    Received,
-    Burned,
-    Expired,
-    Orphaned,
-    Other,
-}
+/// A secret's state, as `secret_status` and `list_recent_secrets` report it: one of
+/// [`ReceiptState::REPORTED_NAMES`], published as an `enum` in their output schemas. `new` and
+/// `viewed`: not opened yet (`viewed` only from old OTS servers, after the creator looked at the
+/// receipt). `received`: the recipient opened the link and the secret is gone. `burned`:
+/// destroyed before anyone opened it. `expired`: not opened in time. `orphaned`: OTS lost the
+/// secret behind the receipt. `other`: a state this gateway does not know, from a newer OTS
+/// server; counted as still available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct SecretState(&'static str);
 
 impl From<&ReceiptState> for SecretState {
     fn from(state: &ReceiptState) -> Self {
-        match state {
-            ReceiptState::New => SecretState::New,
-            ReceiptState::Viewed => SecretState::Viewed,
-            ReceiptState::Received => SecretState::Received,
-            ReceiptState::Burned => SecretState::Burned,
-            ReceiptState::Expired => SecretState::Expired,
-            ReceiptState::Orphaned => SecretState::Orphaned,
-            ReceiptState::Other(_) => SecretState::Other,
-        }
+        SecretState(state.reported_name())
+    }
+}
+
+impl JsonSchema for SecretState {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretState".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": ReceiptState::REPORTED_NAMES,
+            "description": "new and viewed: not opened yet; received: opened, gone; burned: \
+                destroyed unread; expired: not opened in time; orphaned: lost upstream; other: \
+                a state from a newer OTS server, still available",
+        })
     }
 }
 

@@ -22,7 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use ots_gateway_bounded_body::{BodyRead, read_bounded};
+use ots_gateway_bounded_body::{BodyRead, MCP_DRAIN_LIMIT, read_bounded};
 use ots_gateway_core::model::{ClientToken, TokenLabel};
 
 use crate::auth_throttle::AuthThrottle;
@@ -410,9 +410,6 @@ pub async fn limit_body(State(max_bytes): State<usize>, req: Request, next: Next
         (refusal, _) => refusal.into_response(),
     }
 }
-
-/// How much of an oversized `/mcp` body is read and thrown away so its sender gets the answer.
-const MCP_DRAIN_LIMIT: usize = 4 * 1024 * 1024;
 
 /// The same refusal, as the JSON-RPC error without an id that MCP's Streamable HTTP transport
 /// allows for a message the server cannot accept (code -32600, "Invalid Request").
