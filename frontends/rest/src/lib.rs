@@ -56,8 +56,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use ots_gateway_core::Gateway;
 use ots_gateway_core::model::ClientToken;
@@ -183,7 +183,7 @@ pub fn simulator_router_speaking(
     };
     // Every link the simulator hands out (share and receipt links) opens one of its pages.
     let router = bounded_in_time(routes.merge(sim_pages::routes(pages)), &config);
-    bounded_in_size_and_load(router, &config)
+    behind_front_door(router, &config, None)
 }
 
 /// Wraps `router` (REST routes and any nested services) in the local endpoint's defences:
@@ -194,41 +194,37 @@ pub fn local_only(router: Router, config: &RestConfig) -> Router {
         config.bearer_token.clone(),
         &config.client_tokens,
     );
-    // Layers added later run first: cheap header checks before taking a concurrency slot.
-    bounded_in_size_and_load(router, config)
-        .layer(from_fn_with_state(policy, security::guard_local))
+    behind_front_door(router, config, Some(policy))
 }
 
-fn bounded_in_size_and_load(router: Router, config: &RestConfig) -> Router {
-    let slots = Arc::new(Semaphore::new(config.max_concurrent_requests.max(1)));
-    // The body is read in full before a slot is taken (see `security::limit_body`).
-    router
-        .layer(from_fn_with_state(slots, security::shed_load))
-        .layer(from_fn_with_state(
-            config.max_body_bytes,
-            security::limit_body,
-        ))
+/// Header checks (with a policy), the body bound and the request slots (`security::front_door`).
+fn behind_front_door(router: Router, config: &RestConfig, policy: Option<LocalPolicy>) -> Router {
+    let door = security::FrontDoor {
+        policy,
+        max_body_bytes: config.max_body_bytes,
+        slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
+    };
+    router.layer(from_fn_with_state(door, security::front_door))
 }
 
 fn bounded_in_time(router: Router, config: &RestConfig) -> Router {
-    router
-        .layer(from_fn_with_state(
-            config.request_timeout,
-            security::time_limit,
-        ))
-        .layer(from_fn(request_span))
+    router.layer(from_fn_with_state(config.request_timeout, timed_request))
 }
 
 /// One span per request, naming the route pattern only: v1 keys live in paths, so the URI must
 /// never reach a log line. At `debug`, like the upstream span inside it: at the default level
 /// recording the two spans was a sixth of a request's CPU, and the one line a failed request logs
-/// at `info` or above names its route anyway (`Error::log`).
-async fn request_span(req: Request, next: Next) -> Response {
+/// at `info` or above names its route anyway (`Error::log`). Inside the span, the request's time
+/// limit (`security::within_time_limit`); one layer for both, for the reason given at
+/// `security::front_door`.
+async fn timed_request(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     // Fields are recorded when the span is made, so the route is borrowed, not copied.
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or("<unmatched>", MatchedPath::as_str);
     let span = tracing::debug_span!("request", method = req.method().as_str(), route);
-    next.run(req).instrument(span).await
+    security::within_time_limit(limit, next.run(req))
+        .instrument(span)
+        .await
 }
