@@ -135,14 +135,7 @@ async fn a_locked_ledger_keeps_shares_answered_reports_it_and_catches_up() {
     assert_eq!(ready.status(), 503);
     let why = ready.text().await.expect("text");
     assert!(why.contains("ledger"), "{why}");
-    let metrics = http
-        .get(url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = support::metrics_text(http.get(url("/metrics"))).await;
     assert!(
         metrics.contains("ots_gateway_ledger_backlog 1"),
         "{metrics}"
@@ -167,14 +160,7 @@ async fn a_locked_ledger_keeps_shares_answered_reports_it_and_catches_up() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(recovered, "still not ready after the lock was released");
-    let metrics = http
-        .get(url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = support::metrics_text(http.get(url("/metrics"))).await;
     assert!(
         metrics.contains("ots_gateway_ledger_backlog 0"),
         "{metrics}"
