@@ -6,7 +6,7 @@
 //! each frontend shows in its own way (HTTP `Retry-After`, MCP `retry_after_seconds`, Discord
 //! "try again in N s").
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
@@ -98,8 +98,12 @@ pub struct Limits<C: Clock = DefaultClock> {
     clock: C,
     settings: QuotaSettings,
     upstream: Option<DirectLimiter<C>>,
-    callers: HashMap<(Frontend, OperationClass), KeyedLimiter<C>>,
-    declared: HashMap<(Frontend, OperationClass), DirectLimiter<C>>,
+    // Ordered maps: with a dozen scopes at most, comparing two small enums finds one sooner
+    // than hashing the pair does, and every admitted request looks up two.
+    callers: BTreeMap<(Frontend, OperationClass), KeyedLimiter<C>>,
+    declared: BTreeMap<(Frontend, OperationClass), DirectLimiter<C>>,
+    /// [`OVERFLOW_KEY`], owned once so a lookup never has to make a key.
+    overflow_key: String,
 }
 
 impl Limits<DefaultClock> {
@@ -142,6 +146,7 @@ impl<C: Clock + Clone> Limits<C> {
             upstream,
             callers,
             declared,
+            overflow_key: OVERFLOW_KEY.to_owned(),
         }
     }
 
@@ -159,8 +164,8 @@ impl<C: Clock + Clone> Limits<C> {
             retry_after: Some(not_until.wait_time_from(self.clock.now())),
         };
         if let Some(limiter) = self.callers.get(&scope) {
-            let key = bounded_key(limiter, &caller.id);
-            limiter.check_key(&key.to_owned()).map_err(over_quota)?;
+            let key = bounded_key(limiter, &caller.id, &self.overflow_key);
+            limiter.check_key(key).map_err(over_quota)?;
         }
         if caller.identity == Identity::Declared
             && let Some(aggregate) = self.declared.get(&scope)
@@ -198,7 +203,12 @@ impl<C: Clock + Clone> Limits<C> {
 }
 
 /// `id`, or the shared overflow key when the limiter already tracks as many callers as it may.
-fn bounded_key<'a, C: Clock>(limiter: &KeyedLimiter<C>, id: &'a str) -> &'a str {
+/// Both are borrowed: the limiter clones a key only when it first stores it.
+fn bounded_key<'a, C: Clock>(
+    limiter: &KeyedLimiter<C>,
+    id: &'a String,
+    overflow: &'a String,
+) -> &'a String {
     if limiter.len() < MAX_TRACKED_CALLERS {
         return id;
     }
@@ -206,7 +216,7 @@ fn bounded_key<'a, C: Clock>(limiter: &KeyedLimiter<C>, id: &'a str) -> &'a str 
     if limiter.len() < MAX_TRACKED_CALLERS {
         id
     } else {
-        OVERFLOW_KEY
+        overflow
     }
 }
 

@@ -4,6 +4,7 @@
 //! caller-supplied string, key or secret can ever become a label value, and cardinality stays
 //! fixed however many callers there are.
 
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -106,6 +107,25 @@ pub struct Metrics {
     ledger_entries_recovered: Counter,
     upstream_api: Family<ApiLabels, Gauge>,
     upstream_api_fallbacks: Gauge,
+    hot: HotSeries,
+}
+
+/// Handles on the series every successful request touches (its `ok` counter and its upstream
+/// histogram), taken from their families on first use. A family lookup hashes the labels under
+/// a lock; a handle shares the family's value, so what is exported is the same, and a series
+/// still appears only once something was counted in it.
+struct HotSeries {
+    ok: [[OnceLock<Counter>; Operation::ALL.len()]; Frontend::ALL.len()],
+    upstream: [OnceLock<Histogram>; Operation::ALL.len()],
+}
+
+impl Default for HotSeries {
+    fn default() -> Self {
+        HotSeries {
+            ok: [const { [const { OnceLock::new() }; Operation::ALL.len()] }; Frontend::ALL.len()],
+            upstream: [const { OnceLock::new() }; Operation::ALL.len()],
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -195,6 +215,7 @@ impl Metrics {
             ledger_entries_recovered,
             upstream_api,
             upstream_api_fallbacks,
+            hot: HotSeries::default(),
         }
     }
 
@@ -204,17 +225,29 @@ impl Metrics {
         operation: Operation,
         outcome: Result<(), &Error>,
     ) {
-        let outcome_label = match outcome {
-            Ok(()) => "ok",
-            Err(error) => error.kind(),
+        let labels = |outcome| OperationLabels {
+            frontend: frontend.as_str(),
+            operation: operation.as_str(),
+            outcome,
         };
-        self.operations
-            .get_or_create(&OperationLabels {
-                frontend: frontend.as_str(),
-                operation: operation.as_str(),
-                outcome: outcome_label,
-            })
-            .inc();
+        let hot_ok = self
+            .hot
+            .ok
+            .get(frontend as usize)
+            .and_then(|row| row.get(operation as usize));
+        match (outcome, hot_ok) {
+            (Ok(()), Some(handle)) => {
+                handle
+                    .get_or_init(|| self.operations.get_or_create(&labels("ok")).clone())
+                    .inc();
+            }
+            (Ok(()), None) => {
+                self.operations.get_or_create(&labels("ok")).inc();
+            }
+            (Err(error), _) => {
+                self.operations.get_or_create(&labels(error.kind())).inc();
+            }
+        }
         if let Err(Error::RateLimited { scope, .. }) = outcome {
             let scope = match scope {
                 RateLimitScope::Upstream => "upstream",
@@ -236,11 +269,16 @@ impl Metrics {
     }
 
     pub fn observe_upstream(&self, operation: Operation, elapsed: Duration) {
-        self.upstream_seconds
-            .get_or_create(&UpstreamLabels {
+        let family = || {
+            self.upstream_seconds.get_or_create(&UpstreamLabels {
                 operation: operation.as_str(),
             })
-            .observe(elapsed.as_secs_f64());
+        };
+        let seconds = elapsed.as_secs_f64();
+        match self.hot.upstream.get(operation as usize) {
+            Some(handle) => handle.get_or_init(|| family().clone()).observe(seconds),
+            None => family().observe(seconds),
+        }
     }
 
     pub fn ledger_entry_added(&self) {

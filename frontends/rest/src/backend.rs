@@ -5,9 +5,7 @@
 //! An enum rather than a trait, like the core's `Upstream`: there are exactly two, and a `match`
 //! keeps each handler honest about both without boxing futures.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request};
+use axum::extract::{FromRequest, MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
 use ots_gateway_core::model::{
     Burned, Caller, GenerateRequest, Passphrase, Receipt, ReceiptKey, Revealed, SecretKey,
@@ -19,6 +17,7 @@ use ots_gateway_core::{Error, Gateway};
 use crate::caller::caller_from_request;
 use crate::errors::{ApiError, Dialect};
 use crate::params::Params;
+use crate::serve::RequestConnection;
 use crate::simulate::credentials_from_headers;
 
 /// Router state.
@@ -98,18 +97,28 @@ impl Ops {
 pub struct Call {
     pub ops: Ops,
     pub params: Params,
-    route: String,
+    route: Route,
+}
+
+/// The route pattern a request matched, for logs. Shares the router's own copy instead of
+/// making one per request.
+pub struct Route(Option<MatchedPath>);
+
+impl Route {
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("<unmatched>", MatchedPath::as_str)
+    }
 }
 
 impl Call {
     /// For the v2 handlers, which rebind the backend to v2's behaviour and fail in v2's style.
-    pub fn into_parts(self) -> (Ops, Params, String) {
+    pub fn into_parts(self) -> (Ops, Params, Route) {
         (self.ops, self.params, self.route)
     }
 
     /// Turns a core error into its response, logged once with the route pattern.
     pub fn fail(&self, error: Error, key: Option<&str>) -> Response {
-        ApiError::new(error, self.ops.dialect(), &self.route, key).into_response()
+        ApiError::new(error, self.ops.dialect(), self.route.as_str(), key).into_response()
     }
 }
 
@@ -117,10 +126,8 @@ impl FromRequest<Backend> for Call {
     type Rejection = Response;
 
     async fn from_request(req: Request, backend: &Backend) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let route = MatchedPath::from_request_parts(&mut parts, backend)
-            .await
-            .map_or_else(|_| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
+        let (parts, body) = req.into_parts();
+        let route = Route(parts.extensions.get::<MatchedPath>().cloned());
         let ops = bind(backend, &parts);
         // OTS's JSON body parser runs before authentication, so a malformed body is reported
         // even when the credentials are bad too.
@@ -145,8 +152,8 @@ fn bind(
             let credentials = credentials_from_headers(&parts.headers)?;
             let peer = parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip());
+                .get::<RequestConnection>()
+                .map(|connection| connection.peer().ip());
             Ok(Ops::Simulated(simulator.as_caller(credentials, peer)))
         }
     }

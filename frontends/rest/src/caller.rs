@@ -5,13 +5,15 @@
 //! reach the endpoint can pick any label. It is bounded and restricted to `[A-Za-z0-9._-]` so it
 //! is safe to put in logs, metrics and the ledger verbatim.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use ots_gateway_core::model::{CLIENT_ID_HEADER, Caller, CallerId, Frontend, TokenLabel};
 
 use crate::errors::LocalRefusal;
 
 pub const CLIENT_LABEL_HEADER: &str = CLIENT_ID_HEADER;
 pub const MAX_CLIENT_LABEL_LEN: usize = CallerId::MAX_CHARS;
+/// The header as a parsed name: looking a header up by a `&str` parses the name on every call.
+static CLIENT_LABEL_HEADER_NAME: HeaderName = HeaderName::from_static(CLIENT_LABEL_HEADER);
 /// The caller id when a client does not name itself.
 pub const DEFAULT_CLIENT_LABEL: &str = "local";
 
@@ -26,7 +28,7 @@ pub fn caller_from_request(parts: &http::request::Parts) -> Result<Caller, Local
 }
 
 pub fn caller_from_headers(headers: &HeaderMap) -> Result<Caller, LocalRefusal> {
-    let Some(value) = headers.get(CLIENT_LABEL_HEADER) else {
+    let Some(value) = headers.get(&CLIENT_LABEL_HEADER_NAME) else {
         return Ok(Caller::declared(Frontend::Rest, DEFAULT_CLIENT_LABEL));
     };
     let label = value

@@ -187,26 +187,30 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let method = req.method().clone();
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let query = req.uri().query().map(str::to_owned);
-
-        if BodyKind::of(&method, content_type.as_deref()) == BodyKind::Multipart {
+        fn content_type(parts: &http::request::Parts) -> Option<&str> {
+            parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+        }
+        let (parts, body) = req.into_parts();
+        if BodyKind::of(&parts.method, content_type(&parts)) == BodyKind::Multipart {
             let mut params = Params::default();
-            if let Some(query) = &query {
+            if let Some(query) = parts.uri.query() {
                 merge_form(&mut params.0, query.as_bytes());
             }
-            read_multipart(req, state, &mut params).await?;
+            read_multipart(Request::from_parts(parts, body), state, &mut params).await?;
             return Ok(params);
         }
 
-        let body = read_body(req.into_body()).await?;
-        Params::from_parts(&method, content_type.as_deref(), query.as_deref(), &body)
-            .map_err(IntoResponse::into_response)
+        let body = read_body(body).await?;
+        Params::from_parts(
+            &parts.method,
+            content_type(&parts),
+            parts.uri.query(),
+            &body,
+        )
+        .map_err(IntoResponse::into_response)
     }
 }
 

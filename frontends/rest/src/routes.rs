@@ -204,11 +204,12 @@ async fn healthz() -> Response {
 /// this route is shed with a 503 like any other, which says the same thing.)
 async fn readyz(
     State(backend): State<Backend>,
-    load: Option<axum::Extension<crate::serve::ListenerLoad>>,
+    connection: Option<axum::Extension<crate::serve::RequestConnection>>,
 ) -> Response {
-    if let Some(axum::Extension(load)) = load
-        && load.saturated()
+    if let Some(axum::Extension(connection)) = connection
+        && connection.load().saturated()
     {
+        let load = connection.load();
         return LocalRefusal::NotReady(format!(
             "not ready: {} of {} connections are open",
             load.open_connections(),

@@ -7,17 +7,18 @@
 //! when bound beyond loopback, other hosts (the bearer token). Every refusal is JSON, because
 //! v1 clients crash on anything else, and no header value is ever logged.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderMap, Method, header};
+use http::{HeaderMap, HeaderName, Method, header};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -27,7 +28,7 @@ use ots_gateway_core::model::{ClientToken, TokenLabel};
 
 use crate::auth_throttle::AuthThrottle;
 use crate::errors::LocalRefusal;
-use crate::serve::{ConnectionHandle, ListenerLoad};
+use crate::serve::RequestConnection;
 
 /// The one route a bearer token does not guard: liveness probes carry no credentials, and the
 /// answer reveals nothing.
@@ -71,6 +72,9 @@ pub struct RequestHead<'a> {
 /// other port on 127.0.0.1 or localhost is "same site", and any local dev server (or an XSS in
 /// one) would otherwise be trusted.
 const SAME_ORIGIN_FETCH_SITES: [&[u8]; 2] = [b"same-origin", b"none"];
+
+/// Parsed once: a lookup by `&str` parses the name on every request.
+static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 impl LocalPolicy {
     pub fn new(
@@ -124,7 +128,7 @@ impl LocalPolicy {
     }
 
     fn host_allowed(&self, host: &str) -> bool {
-        let host = host.trim().to_ascii_lowercase();
+        let host = lowercase(host.trim());
         let Some(name) = host_name(&host) else {
             return false;
         };
@@ -154,7 +158,7 @@ impl LocalPolicy {
         }
         let foreign_fetch = head
             .headers
-            .get_all("sec-fetch-site")
+            .get_all(&SEC_FETCH_SITE)
             .iter()
             .any(|v| !SAME_ORIGIN_FETCH_SITES.contains(&v.as_bytes()));
         if foreign_fetch {
@@ -267,23 +271,32 @@ fn presented_token(authorization: &str) -> Option<SecretString> {
     None
 }
 
+/// `text` in ASCII lower case, copied only when it has an upper-case letter: Host values almost
+/// never do, and this runs on every request.
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// The name part of a Host value: `localhost:7143` → `localhost`, `[::1]:7143` → `[::1]`.
 fn host_name(host: &str) -> Option<&str> {
     if host.starts_with('[') {
         let end = host.find(']')?;
         let (name, rest) = host.split_at(end + 1);
-        return (rest.is_empty() || is_port_suffix(rest)).then_some(name);
+        return (rest.is_empty() || rest.strip_prefix(':').is_some_and(is_port)).then_some(name);
     }
     match host.split_once(':') {
         None => Some(host),
-        Some((name, port)) if is_port_suffix(&format!(":{port}")) => Some(name),
+        Some((name, port)) if is_port(port) => Some(name),
         Some(_) => None,
     }
 }
 
-fn is_port_suffix(rest: &str) -> bool {
-    rest.strip_prefix(':')
-        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+fn is_port(digits: &str) -> bool {
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `localhost`, any `127.x.y.z`, and `[::1]` in any spelling.
@@ -300,28 +313,22 @@ fn is_loopback_name(name: &str) -> bool {
 /// The Host, origin and token checks, and the throttle on failed tokens: the request goes on,
 /// carrying a client token's label if one authenticated it, or is refused.
 fn admit_local(policy: &LocalPolicy, req: Request) -> Result<Request, LocalRefusal> {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-    let metrics = req
-        .extensions()
-        .get::<ListenerLoad>()
-        .map(|load| load.metrics().clone());
+    let connection = req.extensions().get::<RequestConnection>();
+    let peer = connection.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.peer().ip());
+    let metrics = connection.map(|c| c.load().metrics());
     let now = Instant::now();
     let guarded = policy.requires_token() && req.uri().path() != UNAUTHENTICATED_PATH;
     if guarded && let Some(wait) = policy.failed_auth.blocked_for(peer, now) {
-        if let Some(metrics) = &metrics {
+        if let Some(metrics) = metrics {
             metrics.throttled_auth_attempts.inc();
         }
         return Err(LocalRefusal::TooManyFailedAttempts { retry_after: wait });
     }
-    let authority = req.uri().authority().map(|a| a.as_str().to_owned());
     let head = RequestHead {
         method: req.method(),
         path: req.uri().path(),
         headers: req.headers(),
-        authority: authority.as_deref(),
+        authority: req.uri().authority().map(|a| a.as_str()),
     };
     match policy.check(&head) {
         Ok(Authenticated::Client(label)) => {
@@ -336,7 +343,7 @@ fn admit_local(policy: &LocalPolicy, req: Request) -> Result<Request, LocalRefus
                 refusal,
                 LocalRefusal::Unauthorized | LocalRefusal::DuplicateHeader("Authorization")
             ) {
-                if let Some(metrics) = &metrics {
+                if let Some(metrics) = metrics {
                     metrics.auth_failures.inc();
                 }
                 if let Some(due) = policy.failed_auth.record_failure(peer, now) {
@@ -373,21 +380,22 @@ async fn read_body(max_bytes: usize, req: Request) -> Result<Request, Response> 
     if !is_mcp && declared.is_some_and(|len| len > max_bytes as u64) {
         return Err(LocalRefusal::BodyTooLarge.into_response());
     }
-    let load = req.extensions().get::<ListenerLoad>().cloned();
-    let read_timeout = load
-        .as_ref()
-        .map_or(DEFAULT_BODY_READ_TIMEOUT, ListenerLoad::body_read_timeout);
+    // A body hyper already knows to be empty (a GET without a length) has nothing to wait for
+    // and nothing to cap: reading it would only arm a timer.
+    if axum::body::HttpBody::is_end_stream(req.body()) {
+        return Ok(req);
+    }
+    let connection = req.extensions().get::<RequestConnection>().cloned();
+    let load = connection.as_ref().map(RequestConnection::load);
+    let read_timeout = load.map_or(DEFAULT_BODY_READ_TIMEOUT, |load| load.body_read_timeout());
     // While the body trickles in, the connection counts as idle for the connection cap.
-    let reading = req
-        .extensions()
-        .get::<ConnectionHandle>()
-        .map(ConnectionHandle::reading_body);
+    let reading = connection.as_ref().map(RequestConnection::reading_body);
     let (parts, body) = req.into_parts();
     let drain_limit = if is_mcp { MCP_DRAIN_LIMIT } else { max_bytes };
     let read = tokio::time::timeout(read_timeout, read_bounded(body, max_bytes, drain_limit));
     // Shutdown does not wait for a body that is still trickling in.
     let stopping = async {
-        match &load {
+        match load {
             Some(load) => load.stopping().await,
             None => std::future::pending().await,
         }
@@ -458,8 +466,8 @@ fn take_slot(
     match Arc::clone(slots).try_acquire_owned() {
         Ok(permit) => Ok(Some(permit)),
         Err(_) => {
-            if let Some(load) = req.extensions().get::<ListenerLoad>() {
-                load.metrics().shed_requests.inc();
+            if let Some(connection) = req.extensions().get::<RequestConnection>() {
+                connection.load().metrics().shed_requests.inc();
             }
             Err(LocalRefusal::Overloaded)
         }

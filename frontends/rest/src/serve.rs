@@ -27,7 +27,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use ots_gateway_core::config;
@@ -100,15 +99,37 @@ impl ConnectionState {
     }
 }
 
-/// The connection a request arrived on, for the body-reading layer to mark the time its body
-/// takes as idle (see [`ConnectionState::evictable`]).
+/// The connection a request arrived on: the peer's address (for the failed-token throttle and
+/// the simulator), the listener's load (for its metrics and `/readyz`) and the connection's
+/// state (for the body-reading layer to mark the time its body takes as idle, see
+/// [`ConnectionState::evictable`]). Made once per connection and put in each request's
+/// extensions as one value, because every extension inserted is an allocation per request.
 #[derive(Debug, Clone)]
-pub(crate) struct ConnectionHandle(Arc<ConnectionState>);
+pub(crate) struct RequestConnection(Arc<ConnectionContext>);
 
-impl ConnectionHandle {
+#[derive(Debug)]
+struct ConnectionContext {
+    peer: SocketAddr,
+    load: ListenerLoad,
+    state: Arc<ConnectionState>,
+}
+
+impl RequestConnection {
+    fn new(peer: SocketAddr, load: ListenerLoad, state: Arc<ConnectionState>) -> Self {
+        RequestConnection(Arc::new(ConnectionContext { peer, load, state }))
+    }
+
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.0.peer
+    }
+
+    pub(crate) fn load(&self) -> &ListenerLoad {
+        &self.0.load
+    }
+
     pub(crate) fn reading_body(&self) -> ReadingBody {
-        self.0.reading_bodies.fetch_add(1, Ordering::AcqRel);
-        ReadingBody(self.0.clone())
+        self.0.state.reading_bodies.fetch_add(1, Ordering::AcqRel);
+        ReadingBody(self.0.state.clone())
     }
 }
 
@@ -232,23 +253,26 @@ impl Drop for ConnectionSlot {
 
 /// Requests being handled right now; shutdown waits for this to reach zero and for nothing else.
 #[derive(Clone, Default)]
-struct InFlight {
-    count: Arc<AtomicUsize>,
-    drained: Arc<Notify>,
+struct InFlight(Arc<InFlightCount>);
+
+#[derive(Default)]
+struct InFlightCount {
+    count: AtomicUsize,
+    drained: Notify,
 }
 
 struct InFlightGuard(InFlight);
 
 impl InFlight {
     fn enter(&self) -> InFlightGuard {
-        self.count.fetch_add(1, Ordering::AcqRel);
+        self.0.count.fetch_add(1, Ordering::AcqRel);
         InFlightGuard(self.clone())
     }
 
     async fn wait_until_idle(&self) {
         loop {
-            let notified = self.drained.notified();
-            if self.count.load(Ordering::Acquire) == 0 {
+            let notified = self.0.drained.notified();
+            if self.0.count.load(Ordering::Acquire) == 0 {
                 return;
             }
             notified.await;
@@ -258,8 +282,8 @@ impl InFlight {
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.drained.notify_waiters();
+        if (self.0).0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            (self.0).0.drained.notify_waiters();
         }
     }
 }
@@ -276,8 +300,9 @@ pub async fn serve(
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish
-/// and returns; connections with no request in flight are dropped. Handlers see the peer
-/// address as `ConnectInfo<SocketAddr>` and the listener's [`ListenerLoad`] as an extension.
+/// and returns; connections with no request in flight are dropped. The crate's layers and
+/// handlers find the peer address and the listener's [`ListenerLoad`] in the request's
+/// extensions ([`RequestConnection`]).
 /// Bounding the drain is the caller's job, as only it knows the process-wide grace period.
 pub async fn serve_with(
     listener: TcpListener,
@@ -325,10 +350,8 @@ pub async fn serve_with(
         let _ = stream.set_nodelay(true);
         let service = connection_service(
             router.clone(),
-            peer,
-            load.clone(),
+            RequestConnection::new(peer, load.clone(), slot.state.clone()),
             in_flight.clone(),
-            slot.state.clone(),
         );
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let mut stop_requested = stop_requested.clone();
@@ -360,10 +383,8 @@ pub async fn serve_with(
 
 fn connection_service(
     router: Router,
-    peer: SocketAddr,
-    load: ListenerLoad,
+    connection: RequestConnection,
     in_flight: InFlight,
-    connection: Arc<ConnectionState>,
 ) -> impl hyper::service::Service<
     http::Request<Incoming>,
     Response = axum::response::Response,
@@ -374,11 +395,7 @@ fn connection_service(
         let guard = in_flight.enter();
         let busy = BusyConnection::enter(connection.clone());
         let mut request = request.map(Body::new);
-        request.extensions_mut().insert(ConnectInfo(peer));
-        request.extensions_mut().insert(load.clone());
-        request
-            .extensions_mut()
-            .insert(ConnectionHandle(connection.clone()));
+        request.extensions_mut().insert(connection.clone());
         let router = router.clone();
         async move {
             let response = router.oneshot(request).await;
@@ -391,17 +408,17 @@ fn connection_service(
 
 /// Marks a connection as having a request in flight, so it is not evicted mid-request (except
 /// while that request's body is still arriving).
-struct BusyConnection(Arc<ConnectionState>);
+struct BusyConnection(RequestConnection);
 
 impl BusyConnection {
-    fn enter(state: Arc<ConnectionState>) -> Self {
-        state.requests.fetch_add(1, Ordering::AcqRel);
-        BusyConnection(state)
+    fn enter(connection: RequestConnection) -> Self {
+        connection.0.state.requests.fetch_add(1, Ordering::AcqRel);
+        BusyConnection(connection)
     }
 }
 
 impl Drop for BusyConnection {
     fn drop(&mut self) {
-        self.0.requests.fetch_sub(1, Ordering::AcqRel);
+        self.0.0.state.requests.fetch_sub(1, Ordering::AcqRel);
     }
 }

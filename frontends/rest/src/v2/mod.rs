@@ -18,7 +18,7 @@ use ots_gateway_core::model::{Passphrase, ReceiptKey, SecretKey, sanitize_key};
 use ots_gateway_core::simulator::SimApi;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::backend::{Backend, Call, Ops};
+use crate::backend::{Backend, Call, Ops, Route};
 use crate::errors::Dialect;
 use crate::params::Params;
 
@@ -70,7 +70,7 @@ pub async fn not_found_handler() -> Response {
 struct V2Call {
     ops: Ops,
     params: Params,
-    route: String,
+    route: Route,
 }
 
 impl V2Call {
@@ -91,7 +91,7 @@ impl V2Call {
     }
 
     fn fail(&self, error: Error, step: Step) -> Response {
-        error_response(error, self.ops.dialect(), step, &self.route)
+        error_response(error, self.ops.dialect(), step, self.route.as_str())
     }
 }
 
