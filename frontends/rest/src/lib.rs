@@ -50,21 +50,19 @@ mod security;
 mod serve;
 mod sim_pages;
 mod simulate;
+mod timed;
 mod v2;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
+use axum::middleware::from_fn_with_state;
 use ots_gateway_core::Gateway;
 use ots_gateway_core::model::ClientToken;
 use ots_gateway_core::simulator::Simulator;
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
-use tracing::Instrument;
 
 pub use caller::{CLIENT_LABEL_HEADER, MAX_CLIENT_LABEL_LEN};
 use ots_gateway_core::config;
@@ -207,24 +205,9 @@ fn behind_front_door(router: Router, config: &RestConfig, policy: Option<LocalPo
     router.layer(from_fn_with_state(door, security::front_door))
 }
 
+/// The request span and time limit on every route (`timed`).
 fn bounded_in_time(router: Router, config: &RestConfig) -> Router {
-    router.layer(from_fn_with_state(config.request_timeout, timed_request))
-}
-
-/// One span per request, naming the route pattern only: v1 keys live in paths, so the URI must
-/// never reach a log line. At `debug`, like the upstream span inside it: at the default level
-/// recording the two spans was a sixth of a request's CPU, and the one line a failed request logs
-/// at `info` or above names its route anyway (`Error::log`). Inside the span, the request's time
-/// limit (`security::within_time_limit`); one layer for both, for the reason given at
-/// `security::front_door`.
-async fn timed_request(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    // Fields are recorded when the span is made, so the route is borrowed, not copied.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("<unmatched>", MatchedPath::as_str);
-    let span = tracing::debug_span!("request", method = req.method().as_str(), route);
-    security::within_time_limit(limit, next.run(req))
-        .instrument(span)
-        .await
+    router.layer(timed::TimedRequestLayer {
+        limit: config.request_timeout,
+    })
 }

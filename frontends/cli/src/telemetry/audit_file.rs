@@ -75,12 +75,13 @@ struct JsonFields<'a> {
 
 impl JsonFields<'_> {
     fn key(&mut self, field: &Field) {
-        if !self.first {
-            self.line.push(',');
-        }
+        self.line.push_str(if self.first { "\"" } else { ",\"" });
         self.first = false;
-        push_json_string(self.line, field.name());
-        self.line.push(':');
+        let _ = JsonEscaped {
+            line: &mut *self.line,
+        }
+        .write_str(field.name());
+        self.line.push_str("\":");
     }
 }
 
@@ -126,8 +127,23 @@ fn push_json_string(line: &mut String, value: &str) {
     line.push('"');
 }
 
+/// Which bytes JSON needs escaped (and DEL, which a terminal may act on), looked up rather than
+/// compared: every byte of every audit line passes through here.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table
+};
+
 fn needs_escape(byte: u8) -> bool {
-    matches!(byte, b'"' | b'\\' | 0x00..=0x1f | 0x7f)
+    NEEDS_ESCAPE[usize::from(byte)]
 }
 
 /// Writes what it is given as the inside of a JSON string.
