@@ -41,6 +41,7 @@ mod auth_throttle;
 mod backend;
 mod caller;
 mod errors;
+mod front_door;
 mod operator;
 mod pages;
 mod params;
@@ -57,7 +58,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::middleware::from_fn_with_state;
 use ots_gateway_core::Gateway;
 use ots_gateway_core::model::ClientToken;
 use ots_gateway_core::simulator::Simulator;
@@ -195,14 +195,14 @@ pub fn local_only(router: Router, config: &RestConfig) -> Router {
     behind_front_door(router, config, Some(policy))
 }
 
-/// Header checks (with a policy), the body bound and the request slots (`security::front_door`).
+/// Header checks (with a policy), the body bound and the request slots (`front_door`).
 fn behind_front_door(router: Router, config: &RestConfig, policy: Option<LocalPolicy>) -> Router {
     let door = security::FrontDoor {
         policy,
         max_body_bytes: config.max_body_bytes,
         slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
     };
-    router.layer(from_fn_with_state(door, security::front_door))
+    router.layer(front_door::FrontDoorLayer(door))
 }
 
 /// The request span and time limit on every route (`timed`).

@@ -215,7 +215,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 }
 
 async fn read_body(body: Body) -> Result<bytes::Bytes, Response> {
-    // The size bound comes from the body-limit layer (`security::front_door`), which also covers
+    // The size bound comes from the body-limit layer (`front_door`), which also covers
     // services mounted beside these routes; here we only translate its verdict.
     axum::body::to_bytes(body, usize::MAX)
         .await

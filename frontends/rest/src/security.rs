@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -312,7 +311,7 @@ fn is_loopback_name(name: &str) -> bool {
 
 /// The Host, origin and token checks, and the throttle on failed tokens: the request goes on,
 /// carrying a client token's label if one authenticated it, or is refused.
-fn admit_local(policy: &LocalPolicy, req: Request) -> Result<Request, LocalRefusal> {
+pub(crate) fn admit_local(policy: &LocalPolicy, req: Request) -> Result<Request, LocalRefusal> {
     let connection = req.extensions().get::<RequestConnection>();
     let peer = connection.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.peer().ip());
     let metrics = connection.map(|c| c.load().metrics());
@@ -370,7 +369,7 @@ fn admit_local(policy: &LocalPolicy, req: Request) -> Result<Request, LocalRefus
 /// without an id. An oversized `/mcp` body is read to its end (up to [`MCP_DRAIN_LIMIT`], kept
 /// nowhere) before the answer, because answering mid-upload closes the connection under the
 /// client, which some MCP clients take as the end of their session.
-async fn read_body(max_bytes: usize, req: Request) -> Result<Request, Response> {
+pub(crate) async fn read_body(max_bytes: usize, req: Request) -> Result<Request, Response> {
     let is_mcp = req.uri().path() == MCP_PATH || req.uri().path().starts_with("/mcp/");
     let declared = req
         .headers()
@@ -380,9 +379,7 @@ async fn read_body(max_bytes: usize, req: Request) -> Result<Request, Response> 
     if !is_mcp && declared.is_some_and(|len| len > max_bytes as u64) {
         return Err(LocalRefusal::BodyTooLarge.into_response());
     }
-    // A body hyper already knows to be empty (a GET without a length) has nothing to wait for
-    // and nothing to cap: reading it would only arm a timer.
-    if axum::body::HttpBody::is_end_stream(req.body()) {
+    if body_is_empty(&req) {
         return Ok(req);
     }
     let connection = req.extensions().get::<RequestConnection>().cloned();
@@ -447,6 +444,12 @@ fn jsonrpc_refusal(refusal: &LocalRefusal, max_bytes: usize, drained: bool) -> R
     response
 }
 
+/// A body hyper already knows to be empty (a GET without a length): nothing to wait for and
+/// nothing to cap, so reading it would only arm a timer.
+pub(crate) fn body_is_empty(req: &Request) -> bool {
+    axum::body::HttpBody::is_end_stream(req.body())
+}
+
 /// For routers run without the listener (in-process tests); [`crate::ListenerSettings`] sets
 /// the real value.
 const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -456,7 +459,7 @@ const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// burst into timeouts, and hold connections open while it did. `/healthz` is exempt so a busy
 /// gateway is not mistaken for a dead one; `/readyz` is not, so a saturated gateway reports
 /// itself not ready.
-fn take_slot(
+pub(crate) fn take_slot(
     slots: &Arc<Semaphore>,
     req: &Request,
 ) -> Result<Option<OwnedSemaphorePermit>, LocalRefusal> {
@@ -474,37 +477,13 @@ fn take_slot(
     }
 }
 
-/// What [`front_door`] checks: the local policy (absent for the simulator, which plays a
-/// public server), the body-size bound and the request slots.
+/// What the front door (`crate::front_door`) checks: the local policy (absent for the
+/// simulator, which plays a public server), the body-size bound and the request slots.
 #[derive(Clone)]
 pub struct FrontDoor {
     pub policy: Option<LocalPolicy>,
     pub max_body_bytes: usize,
     pub slots: Arc<Semaphore>,
-}
-
-/// The listener's defences as one middleware, in their order: cheap header checks
-/// ([`admit_local`]) first, then the whole body read within its bounds ([`read_body`]), and only
-/// then a request slot ([`take_slot`]), so neither a refused request nor a slow upload ever
-/// holds a slot. One layer rather than three: each axum `from_fn` layer clones the boxed inner
-/// service and boxes a future for every request, which was a tenth of a status request's work.
-pub async fn front_door(State(door): State<FrontDoor>, req: Request, next: Next) -> Response {
-    let req = match &door.policy {
-        Some(policy) => match admit_local(policy, req) {
-            Ok(req) => req,
-            Err(refusal) => return refusal.into_response(),
-        },
-        None => req,
-    };
-    let req = match read_body(door.max_body_bytes, req).await {
-        Ok(req) => req,
-        Err(refusal) => return refusal,
-    };
-    let _slot = match take_slot(&door.slots, &req) {
-        Ok(slot) => slot,
-        Err(refusal) => return refusal.into_response(),
-    };
-    next.run(req).await
 }
 
 /// A JSON answer when a request runs too long (tower-http's timeout answers with a bare
