@@ -335,6 +335,39 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    /// Successes and upstream times go through handles cached on first use; they must count in
+    /// the same exported series as the family would, and only once used.
+    #[test]
+    fn cached_series_count_in_the_exported_series() {
+        let metrics = Metrics::new();
+        assert!(!metrics.encode().contains(r#"operation="status""#));
+        for _ in 0..3 {
+            metrics.record_outcome(Frontend::Rest, Operation::Status, Ok(()));
+            metrics.observe_upstream(Operation::Status, Duration::from_millis(2));
+        }
+        metrics.record_outcome(Frontend::Mcp, Operation::Status, Ok(()));
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"ots_gateway_operations_total{frontend="rest",operation="status",outcome="ok"} 3"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"ots_gateway_operations_total{frontend="mcp",operation="status",outcome="ok"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"ots_gateway_upstream_request_duration_seconds_count{operation="status"} 3"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains(r#"operation="share""#), "{text}");
+    }
+
     #[test]
     fn outcomes_latency_refusals_and_ledger_size_are_exported() {
         let metrics = Metrics::new();
