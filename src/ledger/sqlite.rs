@@ -70,8 +70,41 @@ const CHECKPOINT_AFTER_WAL_BYTES: i64 = 4 * 1024 * 1024;
 /// written later (see [`super::ResilientLedger`]) rather than holding its caller for seconds.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
-const COLUMNS: &str = "id, frontend, caller, metadata_key, secret_key, created, secret_expires, \
-                       receipt_expires, state, state_updated, has_passphrase";
+/// The receipts table's columns in the order [`StoredRow::read`] reads them. A macro, not a
+/// `const`, so that statements can be spelled out at compile time with `concat!`.
+macro_rules! columns {
+    () => {
+        "id, frontend, caller, metadata_key, secret_key, created, secret_expires, \
+         receipt_expires, state, state_updated, has_passphrase"
+    };
+}
+use columns;
+
+// Every statement on the receipts table, named so that a test can check each one's query plan
+// (see `every_statement_is_served_by_an_index` in the tests).
+pub(super) const SELECT_BY_METADATA_KEY: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM receipts WHERE metadata_key = ?1"
+);
+pub(super) const SELECT_BY_ID: &str =
+    concat!("SELECT ", columns!(), " FROM receipts WHERE id = ?1");
+pub(super) const SELECT_RECENT: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM receipts WHERE frontend = ?1 AND caller = ?2 \
+     ORDER BY created DESC, rowid DESC LIMIT ?3"
+);
+pub(super) const UPDATE_STATE: &str = "UPDATE receipts SET state = ?1, state_updated = ?2, \
+     secret_key = CASE WHEN ?3 THEN NULL ELSE secret_key END \
+     WHERE metadata_key = ?4 AND state_updated <= ?2";
+pub(super) const EXISTS_BY_METADATA_KEY: &str = "SELECT 1 FROM receipts WHERE metadata_key = ?1";
+pub(super) const PRUNE: &str = "DELETE FROM receipts WHERE receipt_expires <= ?1";
+pub(super) const INSERT: &str = concat!(
+    "INSERT INTO receipts (",
+    columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+);
 
 /// A [`LedgerStore`] in one SQLite database file.
 ///
@@ -193,17 +226,11 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError> {
-        self.find_one(
-            &format!("SELECT {COLUMNS} FROM receipts WHERE metadata_key = ?1"),
-            key.as_str(),
-        )
+        self.find_one(SELECT_BY_METADATA_KEY, key.as_str())
     }
 
     fn by_id(&self, id: &EntryId) -> Result<Option<LedgerEntry>, LedgerError> {
-        self.find_one(
-            &format!("SELECT {COLUMNS} FROM receipts WHERE id = ?1"),
-            id.as_str(),
-        )
+        self.find_one(SELECT_BY_ID, id.as_str())
     }
 
     fn recent(
@@ -215,10 +242,7 @@ impl LedgerStore for SqliteLedger {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM receipts WHERE frontend = ?1 AND caller = ?2 \
-                 ORDER BY created DESC, rowid DESC LIMIT ?3"
-            ))
+            .prepare_cached(SELECT_RECENT)
             .map_err(LedgerError::database("preparing to list recent entries"))?;
         let rows = stmt
             .query_map(
@@ -241,11 +265,7 @@ impl LedgerStore for SqliteLedger {
     ) -> Result<StateUpdate, LedgerError> {
         let conn = self.conn();
         let changed = conn
-            .prepare_cached(
-                "UPDATE receipts SET state = ?1, state_updated = ?2, \
-                 secret_key = CASE WHEN ?3 THEN NULL ELSE secret_key END \
-                 WHERE metadata_key = ?4 AND state_updated <= ?2",
-            )
+            .prepare_cached(UPDATE_STATE)
             .and_then(|mut stmt| {
                 stmt.execute(params![state.as_str(), at, !state.is_live(), key.as_str()])
             })
@@ -254,7 +274,7 @@ impl LedgerStore for SqliteLedger {
             return Ok(StateUpdate::Applied);
         }
         let exists = conn
-            .prepare_cached("SELECT 1 FROM receipts WHERE metadata_key = ?1")
+            .prepare_cached(EXISTS_BY_METADATA_KEY)
             .and_then(|mut stmt| stmt.exists([key.as_str()]))
             .map_err(LedgerError::database("looking up an entry"))?;
         Ok(if exists {
@@ -266,7 +286,7 @@ impl LedgerStore for SqliteLedger {
 
     fn prune(&self, now: i64) -> Result<usize, LedgerError> {
         self.conn()
-            .prepare_cached("DELETE FROM receipts WHERE receipt_expires <= ?1")
+            .prepare_cached(PRUNE)
             .and_then(|mut stmt| stmt.execute([now]))
             .map_err(LedgerError::database("pruning expired entries"))
     }
@@ -402,9 +422,7 @@ fn insert(conn: &Connection, entry: &LedgerEntry) -> Result<(), LedgerError> {
 
 /// The insert statement, taken from the connection's cache once per batch rather than per entry.
 fn prepare_insert(conn: &Connection) -> rusqlite::Result<CachedStatement<'_>> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO receipts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-    ))
+    conn.prepare_cached(INSERT)
 }
 
 fn insert_row(insert: &mut CachedStatement<'_>, entry: &LedgerEntry) -> rusqlite::Result<()> {
@@ -477,7 +495,7 @@ struct StoredRow {
 }
 
 impl StoredRow {
-    /// Column order follows [`COLUMNS`].
+    /// Column order follows [`columns!`].
     fn read(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
         Ok(StoredRow {
             id: row.get(0)?,
