@@ -5,19 +5,22 @@
 //! whole response: losing one optional field is better than losing a receipt whose secret was
 //! already created upstream. Whether a `None` is acceptable is decided where DTOs are converted.
 
+use std::fmt;
+
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 pub(super) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(int_from(Value::deserialize(d)?))
+    Ok(int_from(Scalar::deserialize(d)?))
 }
 
 /// Unix seconds: v2 sends `created`/`updated` as floats with a fraction, which is dropped.
 pub(super) fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let value = Value::deserialize(d)?;
+    let value = Scalar::deserialize(d)?;
     let fractional = match &value {
-        Value::Number(n) if n.as_i64().is_none() => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Scalar::Number(n) if n.as_i64().is_none() => n.as_f64(),
+        Scalar::String(s) => s.trim().parse::<f64>().ok(),
         _ => None,
     };
     Ok(match fractional {
@@ -28,22 +31,22 @@ pub(super) fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, 
 }
 
 pub(super) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::String(s) => Some(s),
+        Scalar::Number(n) => Some(n.to_string()),
         _ => None,
     })
 }
 
 pub(super) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Bool(b) => Some(b),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Bool(b) => Some(b),
+        Scalar::String(s) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Some(true),
             "false" | "0" | "no" => Some(false),
             _ => None,
         },
-        Value::Number(n) => n.as_i64().map(|v| v != 0),
+        Scalar::Number(n) => n.as_i64().map(|v| v != 0),
         _ => None,
     })
 }
@@ -65,11 +68,83 @@ pub(super) fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Stri
     })
 }
 
-fn int_from(value: Value) -> Option<i64> {
+fn int_from(value: Scalar) -> Option<i64> {
     match value {
-        Value::Number(n) => n.as_i64().or_else(|| whole_float(n.as_f64()?)),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Scalar::Number(n) => n.as_i64().or_else(|| whole_float(n.as_f64()?)),
+        Scalar::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
+    }
+}
+
+/// What the single-value readers look at. Arrays, objects and `null` are skipped as they are
+/// read rather than built: reading every field through `serde_json::Value` made the v2 create
+/// answer's parse a fifth of a share's work.
+enum Scalar {
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Number::from_f64(v).map_or(Scalar::Other, Scalar::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_none<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+        Scalar::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
     }
 }
 

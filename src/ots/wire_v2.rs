@@ -86,18 +86,29 @@ struct SecretObject {
 }
 
 /// Current servers send the receipt twice, as `receipt` and under its older name `metadata`;
-/// older ones only as `metadata`. The copy is kept unparsed and read only when `receipt` is
-/// missing: converting the same object twice was a tenth of a share's work.
+/// older ones only as `metadata`. The copy is skipped unread (not even kept as raw text), and the
+/// body is read again for it only when `receipt` is missing: converting the same object twice
+/// was a tenth of a share's work.
 #[derive(Deserialize)]
 struct CreatedRecord {
     receipt: Option<ReceiptObject>,
-    metadata: Option<Box<serde_json::value::RawValue>>,
     secret: Option<SecretObject>,
 }
 
 #[derive(Deserialize)]
 struct CreatedBody {
     record: Option<CreatedRecord>,
+}
+
+/// The create answer of a server that names the receipt only `metadata`.
+#[derive(Deserialize)]
+struct LegacyCreatedRecord {
+    metadata: Option<ReceiptObject>,
+}
+
+#[derive(Deserialize)]
+struct LegacyCreatedBody {
+    record: Option<LegacyCreatedRecord>,
 }
 
 #[derive(Deserialize, Default)]
@@ -156,10 +167,12 @@ pub(super) fn created(body: &[u8], ctx: &V2Context<'_>) -> Result<Receipt> {
     let record = decode::<CreatedBody>(body)?
         .record
         .ok_or_else(|| malformed("create body has no record"))?;
-    let receipt = match (record.receipt, record.metadata) {
-        (Some(receipt), _) => receipt,
-        (None, Some(metadata)) => decode::<ReceiptObject>(metadata.get().as_bytes())?,
-        (None, None) => return Err(malformed("create body has no receipt")),
+    let receipt = match record.receipt {
+        Some(receipt) => receipt,
+        None => decode::<LegacyCreatedBody>(body)?
+            .record
+            .and_then(|legacy| legacy.metadata)
+            .ok_or_else(|| malformed("create body has no receipt"))?,
     };
     let secret_key = record
         .secret

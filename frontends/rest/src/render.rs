@@ -16,8 +16,10 @@ pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 /// A compact JSON response with OTS's Content-Type.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    let (status, body) = match serde_json::to_vec(value) {
-        Ok(body) => (status, body),
+    // A receipt renders to about 900 bytes; starting there spares `to_vec`'s three regrowths.
+    let mut body = Vec::with_capacity(1024);
+    let (status, body) = match serde_json::to_writer(&mut body, value) {
+        Ok(()) => (status, body),
         // Our wire types are plain structs of strings and numbers; this is unreachable in
         // practice, and the client still gets JSON if it happens.
         Err(_) => (
