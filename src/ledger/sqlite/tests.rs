@@ -721,7 +721,7 @@ fn a_file_with_a_damaged_page_is_refused_at_start_and_left_as_it_was() {
     // Closing the last connection checkpoints the WAL into the file; damage a page past the
     // header, as a bad sector or a stray write would.
     let mut bytes = fs::read(dir.db()).unwrap();
-    let page_size = 4096;
+    let page_size = usize::try_from(NEW_FILE_PAGE_SIZE).unwrap();
     assert!(
         bytes.len() > 3 * page_size,
         "the ledger spans several pages"
