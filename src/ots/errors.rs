@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use http::StatusCode;
 use serde::Deserialize;
 use tracing::debug;
 
@@ -150,29 +150,47 @@ fn upstream_status(status: StatusCode) -> Error {
     Error::Upstream(UpstreamFailure::Status(status.as_u16()))
 }
 
-/// Classifies a failure to get a complete reply at all.
-pub(super) fn from_transport(err: reqwest::Error, operation: &'static str) -> Error {
-    // The URL carries keys; it must not reach the log.
-    let err = err.without_url();
-    let failure = if err.is_timeout() {
+/// Classifies a failure to get a complete reply at all: no connection, a broken one, or a reply
+/// that is not HTTP. hyper and hyper-util never put the request's URI (which carries keys) into
+/// their errors, so the chain may be logged.
+pub(super) fn from_transport(
+    err: &(dyn std::error::Error + 'static),
+    operation: &'static str,
+) -> Error {
+    let failure = if timed_out(err) {
         UpstreamFailure::Timeout
     } else {
-        UpstreamFailure::Network(network_cause(&err))
+        UpstreamFailure::Network(network_cause(err))
     };
     debug!(operation, ?failure, error = ?err, "OTS request failed");
     Error::Upstream(failure)
 }
 
-/// Which step of reaching the server failed, read from the error's chain of causes. reqwest,
-/// hyper and rustls expose no stable types for these across versions, so the chain is read the
-/// way their messages and `io::ErrorKind`s present it.
-fn network_cause(err: &reqwest::Error) -> NetworkCause {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(cause) = source {
+/// The connect deadline (`http_client::BoundedConnect`) and the TCP connect timeout both end
+/// as `io::ErrorKind::TimedOut`; hyper reports its own timers through `is_timeout`.
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    causes(err).any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            || cause
+                .downcast_ref::<hyper::Error>()
+                .is_some_and(hyper::Error::is_timeout)
+    })
+}
+
+/// Which step of reaching the server failed, read from the error's chain of causes. A rustls
+/// error means the TLS handshake failed. hyper-util names DNS failures only in its message, so
+/// that and the remaining TLS wordings (a handshake cut short) are read as text.
+fn network_cause(err: &(dyn std::error::Error + 'static)) -> NetworkCause {
+    for cause in causes(err) {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::ConnectionRefused
         {
             return NetworkCause::ConnectionRefused;
+        }
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return NetworkCause::Tls;
         }
         let text = cause.to_string().to_ascii_lowercase();
         if text.starts_with("dns error") || text.contains("failed to lookup address") {
@@ -185,9 +203,25 @@ fn network_cause(err: &reqwest::Error) -> NetworkCause {
         {
             return NetworkCause::Tls;
         }
-        source = cause.source();
     }
     NetworkCause::Other
+}
+
+/// The error and its causes, outermost first. `io::Error::source` skips the error it wraps
+/// (it returns that error's own source), so at an `io::Error` the walk steps into the wrapped
+/// error itself: that is where rustls's error sits.
+fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |cause| {
+        match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => match io.get_ref() {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => cause.source(),
+            },
+            None => cause.source(),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 mod accepted_credentials;
 mod api;
 mod errors;
+mod http_client;
 mod lenient;
 mod params;
 mod retry;
@@ -33,6 +34,9 @@ mod tests;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request};
+use http_body_util::Full;
 use tracing::debug;
 use url::Url;
 
@@ -43,6 +47,7 @@ use self::errors::Reply;
 use self::params::Payload;
 use self::retry::RetryPolicy;
 use self::routes::{Endpoints, Route};
+use self::transport::Transport;
 use self::wire_v2::V2Context;
 use crate::error::Result;
 use crate::model::{
@@ -90,11 +95,11 @@ pub struct OtsClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    transport: Transport,
     endpoints: Endpoints,
     credentials: Option<Credentials>,
     /// `credentials` as the `Authorization` header every request carries.
-    authorization: Option<reqwest::header::HeaderValue>,
+    authorization: Option<HeaderValue>,
     read_retry: RetryPolicy,
     choice: ApiChoice,
     auto: AutoApi,
@@ -105,7 +110,7 @@ impl OtsClient {
     /// Fails only on a base URL that is not a plain http(s) site root, or if TLS cannot be set up.
     pub fn new(config: OtsClientConfig) -> Result<Self> {
         let endpoints = Endpoints::new(&config.base_url)?;
-        let http = transport::build_http_client(config.connect_timeout, config.request_timeout)?;
+        let transport = Transport::new(config.connect_timeout, config.request_timeout)?;
         let authorization = config
             .credentials
             .as_ref()
@@ -113,7 +118,7 @@ impl OtsClient {
             .transpose()?;
         Ok(OtsClient {
             inner: Arc::new(Inner {
-                http,
+                transport,
                 endpoints,
                 credentials: config.credentials,
                 authorization,
@@ -344,8 +349,14 @@ impl OtsClient {
     /// `GET /api/v2/status` without credentials (`api` has the rule). A probe that gets no
     /// answer decides nothing: this call uses v1, and the next one probes again.
     async fn detect(&self) -> ApiVersion {
-        let url = self.inner.endpoints.url(Route::Status, ApiVersion::V2);
-        match transport::exchange(self.inner.http.get(url), "detect").await {
+        let probe = match self.inner.endpoints.uri(Route::Status, ApiVersion::V2) {
+            Ok(uri) => transport::request(Method::GET, uri, None, None),
+            Err(err) => {
+                debug!(kind = err.kind(), "OTS API probe failed");
+                return ApiVersion::V1;
+            }
+        };
+        match self.inner.transport.exchange(probe, "detect").await {
             Ok(reply) => {
                 let api = if reply.status.is_success() && wire_v2::is_current_v2_status(&reply.body)
                 {
@@ -420,8 +431,12 @@ impl OtsClient {
         route: Route<'_>,
         payload: Payload<'_>,
     ) -> Result<Reply> {
-        let request = self.build_request(api, route, payload);
-        let reply = transport::exchange(request, route.operation()).await?;
+        let request = self.build_request(api, route, payload)?;
+        let reply = self
+            .inner
+            .transport
+            .exchange(request, route.operation())
+            .await?;
         if reply.status.is_success() {
             return Ok(reply);
         }
@@ -440,16 +455,13 @@ impl OtsClient {
         api: ApiVersion,
         route: Route<'_>,
         payload: Payload<'_>,
-    ) -> reqwest::RequestBuilder {
-        let url = self.inner.endpoints.url(route, api);
-        let mut request = self.inner.http.request(route.method(), url);
-        if let Some(authorization) = &self.inner.authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization.clone());
-        }
-        match payload {
-            Payload::None => request,
-            Payload::Form(fields) => request.form(&fields),
-            Payload::Json(body) => request.json(&body),
-        }
+    ) -> Result<Request<Full<Bytes>>> {
+        let uri = self.inner.endpoints.uri(route, api)?;
+        Ok(transport::request(
+            route.method(),
+            uri,
+            self.inner.authorization.as_ref(),
+            payload.encode(),
+        ))
     }
 }

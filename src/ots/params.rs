@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
+use http::HeaderValue;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
@@ -20,6 +22,36 @@ pub(super) enum Payload<'a> {
     None,
     Form(Vec<(&'static str, Cow<'a, str>)>),
     Json(Value),
+}
+
+/// A request body as it goes on the wire, with the content type that says how to read it.
+pub(super) struct EncodedBody {
+    pub(super) content_type: HeaderValue,
+    pub(super) bytes: Bytes,
+}
+
+impl Payload<'_> {
+    /// The bytes OTS is sent. Forms are `application/x-www-form-urlencoded` as browsers encode
+    /// them (space as `+`, everything but `*-._` and alphanumerics escaped); JSON is compact.
+    /// A form with no fields is still a form: an empty body with its content type.
+    pub(super) fn encode(self) -> Option<EncodedBody> {
+        match self {
+            Payload::None => None,
+            Payload::Form(fields) => {
+                let text = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(fields.iter())
+                    .finish();
+                Some(EncodedBody {
+                    content_type: HeaderValue::from_static("application/x-www-form-urlencoded"),
+                    bytes: Bytes::from(text),
+                })
+            }
+            Payload::Json(value) => Some(EncodedBody {
+                content_type: HeaderValue::from_static("application/json"),
+                bytes: Bytes::from(value.to_string()),
+            }),
+        }
+    }
 }
 
 pub(super) fn share(request: &ShareRequest) -> Payload<'_> {

@@ -3,7 +3,7 @@
 //! Paths carry keys, which are bearer capabilities, so nothing here is ever logged; log lines name
 //! the operation instead (see [`Route::operation`]).
 
-use reqwest::Method;
+use http::{Method, Uri};
 use url::Url;
 
 use super::api::ApiVersion;
@@ -93,19 +93,31 @@ pub(super) struct Endpoints {
     /// The base URL with its path ending in `/`: self-hosted servers may live under a sub-path,
     /// and a missing trailing slash would make a relative join drop that sub-path.
     site_root: Url,
-    /// The URLs of the routes without a key, built once: parsing a URL for every request was a
-    /// twentieth of a status call's work.
+    /// The request URIs of the routes without a key, parsed once: a `Uri` clone shares its
+    /// bytes, where parsing one for every request was a measurable share of a status call.
     v1_fixed: FixedRoutes,
     v2_fixed: FixedRoutes,
 }
 
 #[derive(Debug)]
 struct FixedRoutes {
-    status: Url,
-    authcheck: Url,
-    share: Url,
-    generate: Url,
-    recent: Url,
+    status: Uri,
+    authcheck: Uri,
+    share: Uri,
+    generate: Uri,
+    recent: Uri,
+}
+
+impl FixedRoutes {
+    fn new(site_root: &Url, api: ApiVersion) -> Result<Self> {
+        Ok(FixedRoutes {
+            status: request_uri(site_root, Route::Status, api)?,
+            authcheck: request_uri(site_root, Route::Authcheck, api)?,
+            share: request_uri(site_root, Route::Share, api)?,
+            generate: request_uri(site_root, Route::Generate, api)?,
+            recent: request_uri(site_root, Route::Recent, api)?,
+        })
+    }
 }
 
 impl Endpoints {
@@ -116,33 +128,28 @@ impl Endpoints {
             let with_slash = format!("{}/", site_root.path());
             site_root.set_path(&with_slash);
         }
-        let fixed = |api| FixedRoutes {
-            status: build_url(&site_root, Route::Status, api),
-            authcheck: build_url(&site_root, Route::Authcheck, api),
-            share: build_url(&site_root, Route::Share, api),
-            generate: build_url(&site_root, Route::Generate, api),
-            recent: build_url(&site_root, Route::Recent, api),
-        };
         Ok(Endpoints {
-            v1_fixed: fixed(ApiVersion::V1),
-            v2_fixed: fixed(ApiVersion::V2),
+            v1_fixed: FixedRoutes::new(&site_root, ApiVersion::V1)?,
+            v2_fixed: FixedRoutes::new(&site_root, ApiVersion::V2)?,
             site_root,
         })
     }
 
-    pub(super) fn url(&self, route: Route<'_>, api: ApiVersion) -> Url {
+    /// The absolute URI a route's request goes to. Fails only if the base URL and a key cannot
+    /// form a URI, which the checks on both rule out; it is not assumed.
+    pub(super) fn uri(&self, route: Route<'_>, api: ApiVersion) -> Result<Uri> {
         let fixed = match api {
             ApiVersion::V1 => &self.v1_fixed,
             ApiVersion::V2 => &self.v2_fixed,
         };
         match route {
-            Route::Status => fixed.status.clone(),
-            Route::Authcheck => fixed.authcheck.clone(),
-            Route::Share => fixed.share.clone(),
-            Route::Generate => fixed.generate.clone(),
-            Route::Recent => fixed.recent.clone(),
+            Route::Status => Ok(fixed.status.clone()),
+            Route::Authcheck => Ok(fixed.authcheck.clone()),
+            Route::Share => Ok(fixed.share.clone()),
+            Route::Generate => Ok(fixed.generate.clone()),
+            Route::Recent => Ok(fixed.recent.clone()),
             Route::Reveal(_) | Route::Receipt(_) | Route::Burn(_) => {
-                build_url(&self.site_root, route, api)
+                request_uri(&self.site_root, route, api)
             }
         }
     }
@@ -178,9 +185,22 @@ impl Endpoints {
     }
 }
 
-fn build_url(site_root: &Url, route: Route<'_>, api: ApiVersion) -> Url {
+/// The site root's text plus the route's path, parsed once into a `Uri`. Appending gives what
+/// joining would (the root's path ends in `/` and it has no query or fragment, see [`BaseUrl`]);
+/// `Url` has already percent-encoded the root, and route paths are `[A-Za-z0-9_/-]`.
+fn request_uri(site_root: &Url, route: Route<'_>, api: ApiVersion) -> Result<Uri> {
     let path = route.path_below_api_root(api);
-    join_below(site_root, &format!("api/{api}/{path}"))
+    let root = site_root.as_str();
+    let mut text = String::with_capacity(root.len() + "api/v1/".len() + path.len());
+    text.push_str(root);
+    text.push_str("api/");
+    text.push_str(api.as_str());
+    text.push('/');
+    text.push_str(&path);
+    Uri::try_from(text).map_err(|_| Error::InvalidInput {
+        field: "base_url",
+        reason: "the base URL cannot form an HTTP request URI".to_owned(),
+    })
 }
 
 /// `root` must have a path ending in `/`. `set_path` cannot fail, unlike `Url::join`, and keeps
@@ -236,12 +256,18 @@ mod tests {
     #[test]
     fn api_urls_keep_a_sub_path_with_or_without_trailing_slash() {
         for base in ["https://ots.example/team", "https://ots.example/team/"] {
-            let url = endpoints(base).url(Route::Status, ApiVersion::V1);
-            assert_eq!(url.as_str(), "https://ots.example/team/api/v1/status");
+            let uri = endpoints(base).uri(Route::Status, ApiVersion::V1);
+            assert_eq!(
+                uri.expect("uri").to_string(),
+                "https://ots.example/team/api/v1/status"
+            );
         }
         for base in ["http://127.0.0.1:3000", "http://127.0.0.1:3000/"] {
-            let url = endpoints(base).url(Route::Recent, ApiVersion::V1);
-            assert_eq!(url.as_str(), "http://127.0.0.1:3000/api/v1/private/recent");
+            let uri = endpoints(base).uri(Route::Recent, ApiVersion::V1);
+            assert_eq!(
+                uri.expect("uri").to_string(),
+                "http://127.0.0.1:3000/api/v1/private/recent"
+            );
         }
     }
 
@@ -262,7 +288,7 @@ mod tests {
         ];
         for (route, method, path) in cases {
             assert_eq!(route.method().as_str(), method);
-            assert_eq!(e.url(route, ApiVersion::V1).path(), path);
+            assert_eq!(e.uri(route, ApiVersion::V1).expect("uri").path(), path);
         }
     }
 
@@ -299,7 +325,7 @@ mod tests {
         ];
         for (route, method, path) in cases {
             assert_eq!(route.method().as_str(), method);
-            assert_eq!(e.url(route, ApiVersion::V2).path(), path);
+            assert_eq!(e.uri(route, ApiVersion::V2).expect("uri").path(), path);
         }
         assert_eq!(
             e.receipt_link(&receipt),
@@ -347,6 +373,31 @@ mod tests {
                 e.receipt_link(&receipt_key),
                 joined("receipt/receiptkey123")
             );
+        }
+    }
+
+    /// Request URIs are appended to the root's text too; they must equal the parsed join,
+    /// whatever the base looks like (IDN host, IPv6, a port, an escaped sub-path).
+    #[test]
+    fn request_uris_match_a_parsed_join_for_every_base_shape() {
+        let receipt_key = ReceiptKey::parse("receiptkey123").expect("valid key");
+        for base in [
+            "https://ots.example",
+            "http://127.0.0.1:3000/team",
+            "https://ots.example:8443/a/b/",
+            "https://bücher.example/",
+            "http://[::1]:8080/x",
+            "https://ots.example/a%20team/ü/",
+        ] {
+            let e = endpoints(base);
+            for api in [ApiVersion::V1, ApiVersion::V2] {
+                for route in [Route::Status, Route::Receipt(&receipt_key)] {
+                    let path = route.path_below_api_root(api);
+                    let joined = join_below(&e.site_root, &format!("api/{api}/{path}"));
+                    let uri = e.uri(route, api).expect("uri");
+                    assert_eq!(uri.to_string(), joined.as_str(), "{base}");
+                }
+            }
         }
     }
 

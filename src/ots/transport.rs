@@ -1,15 +1,23 @@
-//! The HTTP client and the one place a request goes out and a reply comes back.
+//! The one place a request goes out and a reply comes back: the headers every request carries,
+//! the whole-request deadline, and the cap on what is read back.
 
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
-use reqwest::redirect;
+use bytes::Bytes;
+use http::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Incoming};
 use secrecy::ExposeSecret;
 use tracing::debug;
 
 use super::errors::{self, Reply};
+use super::http_client::{self, PooledClient};
+use super::params::EncodedBody;
 use crate::error::{Error, Result, UpstreamFailure};
 use crate::model::Credentials;
 
@@ -17,31 +25,101 @@ use crate::model::Credentials;
 /// exhaust memory.
 pub(super) const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-const USER_AGENT: &str = concat!("ots-gateway/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT_VALUE: &str = concat!("ots-gateway/", env!("CARGO_PKG_VERSION"));
+/// What the gateway has always sent (reqwest's default); some servers pick a representation
+/// by `Accept`, so leaving it out could change their answer.
+const ACCEPT_ANY: &str = "*/*";
 const INTENDED_STATUS: &str = "x-ots-intended-status";
 
-pub(super) fn build_http_client(
-    connect_timeout: Duration,
+/// The pooled client and the deadline each exchange gets. Cheap to share: the pool is inside.
+pub(super) struct Transport {
+    pooled: PooledClient,
     request_timeout: Duration,
-) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(connect_timeout)
-        .timeout(request_timeout)
-        // A redirect means the base URL is wrong. Following it would turn a POST into a GET and
-        // could carry the Basic credentials to another host, so it is reported instead.
-        .redirect(redirect::Policy::none())
-        // The core reads no environment; a proxy picked up from HTTP_PROXY would also see every
-        // request, credentials included, without anyone having configured it.
-        .no_proxy()
-        .build()
-        .map_err(|err| {
-            debug!(error = ?err.without_url(), "building the HTTP client failed");
-            Error::InvalidInput {
-                field: "ots_client",
-                reason: "the HTTPS client could not be initialised".to_owned(),
-            }
+}
+
+impl Transport {
+    pub(super) fn new(connect_timeout: Duration, request_timeout: Duration) -> Result<Self> {
+        Ok(Transport {
+            pooled: http_client::build(connect_timeout)?,
+            request_timeout,
         })
+    }
+
+    /// Sends the request and reads the whole (capped) reply, whatever its status, all within
+    /// the request timeout: a server that sends its headers and then stalls is cut off too.
+    pub(super) async fn exchange(
+        &self,
+        request: Request<Full<Bytes>>,
+        operation: &'static str,
+    ) -> Result<Reply> {
+        match tokio::time::timeout(
+            self.request_timeout,
+            self.exchange_unbounded(request, operation),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let failure = UpstreamFailure::Timeout;
+                debug!(operation, ?failure, "OTS request failed");
+                Err(Error::Upstream(failure))
+            }
+        }
+    }
+
+    async fn exchange_unbounded(
+        &self,
+        request: Request<Full<Bytes>>,
+        operation: &'static str,
+    ) -> Result<Reply> {
+        let response = self
+            .pooled
+            .request(request)
+            .await
+            .map_err(|err| errors::from_transport(&err, operation))?;
+        let status = response.status();
+        debug!(operation, status = status.as_u16(), "OTS answered");
+        let intended_status = header_number(response.headers(), INTENDED_STATUS);
+        let retry_after =
+            header_number(response.headers(), RETRY_AFTER.as_str()).map(Duration::from_secs);
+        let body = read_capped_body(response.into_body(), operation).await?;
+        Ok(Reply {
+            status,
+            intended_status,
+            retry_after,
+            body,
+        })
+    }
+}
+
+/// A request with the headers every request carries. `uri` is absolute: the pool connects to
+/// its origin and sends its path.
+pub(super) fn request(
+    method: Method,
+    uri: Uri,
+    authorization: Option<&HeaderValue>,
+    body: Option<EncodedBody>,
+) -> Request<Full<Bytes>> {
+    let (content_type, bytes) = match body {
+        Some(EncodedBody {
+            content_type,
+            bytes,
+        }) => (Some(content_type), bytes),
+        None => (None, Bytes::new()),
+    };
+    let mut request = Request::new(Full::new(bytes));
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_ANY));
+    if let Some(authorization) = authorization {
+        headers.insert(AUTHORIZATION, authorization.clone());
+    }
+    if let Some(content_type) = content_type {
+        headers.insert(CONTENT_TYPE, content_type);
+    }
+    request
 }
 
 /// The team's `Authorization` header, built once for the client's life rather than encoded
@@ -62,53 +140,28 @@ pub(super) fn basic_authorization(credentials: &Credentials) -> Result<HeaderVal
     Ok(value)
 }
 
-/// Sends the request and reads the whole (capped) reply, whatever its status.
-pub(super) async fn exchange(
-    request: reqwest::RequestBuilder,
-    operation: &'static str,
-) -> Result<Reply> {
-    let response = request
-        .send()
-        .await
-        .map_err(|err| errors::from_transport(err, operation))?;
-    let status = response.status();
-    debug!(operation, status = status.as_u16(), "OTS answered");
-    let intended_status = header_number(response.headers(), INTENDED_STATUS);
-    let retry_after =
-        header_number(response.headers(), RETRY_AFTER.as_str()).map(Duration::from_secs);
-    let body = read_capped_body(response, operation).await?;
-    Ok(Reply {
-        status,
-        intended_status,
-        retry_after,
-        body,
-    })
-}
-
 /// Checks the declared length first, then the running count, because a chunked reply declares
 /// none and could go on forever.
-async fn read_capped_body(
-    mut response: reqwest::Response,
-    operation: &'static str,
-) -> Result<Vec<u8>> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
-    {
+async fn read_capped_body(mut body: Incoming, operation: &'static str) -> Result<Vec<u8>> {
+    let declared = body.size_hint().exact();
+    if declared.is_some_and(|len| len > MAX_RESPONSE_BYTES as u64) {
         return Err(too_large(operation));
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|err| errors::from_transport(err, operation))?
-    {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+    let mut collected = Vec::with_capacity(
+        declared.map_or(0, |len| usize::try_from(len).unwrap_or(MAX_RESPONSE_BYTES)),
+    );
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| errors::from_transport(&err, operation))?;
+        // Trailers carry nothing OTS sends; only data frames count.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if collected.len() + data.len() > MAX_RESPONSE_BYTES {
             return Err(too_large(operation));
         }
-        body.extend_from_slice(&chunk);
+        collected.extend_from_slice(&data);
     }
-    Ok(body)
+    Ok(collected)
 }
 
 fn too_large(operation: &'static str) -> Error {

@@ -7,4 +7,6 @@ mod fake;
 mod parsing;
 mod request_shape;
 mod retries;
+mod stalls_and_breaks;
 mod unreachable;
+mod wire_bytes;

@@ -18,3 +18,4 @@ mod process;
 mod readme;
 mod simulator_pages;
 mod support;
+mod upstream_path;
