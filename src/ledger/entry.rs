@@ -1,26 +1,48 @@
 //! What the ledger remembers about one receipt, and the id frontends use to point at it.
 
 use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Error;
 use crate::model::{Caller, Frontend, ReceiptKey, ReceiptState, SecretKey};
 
-/// Hex digits in an [`EntryId`]: 128 random bits.
+/// Hex digits in an [`EntryId`]: 128 bits.
 const ENTRY_ID_LEN: usize = 32;
+
+/// Bits of a generated id taken by its creation time (milliseconds since the Unix epoch, which
+/// fit in 48 bits until the year 10889). The other 80 are random.
+const TIME_BITS: u32 = 48;
 
 /// An opaque, unguessable handle on a ledger entry.
 ///
-/// Frontends may show it (a Discord button refers to an entry by it) because it reveals nothing:
-/// it is random, not derived from any key, so knowing it grants nothing upstream. It is therefore
+/// Frontends may show it (a Discord button refers to an entry by it) because it reveals nothing
+/// secret: it is not derived from any key, so knowing it grants nothing upstream. It is therefore
 /// safe to print in full, unlike [`ReceiptKey`] and [`SecretKey`].
+///
+/// A generated id is its creation time in milliseconds followed by 80 random bits. The random
+/// part keeps it unguessable; the time part makes new ids sort after older ones, so the ledger's
+/// index on ids grows at its end and a commit rewrites one or two of its pages instead of one
+/// page per entry scattered over the file. What the prefix discloses, when the entry was created,
+/// is shown to its owner beside the id anyway. Ids from before this scheme (all 128 bits random)
+/// have the same form and keep working.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EntryId(String);
 
 impl EntryId {
     /// A fresh id. `rand::random` draws from the thread-local CSPRNG, so ids cannot be predicted
-    /// from earlier ones.
+    /// from earlier ones. A clock set before 1970 gives time 0, which only costs the ordering.
     pub fn generate() -> Self {
-        EntryId(format!("{:032x}", rand::random::<u128>()))
+        Self::from_parts(unix_millis_now(), rand::random())
+    }
+
+    /// The id for creation time `millis` whose random part is the top 80 bits of `random`.
+    fn from_parts(millis: u128, random: u128) -> Self {
+        let time_part = millis & ((1 << TIME_BITS) - 1);
+        let random_part = random >> TIME_BITS;
+        EntryId(format!(
+            "{:032x}",
+            (time_part << (128 - TIME_BITS)) | random_part
+        ))
     }
 
     /// Accepts exactly what [`EntryId::generate`] produces, since ids come back from users (a
@@ -43,6 +65,12 @@ impl EntryId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+fn unix_millis_now() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since_epoch| since_epoch.as_millis())
 }
 
 impl fmt::Display for EntryId {
@@ -139,6 +167,25 @@ mod tests {
         assert_eq!(a.as_str().len(), 32);
         assert_eq!(EntryId::parse(a.as_str()).unwrap(), a);
         assert_eq!(a.to_string(), a.as_str());
+    }
+
+    #[test]
+    fn an_id_from_a_later_millisecond_sorts_after_any_from_an_earlier_one() {
+        let earlier = EntryId::from_parts(1_764_000_000_000, u128::MAX);
+        let later = EntryId::from_parts(1_764_000_000_001, 0);
+        assert!(earlier.as_str() < later.as_str(), "{earlier} !< {later}");
+        assert_eq!(EntryId::parse(later.as_str()).unwrap(), later);
+    }
+
+    #[test]
+    fn a_generated_id_starts_with_its_creation_time_and_ends_in_80_random_bits() {
+        let before = unix_millis_now();
+        let id = EntryId::generate();
+        let after = unix_millis_now();
+        let stamped = u128::from_str_radix(&id.as_str()[..12], 16).unwrap();
+        assert!((before..=after).contains(&stamped), "{id}");
+        let twin = EntryId::generate();
+        assert_ne!(id.as_str()[12..], twin.as_str()[12..]);
     }
 
     #[test]

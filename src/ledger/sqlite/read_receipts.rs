@@ -7,7 +7,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{COLUMNS, SqliteLedger, StoredRow, frontend_to_stored};
+use super::{SqliteLedger, StoredRow, columns, frontend_to_stored};
 use crate::ledger::{LedgerEntry, LedgerError};
 use crate::model::{Frontend, ReceiptKey, ReceiptState};
 
@@ -39,19 +39,48 @@ const NOT_ANNOUNCED: &str = "NOT EXISTS (SELECT 1 FROM read_receipt_announced a 
 const NOT_OPTED_OUT: &str = "NOT EXISTS (SELECT 1 FROM read_receipt_optouts o \
                              WHERE o.frontend = receipts.frontend AND o.caller = receipts.caller)";
 
+/// The watcher's query: `frontend`'s live, unexpired entries whose owner gets read receipts.
+pub(super) fn select_watch_due() -> String {
+    format!(
+        "SELECT {} FROM receipts WHERE frontend = ?1 AND state IN ({}) AND receipt_expires > ?2 \
+         AND {NOT_OPTED_OUT} ORDER BY state_updated ASC, rowid ASC LIMIT ?3",
+        columns!(),
+        sql_list(&LIVE)
+    )
+}
+
+/// Finished entries of `frontend` not yet announced to an owner who gets read receipts.
+pub(super) fn select_unannounced() -> String {
+    format!(
+        "SELECT {} FROM receipts WHERE frontend = ?1 AND state IN ({}) AND {NOT_ANNOUNCED} \
+         AND {NOT_OPTED_OUT} ORDER BY state_updated ASC, rowid ASC LIMIT ?2",
+        columns!(),
+        sql_list(&FINISHED)
+    )
+}
+
+pub(super) const RECORD_ANNOUNCED: &str = "INSERT OR REPLACE INTO read_receipt_announced \
+     (entry_id, announced_state) SELECT id, ?1 FROM receipts WHERE metadata_key = ?2";
+
+/// Counts one owner's finished entries as announced, when they turn read receipts back on.
+pub(super) fn announce_finished_of_owner() -> String {
+    format!(
+        "INSERT OR IGNORE INTO read_receipt_announced (entry_id, announced_state) \
+         SELECT id, state FROM receipts WHERE frontend = ?1 AND caller = ?2 AND state IN ({})",
+        sql_list(&FINISHED)
+    )
+}
+
 impl SqliteLedger {
     fn entries_where(
         &self,
-        condition: &str,
-        order: &str,
+        sql: &str,
         bind: impl rusqlite::Params,
         what: &'static str,
     ) -> Result<Vec<LedgerEntry>, LedgerError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM receipts WHERE {condition} ORDER BY {order}"
-            ))
+            .prepare_cached(sql)
             .map_err(LedgerError::database(what))?;
         let rows = stmt
             .query_map(bind, StoredRow::read)
@@ -66,14 +95,9 @@ impl SqliteLedger {
         now: i64,
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, LedgerError> {
-        let condition = format!(
-            "frontend = ?1 AND state IN ({}) AND receipt_expires > ?2 AND {NOT_OPTED_OUT}",
-            sql_list(&LIVE)
-        );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.entries_where(
-            &condition,
-            "state_updated ASC, rowid ASC LIMIT ?3",
+            &select_watch_due(),
             params![frontend_to_stored(frontend), now, limit],
             "listing entries to watch",
         )
@@ -84,14 +108,9 @@ impl SqliteLedger {
         frontend: Frontend,
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, LedgerError> {
-        let condition = format!(
-            "frontend = ?1 AND state IN ({}) AND {NOT_ANNOUNCED} AND {NOT_OPTED_OUT}",
-            sql_list(&FINISHED)
-        );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.entries_where(
-            &condition,
-            "state_updated ASC, rowid ASC LIMIT ?2",
+            &select_unannounced(),
             params![frontend_to_stored(frontend), limit],
             "listing unannounced entries",
         )
@@ -103,10 +122,7 @@ impl SqliteLedger {
         state: &ReceiptState,
     ) -> Result<(), LedgerError> {
         self.conn()
-            .prepare_cached(
-                "INSERT OR REPLACE INTO read_receipt_announced (entry_id, announced_state) \
-                 SELECT id, ?1 FROM receipts WHERE metadata_key = ?2",
-            )
+            .prepare_cached(RECORD_ANNOUNCED)
             .and_then(|mut stmt| stmt.execute(params![state.as_str(), key.as_str()]))
             .map(drop)
             .map_err(LedgerError::database("recording an announcement"))
@@ -129,16 +145,8 @@ impl SqliteLedger {
                 params![stored, caller],
             )
             .map_err(LedgerError::database("turning read receipts on"))?;
-            tx.execute(
-                &format!(
-                    "INSERT OR IGNORE INTO read_receipt_announced (entry_id, announced_state) \
-                     SELECT id, state FROM receipts WHERE frontend = ?1 AND caller = ?2 \
-                     AND state IN ({})",
-                    sql_list(&FINISHED)
-                ),
-                params![stored, caller],
-            )
-            .map_err(LedgerError::database("turning read receipts on"))?;
+            tx.execute(&announce_finished_of_owner(), params![stored, caller])
+                .map_err(LedgerError::database("turning read receipts on"))?;
         } else {
             tx.execute(
                 "INSERT OR IGNORE INTO read_receipt_optouts (frontend, caller) VALUES (?1, ?2)",
@@ -300,7 +308,11 @@ mod tests {
         let live = entry("alice", 1_000);
         for (e, state) in [(&finished, "received"), (&live, "new")] {
             conn.execute(
-                &format!("INSERT INTO receipts ({COLUMNS}) VALUES (?1, 'discord', ?2, ?3, NULL, ?4, ?5, ?6, ?7, ?4, 0)"),
+                concat!(
+                    "INSERT INTO receipts (",
+                    columns!(),
+                    ") VALUES (?1, 'discord', ?2, ?3, NULL, ?4, ?5, ?6, ?7, ?4, 0)"
+                ),
                 rusqlite::params![
                     e.id.as_str(),
                     e.caller,

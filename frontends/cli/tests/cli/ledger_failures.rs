@@ -49,8 +49,9 @@ async fn a_damaged_ledger_refuses_the_start_and_says_what_to_do() {
             ledger.record(&entry).expect("record");
         }
     }
-    // Closing checkpointed the WAL into the file. Overwrite its second page, as a bad sector or
-    // a stray write would, leaving the header intact.
+    // Closing checkpointed the WAL into the file. Overwrite the 4 KiB after the first, as a bad
+    // sector or a stray write would, leaving the header intact: whatever the page size, whole
+    // b-tree pages lie there.
     let mut bytes = std::fs::read(dir.file()).expect("read ledger");
     assert!(bytes.len() > 3 * 4096, "the ledger spans several pages");
     bytes[4096..8192].fill(0xA5);
