@@ -19,7 +19,11 @@ pub const V2_CONTENT_TYPE: &str = "application/json";
 const RECENT_WINDOW_SECS: i64 = 30 * 24 * 3600;
 
 pub fn respond(status: StatusCode, body: &Value) -> Response {
-    let mut response = Response::new(Body::from(body.to_string()));
+    // A create answer is about 2.2 KB; starting there spares the buffer's regrowths. Writing a
+    // `Value` into a `Vec` cannot fail.
+    let mut bytes = Vec::with_capacity(2560);
+    let _ = serde_json::to_writer(&mut bytes, body);
+    let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -162,12 +166,11 @@ fn secret_object(receipt: &Receipt) -> Value {
 /// own generate call already claimed the one-time display upstream.
 pub fn created(receipt: &Receipt, kind: &str, audience: Audience) -> Value {
     let object = Value::Object(receipt_object(receipt, kind));
-    let mut record = json!({
-        "receipt": object.clone(),
-        "metadata": object,
-        "secret": secret_object(receipt),
-        "share_domain": or_null(&receipt.share_domain),
-    });
+    let mut record = Map::new();
+    record.insert("receipt".to_owned(), object.clone());
+    record.insert("metadata".to_owned(), object);
+    record.insert("secret".to_owned(), secret_object(receipt));
+    record.insert("share_domain".to_owned(), or_null(&receipt.share_domain));
     let mut details = json!({
         "kind": kind,
         "recipient": receipt.recipients,
@@ -175,13 +178,29 @@ pub fn created(receipt: &Receipt, kind: &str, audience: Audience) -> Value {
     });
     if audience == Audience::GatewayClient {
         if let Some(url) = &receipt.share_url {
-            record["share_url"] = json!(url);
+            record.insert("share_url".to_owned(), json!(url));
         }
         if let Some(value) = &receipt.value {
             details["secret_value"] = json!(value.expose());
         }
     }
-    json!({"success": true, "record": record, "details": details})
+    document([
+        ("success", Value::Bool(true)),
+        ("record", Value::Object(record)),
+        ("details", details),
+    ])
+}
+
+/// An object of values already built, moved in. `json!` would instead copy every nested
+/// `Value` through the serializer: for a v2 create that copy was three quarters of the
+/// simulator's work.
+fn document<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// `secret_value` appears only when the value was released.
@@ -296,7 +315,7 @@ pub fn receipt_view(receipt: &Receipt) -> Value {
         "show_receipt_link": true, "show_receipt": true,
         "show_recipients": !receipt.recipients.is_empty(),
     });
-    json!({"record": record, "details": details})
+    document([("record", Value::Object(record)), ("details", details)])
 }
 
 /// Burn (§5.6): the receipt as loaded before the burn. `success` is false when the caller did
