@@ -12,6 +12,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: a request makes a few dozen short-lived allocations, and
+/// glibc's `malloc`/`free` were over a tenth of a status request's instructions (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `EX_CONFIG` from sysexits.h: service managers and scripts can tell "fix your config" apart
 /// from a crash.
 const EXIT_CONFIG: u8 = 78;
