@@ -20,7 +20,7 @@ pub use error::LedgerError;
 pub use resilient::{BACKLOG_CAPACITY, LedgerHealth, Recorded, ResilientLedger};
 pub use sqlite::{Durability, SqliteLedger};
 #[cfg(test)]
-pub(crate) use tests::FlakyStore;
+pub(crate) use tests::{FlakyStore, Pretences};
 pub use writer::LedgerWriter;
 
 use crate::model::{Frontend, ReceiptKey, ReceiptState};
@@ -52,6 +52,29 @@ pub trait LedgerStore: Send + Sync + 'static {
     fn record_batch(&self, entries: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
         entries.iter().map(|entry| self.record(entry)).collect()
     }
+
+    /// [`Self::record_batch`] if it can start at once, for a caller on an async worker: `None`
+    /// if it would first wait for another caller (who holds the store, or a checkpoint), and
+    /// never runs a checkpoint itself.
+    fn try_record_batch(&self, entries: &[LedgerEntry]) -> Option<Vec<Result<(), LedgerError>>> {
+        Some(self.record_batch(entries))
+    }
+
+    /// Whether a commit waits for the disk to confirm it (an fsync: milliseconds), rather than
+    /// only handing the data to the operating system (microseconds). [`LedgerWriter`] commits
+    /// on an async worker only when it does not.
+    fn commits_wait_for_disk(&self) -> bool {
+        true
+    }
+
+    /// Whether housekeeping that [`Self::try_record_batch`] leaves undone (SQLite: a WAL
+    /// checkpoint) waits for a caller that may block.
+    fn checkpoint_due(&self) -> bool {
+        false
+    }
+
+    /// Does that housekeeping, blocking; any blocking write also does it on the way out.
+    fn checkpoint(&self) {}
 
     fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError>;
 

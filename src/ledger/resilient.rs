@@ -139,7 +139,33 @@ impl ResilientLedger {
                 .map(|entry| self.defer(entry, None))
                 .collect();
         }
-        let mut outcomes = self.store.record_batch(&entries);
+        let outcomes = self.store.record_batch(&entries);
+        self.settle(entries, outcomes)
+    }
+
+    /// [`Self::record_batch`] for a caller on an async worker: only if the store takes the batch
+    /// at once (see [`LedgerStore::try_record_batch`]) and no backlog waits to be written first.
+    /// Otherwise the entries come back untouched, for a caller that may block.
+    pub fn try_record_batch(
+        &self,
+        entries: Vec<LedgerEntry>,
+    ) -> Result<Vec<Result<Recorded, LedgerError>>, Vec<LedgerEntry>> {
+        if !lock(&self.backlog).is_empty() {
+            return Err(entries);
+        }
+        match self.store.try_record_batch(&entries) {
+            Some(outcomes) => Ok(self.settle(entries, outcomes)),
+            None => Err(entries),
+        }
+    }
+
+    /// Turns the store's outcomes into the callers': an entry the store failed to write goes to
+    /// the backlog.
+    fn settle(
+        &self,
+        entries: Vec<LedgerEntry>,
+        mut outcomes: Vec<Result<(), LedgerError>>,
+    ) -> Vec<Result<Recorded, LedgerError>> {
         // A store that breaks the one-outcome-per-entry contract must not lose an entry.
         outcomes.resize_with(entries.len(), || Err(outcome_missing()));
         entries

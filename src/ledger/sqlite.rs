@@ -1,5 +1,6 @@
 //! The embedded ledger: one SQLite file in WAL mode, private to the gateway's user.
 
+mod checkpoint;
 mod files;
 mod group_commit;
 mod read_receipts;
@@ -7,9 +8,11 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use std::ffi::c_int;
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{
@@ -61,10 +64,11 @@ const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 /// whole file.
 const NEW_FILE_PAGE_SIZE: i64 = 1024;
 
-/// WAL bytes after which a commit also checkpoints the WAL into the database file: about SQLite's
-/// default (1000 pages of 4 KiB), kept in bytes so that smaller pages do not mean more frequent
-/// checkpoints. Raising it was tried (32 MiB): checkpoints got rarer but each held the writer for
-/// tens of milliseconds, since its fsync then flushes the whole WAL.
+/// WAL bytes after which the WAL is checkpointed into the database file: about SQLite's default
+/// (1000 pages of 4 KiB), kept in bytes so that smaller pages do not mean more frequent
+/// checkpoints. Raising it was tried (32 MiB, when checkpoints still ran inside commits):
+/// checkpoints got rarer but each held the writer for tens of milliseconds, since its fsync then
+/// flushes the whole WAL.
 const CHECKPOINT_AFTER_WAL_BYTES: i64 = 4 * 1024 * 1024;
 
 /// How long a statement waits for another process holding the file before failing. Short,
@@ -117,6 +121,9 @@ pub(super) const INSERT: &str = concat!(
 pub struct SqliteLedger {
     conn: Mutex<Connection>,
     pending_records: group_commit::CommitQueue,
+    durability: Durability,
+    /// Set once the WAL outgrows its threshold; never set for in-memory ledgers (no WAL).
+    checkpoint_due: Arc<checkpoint::CheckpointDue>,
     /// `None` for in-memory ledgers. Kept to name the file in `Debug` output.
     path: Option<PathBuf>,
 }
@@ -161,15 +168,17 @@ impl SqliteLedger {
         conn.pragma_update(None, "page_size", NEW_FILE_PAGE_SIZE)
             .map_err(LedgerError::database("setting the page size"))?;
         enable_wal(&conn, path)?;
-        set_checkpoint_threshold(&conn)?;
         conn.pragma_update(None, "synchronous", durability.synchronous_pragma())
             .map_err(LedgerError::database("setting the durability level"))?;
         schema::migrate(&mut conn, path)?;
+        let checkpoint_due = checkpoint_outside_commits(&mut conn)?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(LedgerError::database("setting the busy timeout"))?;
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
             pending_records: group_commit::CommitQueue::default(),
+            durability,
+            checkpoint_due,
             path: Some(path.to_path_buf()),
         })
     }
@@ -182,14 +191,64 @@ impl SqliteLedger {
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
             pending_records: group_commit::CommitQueue::default(),
+            durability: Durability::Normal,
+            checkpoint_due: Arc::default(),
             path: None,
         })
     }
 
+    /// The connection, for a caller on a thread that may block: it runs a due checkpoint before
+    /// letting go.
+    ///
     /// A panic while the lock was held cannot have left the database half-written: SQLite rolls
     /// back any statement or transaction that did not finish, so the connection is still sound.
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    fn conn(&self) -> HeldConnection<'_> {
+        HeldConnection {
+            conn: self.conn.lock().unwrap_or_else(PoisonError::into_inner),
+            checkpoint_due: Some(&self.checkpoint_due),
+        }
+    }
+
+    /// The connection if nobody holds it, for a caller on an async worker: it never waits for
+    /// the lock, and leaves a due checkpoint to a caller of [`Self::conn`].
+    fn try_conn(&self) -> Option<HeldConnection<'_>> {
+        let conn = match self.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        Some(HeldConnection {
+            conn,
+            checkpoint_due: None,
+        })
+    }
+}
+
+/// The locked connection; runs a due checkpoint on release if it was taken by [`SqliteLedger::conn`].
+struct HeldConnection<'a> {
+    conn: MutexGuard<'a, Connection>,
+    checkpoint_due: Option<&'a checkpoint::CheckpointDue>,
+}
+
+impl Deref for HeldConnection<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl DerefMut for HeldConnection<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for HeldConnection<'_> {
+    fn drop(&mut self) {
+        if let Some(due) = self.checkpoint_due {
+            due.run_if_due(&self.conn);
+        }
     }
 }
 
@@ -207,14 +266,17 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
     }
 }
 
-fn set_checkpoint_threshold(conn: &Connection) -> Result<(), LedgerError> {
+/// Checkpoints at [`CHECKPOINT_AFTER_WAL_BYTES`] of WAL, run by callers that may block rather
+/// than inside the commit that crosses the threshold (see [`checkpoint`]).
+fn checkpoint_outside_commits(
+    conn: &mut Connection,
+) -> Result<Arc<checkpoint::CheckpointDue>, LedgerError> {
     let page_size: i64 = conn
         .pragma_query_value(None, "page_size", |row| row.get(0))
         .map_err(LedgerError::database("reading the page size"))?;
-    // SQLite page sizes are powers of two from 512 to 65536, so this is at least 64.
+    // SQLite page sizes are powers of two from 512 to 65536, so this is from 64 to 8192.
     let pages = CHECKPOINT_AFTER_WAL_BYTES / page_size.max(1);
-    conn.pragma_update(None, "wal_autocheckpoint", pages)
-        .map_err(LedgerError::database("setting the checkpoint threshold"))
+    checkpoint::defer_checkpoints(conn, c_int::try_from(pages).unwrap_or(c_int::MAX))
 }
 
 impl LedgerStore for SqliteLedger {
@@ -225,6 +287,24 @@ impl LedgerStore for SqliteLedger {
 
     fn record_batch(&self, entries: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
         self.commit_batch(entries)
+    }
+
+    fn try_record_batch(&self, entries: &[LedgerEntry]) -> Option<Vec<Result<(), LedgerError>>> {
+        let mut conn = self.try_conn()?;
+        Some(commit_batch(&mut conn, entries))
+    }
+
+    fn commits_wait_for_disk(&self) -> bool {
+        self.durability == Durability::Full
+    }
+
+    fn checkpoint_due(&self) -> bool {
+        self.checkpoint_due.is_due()
+    }
+
+    fn checkpoint(&self) {
+        // Taking the connection this way runs the checkpoint on release.
+        drop(self.conn());
     }
 
     fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError> {
@@ -343,28 +423,7 @@ impl SqliteLedger {
     /// share survives a crash exactly as with one commit per entry; what the batch saves is
     /// writing the same table and index pages to the WAL once per entry.
     fn commit_batch(&self, batch: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
-        let mut conn = self.conn();
-        if let [entry] = batch {
-            // Outside an explicit transaction the statement commits on its own.
-            return vec![insert(&conn, entry)];
-        }
-        match insert_all_in_one_transaction(&mut conn, batch) {
-            Ok(outcomes) => outcomes,
-            // The shared transaction failed as a whole (lock not granted in time, disk full, I/O
-            // error) and nothing in it was kept. Retrying entry by entry would only repeat the
-            // wait for each, so every entry reports the same cause.
-            Err(source) => {
-                let reason = source.to_string();
-                batch
-                    .iter()
-                    .map(|_| {
-                        Err(LedgerError::BatchNotCommitted {
-                            reason: reason.clone(),
-                        })
-                    })
-                    .collect()
-            }
-        }
+        commit_batch(&mut self.conn(), batch)
     }
 
     fn find_one(&self, sql: &str, key: &str) -> Result<Option<LedgerEntry>, LedgerError> {
@@ -374,6 +433,30 @@ impl SqliteLedger {
             .and_then(|mut stmt| stmt.query_row([key], StoredRow::read).optional())
             .map_err(LedgerError::database("looking up an entry"))?;
         row.map(StoredRow::into_entry).transpose()
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
+    if let [entry] = batch {
+        // Outside an explicit transaction the statement commits on its own.
+        return vec![insert(conn, entry)];
+    }
+    match insert_all_in_one_transaction(conn, batch) {
+        Ok(outcomes) => outcomes,
+        // The shared transaction failed as a whole (lock not granted in time, disk full, I/O
+        // error) and nothing in it was kept. Retrying entry by entry would only repeat the
+        // wait for each, so every entry reports the same cause.
+        Err(source) => {
+            let reason = source.to_string();
+            batch
+                .iter()
+                .map(|_| {
+                    Err(LedgerError::BatchNotCommitted {
+                        reason: reason.clone(),
+                    })
+                })
+                .collect()
+        }
     }
 }
 

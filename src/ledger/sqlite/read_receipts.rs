@@ -330,6 +330,8 @@ mod tests {
             conn: std::sync::Mutex::new(conn),
             path: None,
             pending_records: crate::ledger::sqlite::group_commit::CommitQueue::default(),
+            durability: crate::ledger::Durability::Normal,
+            checkpoint_due: Default::default(),
         };
         assert!(
             ledger

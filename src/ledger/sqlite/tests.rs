@@ -784,15 +784,97 @@ fn with_random_id(mut entry: LedgerEntry) -> LedgerEntry {
     entry
 }
 
+fn wal_size(path: &Path) -> u64 {
+    fs::metadata(path.with_extension("db-wal")).unwrap().len()
+}
+
+/// Commits entries one by one the way async workers do until a checkpoint falls due, and
+/// returns the WAL's size then.
+fn wal_bytes_when_a_checkpoint_falls_due(path: &Path, ledger: &SqliteLedger) -> u64 {
+    for n in 0..20_000 {
+        let one = [entry(Frontend::Rest, "script", 1_000 + n, 600)];
+        let outcomes = ledger
+            .try_record_batch(&one)
+            .expect("nobody else holds the ledger");
+        assert!(outcomes.iter().all(Result::is_ok));
+        if ledger.checkpoint_due() {
+            return wal_size(path);
+        }
+    }
+    panic!("no checkpoint fell due after 20 000 commits");
+}
+
+fn commit_one_by_one_without_blocking(ledger: &SqliteLedger, first_created: i64, count: i64) {
+    for n in 0..count {
+        let one = [entry(Frontend::Rest, "script", first_created + n, 600)];
+        let outcomes = ledger
+            .try_record_batch(&one)
+            .expect("nobody else holds the ledger");
+        assert!(outcomes.iter().all(Result::is_ok));
+    }
+}
+
+const FOUR_MIB: u64 = 4 * 1024 * 1024;
+/// The threshold counts pages; each WAL frame adds a 24-byte header to its page, and the commit
+/// that crosses it adds a few frames more.
+const FOUR_MIB_OF_FRAMES: std::ops::Range<u64> = FOUR_MIB..FOUR_MIB + FOUR_MIB / 16;
+
 #[test]
-fn a_new_file_gets_small_pages_and_checkpoints_after_4_mib_of_wal() {
+fn a_new_file_gets_small_pages_and_a_checkpoint_falls_due_at_4_mib_of_wal() {
     let dir = TempDir::new("pages");
     let ledger = SqliteLedger::open(&dir.db()).unwrap();
     assert_eq!(pragma_i64(&ledger, "page_size"), NEW_FILE_PAGE_SIZE);
-    assert_eq!(pragma_i64(&ledger, "wal_autocheckpoint"), 4096);
+    let due_at = wal_bytes_when_a_checkpoint_falls_due(&dir.db(), &ledger);
+    assert!(FOUR_MIB_OF_FRAMES.contains(&due_at), "{due_at}");
     drop(ledger);
     let reopened = SqliteLedger::open(&dir.db()).unwrap();
     assert_eq!(pragma_i64(&reopened, "page_size"), NEW_FILE_PAGE_SIZE);
+}
+
+#[test]
+fn commits_that_may_not_block_leave_the_checkpoint_to_a_caller_that_may() {
+    let dir = TempDir::new("checkpoint-due");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    let due_at = wal_bytes_when_a_checkpoint_falls_due(&dir.db(), &ledger);
+    commit_one_by_one_without_blocking(&ledger, 50_000, 200);
+    assert!(ledger.checkpoint_due());
+    let grown = wal_size(&dir.db());
+    assert!(
+        grown > due_at,
+        "the WAL kept growing: {grown} after {due_at}"
+    );
+
+    ledger.checkpoint();
+    assert!(!ledger.checkpoint_due());
+    commit_one_by_one_without_blocking(&ledger, 60_000, 20);
+    // The checkpoint copied everything, so those commits started the WAL over: the file kept
+    // its size and holds only their frames.
+    assert_eq!(wal_size(&dir.db()), grown);
+    let frames_in_wal: i64 = ledger
+        .conn()
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+        .unwrap();
+    assert!(frames_in_wal < 200, "{frames_in_wal} frames");
+}
+
+#[test]
+fn writers_that_may_block_keep_the_wal_near_4_mib() {
+    let dir = TempDir::new("checkpoint-bounded");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    let mut largest = 0;
+    for n in 0..3_000 {
+        ledger
+            .record(&entry(Frontend::Rest, "script", 1_000 + n, 600))
+            .unwrap();
+        largest = largest.max(wal_size(&dir.db()));
+    }
+    // Without checkpoints these commits would grow the WAL to about three times that.
+    assert!(
+        largest > FOUR_MIB / 2,
+        "the test wrote too little: {largest}"
+    );
+    assert!(largest < FOUR_MIB_OF_FRAMES.end, "{largest}");
+    assert!(!ledger.checkpoint_due());
 }
 
 #[test]
@@ -804,7 +886,6 @@ fn a_file_with_4_kib_pages_keeps_them_its_entries_and_its_checkpoint_volume() {
     make_file_with_4_kib_pages(&dir.db(), &old);
     let ledger = SqliteLedger::open(&dir.db()).unwrap();
     assert_eq!(pragma_i64(&ledger, "page_size"), 4096);
-    assert_eq!(pragma_i64(&ledger, "wal_autocheckpoint"), 1024);
     assert_eq!(ledger.count().unwrap(), 50);
     for entry in &old {
         assert_eq!(ledger.by_id(&entry.id).unwrap().as_ref(), Some(entry));
@@ -812,6 +893,8 @@ fn a_file_with_4_kib_pages_keeps_them_its_entries_and_its_checkpoint_volume() {
     let new = entry(Frontend::Discord, "alice", 200, 600);
     ledger.record(&new).unwrap();
     assert_eq!(ledger.recent(Frontend::Discord, "alice", 1).unwrap(), [new]);
+    let due_at = wal_bytes_when_a_checkpoint_falls_due(&dir.db(), &ledger);
+    assert!(FOUR_MIB_OF_FRAMES.contains(&due_at), "{due_at}");
 }
 
 /// Bytes the WAL grows by while `ledger` commits `batch` in one transaction, starting from an

@@ -2,4 +2,4 @@
 
 mod flaky;
 
-pub(crate) use flaky::FlakyStore;
+pub(crate) use flaky::{FlakyStore, Pretences};
