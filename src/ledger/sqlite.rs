@@ -12,7 +12,7 @@ use std::ffi::c_int;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{
@@ -122,8 +122,7 @@ pub struct SqliteLedger {
     conn: Mutex<Connection>,
     pending_records: group_commit::CommitQueue,
     durability: Durability,
-    /// Set once the WAL outgrows its threshold; never set for in-memory ledgers (no WAL).
-    checkpoint_due: Arc<checkpoint::CheckpointDue>,
+    checkpointer: checkpoint::Checkpointer,
     /// `None` for in-memory ledgers. Kept to name the file in `Debug` output.
     path: Option<PathBuf>,
 }
@@ -171,14 +170,14 @@ impl SqliteLedger {
         conn.pragma_update(None, "synchronous", durability.synchronous_pragma())
             .map_err(LedgerError::database("setting the durability level"))?;
         schema::migrate(&mut conn, path)?;
-        let checkpoint_due = checkpoint_outside_commits(&mut conn)?;
+        let checkpointer = checkpoint_outside_commits(&mut conn, path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(LedgerError::database("setting the busy timeout"))?;
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
             pending_records: group_commit::CommitQueue::default(),
             durability,
-            checkpoint_due,
+            checkpointer,
             path: Some(path.to_path_buf()),
         })
     }
@@ -192,20 +191,20 @@ impl SqliteLedger {
             conn: Mutex::new(conn),
             pending_records: group_commit::CommitQueue::default(),
             durability: Durability::Normal,
-            checkpoint_due: Arc::default(),
+            checkpointer: checkpoint::Checkpointer::none(),
             path: None,
         })
     }
 
-    /// The connection, for a caller on a thread that may block: it runs a due checkpoint before
-    /// letting go.
+    /// The connection, for a caller on a thread that may block: once it lets go, it runs a due
+    /// checkpoint.
     ///
     /// A panic while the lock was held cannot have left the database half-written: SQLite rolls
     /// back any statement or transaction that did not finish, so the connection is still sound.
     fn conn(&self) -> HeldConnection<'_> {
         HeldConnection {
-            conn: self.conn.lock().unwrap_or_else(PoisonError::into_inner),
-            checkpoint_due: Some(&self.checkpoint_due),
+            conn: Some(self.conn.lock().unwrap_or_else(PoisonError::into_inner)),
+            checkpoint_after: Some(self),
         }
     }
 
@@ -218,36 +217,39 @@ impl SqliteLedger {
             Err(TryLockError::WouldBlock) => return None,
         };
         Some(HeldConnection {
-            conn,
-            checkpoint_due: None,
+            conn: Some(conn),
+            checkpoint_after: None,
         })
     }
 }
 
-/// The locked connection; runs a due checkpoint on release if it was taken by [`SqliteLedger::conn`].
+/// The locked connection. Taken by [`SqliteLedger::conn`], it runs a due checkpoint after
+/// letting go (the checkpoint takes the connection again only for its short second step).
 struct HeldConnection<'a> {
-    conn: MutexGuard<'a, Connection>,
-    checkpoint_due: Option<&'a checkpoint::CheckpointDue>,
+    /// `Some` until dropped.
+    conn: Option<MutexGuard<'a, Connection>>,
+    checkpoint_after: Option<&'a SqliteLedger>,
 }
 
 impl Deref for HeldConnection<'_> {
     type Target = Connection;
 
     fn deref(&self) -> &Connection {
-        &self.conn
+        self.conn.as_ref().expect("held until dropped")
     }
 }
 
 impl DerefMut for HeldConnection<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+        self.conn.as_mut().expect("held until dropped")
     }
 }
 
 impl Drop for HeldConnection<'_> {
     fn drop(&mut self) {
-        if let Some(due) = self.checkpoint_due {
-            due.run_if_due(&self.conn);
+        drop(self.conn.take());
+        if let Some(ledger) = self.checkpoint_after {
+            ledger.checkpointer.run_if_due(&ledger.conn);
         }
     }
 }
@@ -270,13 +272,16 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
 /// than inside the commit that crosses the threshold (see [`checkpoint`]).
 fn checkpoint_outside_commits(
     conn: &mut Connection,
-) -> Result<Arc<checkpoint::CheckpointDue>, LedgerError> {
+    path: &Path,
+    flags: OpenFlags,
+) -> Result<checkpoint::Checkpointer, LedgerError> {
     let page_size: i64 = conn
         .pragma_query_value(None, "page_size", |row| row.get(0))
         .map_err(LedgerError::database("reading the page size"))?;
     // SQLite page sizes are powers of two from 512 to 65536, so this is from 64 to 8192.
     let pages = CHECKPOINT_AFTER_WAL_BYTES / page_size.max(1);
-    checkpoint::defer_checkpoints(conn, c_int::try_from(pages).unwrap_or(c_int::MAX))
+    let pages = c_int::try_from(pages).unwrap_or(c_int::MAX);
+    checkpoint::Checkpointer::install(conn, path, flags, pages)
 }
 
 impl LedgerStore for SqliteLedger {
@@ -299,12 +304,11 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn checkpoint_due(&self) -> bool {
-        self.checkpoint_due.is_due()
+        self.checkpointer.is_due()
     }
 
     fn checkpoint(&self) {
-        // Taking the connection this way runs the checkpoint on release.
-        drop(self.conn());
+        self.checkpointer.run_if_due(&self.conn);
     }
 
     fn by_metadata_key(&self, key: &ReceiptKey) -> Result<Option<LedgerEntry>, LedgerError> {

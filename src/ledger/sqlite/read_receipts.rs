@@ -331,7 +331,7 @@ mod tests {
             path: None,
             pending_records: crate::ledger::sqlite::group_commit::CommitQueue::default(),
             durability: crate::ledger::Durability::Normal,
-            checkpoint_due: Default::default(),
+            checkpointer: crate::ledger::sqlite::checkpoint::Checkpointer::none(),
         };
         assert!(
             ledger

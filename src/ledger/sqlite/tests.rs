@@ -858,6 +858,50 @@ fn commits_that_may_not_block_leave_the_checkpoint_to_a_caller_that_may() {
 }
 
 #[test]
+fn a_checkpoint_copies_the_wal_while_commits_hold_the_connection_and_finishes_after() {
+    let dir = TempDir::new("checkpoint-beside");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    wal_bytes_when_a_checkpoint_falls_due(&dir.db(), &ledger);
+    let database_size = || fs::metadata(dir.db()).unwrap().len();
+    let before = database_size();
+    std::thread::scope(|scope| {
+        let committing = ledger.conn.lock().unwrap();
+        let checkpointing = scope.spawn(|| ledger.checkpoint());
+        // The first step copies the WAL into the database file without the held connection.
+        // (The WAL holds many versions of the same few hundred pages; the file gets the last.)
+        let mut copied = false;
+        for _ in 0..1_000 {
+            if database_size() > before + 64 * 1024 {
+                copied = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(
+            copied,
+            "the database file stayed at {} bytes",
+            database_size()
+        );
+        assert!(
+            !checkpointing.is_finished(),
+            "the second step needs the connection"
+        );
+        drop(committing);
+        checkpointing.join().unwrap();
+    });
+    assert!(!ledger.checkpoint_due());
+    commit_one_by_one_without_blocking(&ledger, 90_000, 20);
+    let frames_in_wal: i64 = ledger
+        .conn()
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+        .unwrap();
+    assert!(
+        frames_in_wal < 200,
+        "{frames_in_wal} frames: the WAL did not start over"
+    );
+}
+
+#[test]
 fn writers_that_may_block_keep_the_wal_near_4_mib() {
     let dir = TempDir::new("checkpoint-bounded");
     let ledger = SqliteLedger::open(&dir.db()).unwrap();
