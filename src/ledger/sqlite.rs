@@ -54,15 +54,15 @@ impl Durability {
 /// starting on the same path, a backup tool) before refusing to start.
 const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Page size of a new ledger file. A commit writes every page it changed to the WAL in full, and
-/// the receipt-key index is keyed by random strings, so each entry in a commit changes a page of
-/// it of its own. With 1 KiB pages (and time-ordered entry ids) a batch of five entries writes
-/// about 17 KiB to the WAL, against about 59 KiB with SQLite's default 4 KiB and random ids,
-/// which makes checkpoints (and their fsyncs) that much rarer. The price is more page splits:
-/// the CPU a commit saves on the WAL goes to the b-trees, for no net change per share. An
-/// existing file keeps the page size it was made with: SQLite changes it only by rebuilding the
-/// whole file.
-const NEW_FILE_PAGE_SIZE: i64 = 1024;
+/// Page size of a new ledger file: SQLite's default, set explicitly so that a different build
+/// default cannot change it. 1 KiB pages were tried, because a commit writes every page it
+/// changed to the WAL in full and each entry's random receipt key changes an index page of its
+/// own: they cut the WAL a batch of five entries writes from about 37 to 17 KiB. But on a ledger
+/// of 300 000 entries shares were slower with them (p90 7-11 against 7-7.5 ms, CPU 86-101 against
+/// 87-89 µs per share; `bench/ledger_pages.sh`, BENCHMARKS.md): the b-trees are deeper and an
+/// insert reads more pages. An existing file keeps the page size it was made with (SQLite
+/// changes it only by rebuilding the whole file), so files made with 1 KiB pages keep them.
+const NEW_FILE_PAGE_SIZE: i64 = 4096;
 
 /// WAL bytes after which the WAL is checkpointed into the database file: about SQLite's default
 /// (1000 pages of 4 KiB), kept in bytes so that smaller pages do not mean more frequent
