@@ -42,43 +42,9 @@ done
 HAVE_OHA=0
 command -v oha >/dev/null && HAVE_OHA=1
 
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --locked -p ots-gateway >&2
-  BIN=${CARGO_TARGET_DIR:-target}/release/ots-gateway
-fi
-
-work=$(mktemp -d)
-pids=()
-stop_all() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-}
-trap 'stop_all; rm -rf "$work"' EXIT
-
-# start NAME CMD...: runs CMD on the server core in the background and records its PID.
-start() {
-  local name=$1; shift
-  taskset -c "$SERVER_CPU" "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=($!)
-}
-
-# The URL from a server's "listening on" line.
-listening_url() {
-  local name=$1
-  for _ in $(seq 1 100); do
-    if grep -q '^listening on ' "$work/$name.out" 2>/dev/null; then
-      sed -n 's/^listening on //p' "$work/$name.out" | head -n1
-      return
-    fi
-    sleep 0.05
-  done
-  echo "$name did not start" >&2; cat "$work/$name.err" >&2; exit 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+use_built_binary release
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

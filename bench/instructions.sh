@@ -22,29 +22,9 @@ TOP=${TOP:-25}
 ACCOUNT_USER=bench@example.com
 ACCOUNT_TOKEN=bench-token-not-secret
 
-if [ -z "${BIN:-}" ]; then
-  cargo build --profile profiling --locked -p ots-gateway >&2
-  BIN=${CARGO_TARGET_DIR:-target}/profiling/ots-gateway
-fi
-work=$(mktemp -d)
-pids=()
-stop_all() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pids=()
-}
-trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-
-listening_url() { # name
-  for _ in $(seq 1 600); do
-    if grep -q '^listening on ' "$work/$1.out" 2>/dev/null; then
-      sed -n 's/^listening on //p' "$work/$1.out" | head -n1
-      return
-    fi
-    sleep 0.1
-  done
-  echo "$1 did not start" >&2; cat "$work/$1.err" >&2; exit 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+use_built_binary profiling
 
 # Sends `count` requests over `clients` keep-alive connections and fails on any non-200.
 load() { # url workload count clients
@@ -77,7 +57,7 @@ EOF
 "$BIN" simulate --listen 127.0.0.1:0 --max-entries 5000000 \
   --account "$ACCOUNT_USER:$ACCOUNT_TOKEN" >"$work/simulator.out" 2>"$work/simulator.err" &
 pids+=($!)
-sim=$(listening_url simulator)
+sim=$(listening_url simulator 60)
 
 huge='{ per_minute = 1000000000, burst = 1000000 }'
 for workload in $WORKLOADS; do
@@ -91,7 +71,7 @@ for workload in $WORKLOADS; do
     "$BIN" serve --listen 127.0.0.1:0 --upstream "$sim" >"$work/gateway.out" 2>"$work/gateway.err" &
   gw_pid=$!
   pids+=("$gw_pid")
-  gw=$(listening_url gateway)
+  gw=$(listening_url gateway 60)
   load "$gw" "$workload" 200 "$CLIENTS"             # warm-up, not counted
   callgrind_control --instr=on "$gw_pid" >/dev/null 2>&1
   load "$gw" "$workload" "$REQUESTS" "$CLIENTS"

@@ -27,36 +27,9 @@ ACCOUNT_TOKEN=bench-token-not-secret
 for tool in wrk oha taskset python3; do
   command -v "$tool" >/dev/null || { echo "ledger_pages.sh needs $tool" >&2; exit 1; }
 done
-if [ -z "${BIN:-}" ]; then
-  cargo build --release --locked -p ots-gateway >&2
-  BIN=${CARGO_TARGET_DIR:-target}/release/ots-gateway
-fi
-
-work=$(mktemp -d)
-pids=()
-stop_all() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pids=()
-}
-trap 'stop_all; rm -rf "$work"' EXIT
-
-start() { # name cmd...
-  local name=$1; shift
-  taskset -c "$SERVER_CPU" "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=($!)
-}
-
-listening_url() { # name
-  for _ in $(seq 1 100); do
-    if grep -q "^listening on " "$work/$1.out" 2>/dev/null; then
-      sed -n 's/^listening on //p' "$work/$1.out" | head -n1
-      return
-    fi
-    sleep 0.05
-  done
-  echo "$1 did not start" >&2; cat "$work/$1.err" >&2; exit 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+use_built_binary release
 
 huge='{ per_minute = 1000000000, burst = 1000000 }'
 start_pair() { # ledger-file; sets url and gateway_pid
