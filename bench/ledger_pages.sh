@@ -54,14 +54,15 @@ entries_in() { # ledger-file
 }
 
 # Both files grow through the gateway, the same way: a copy rebuilt by VACUUM would start with
-# every page full and in order, which a ledger in use never is. SQLite keeps the page size of a
-# file made before the gateway opens it.
-python3 - "$work/filled-4k.sqlite3" <<'EOF'
+# every page full and in order, which a ledger in use never is. Each file is made here with its
+# page size, which SQLite keeps when the gateway opens it, whatever the gateway's own default.
+python3 - "$work/filled-1k.sqlite3" "$work/filled-4k.sqlite3" <<'EOF'
 import os, sqlite3, sys
-os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o600))
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("PRAGMA page_size=4096")
-db.execute("PRAGMA journal_mode=WAL").fetchall()
+for path, page_size in zip(sys.argv[1:], (1024, 4096)):
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA page_size={page_size}")
+    db.execute("PRAGMA journal_mode=WAL").fetchall()
 EOF
 for pages in 1k 4k; do
   echo "filling the $pages-page ledger with $ENTRIES entries..." >&2
