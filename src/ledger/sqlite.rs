@@ -196,12 +196,21 @@ impl SqliteLedger {
         })
     }
 
-    /// The connection, for a caller on a thread that may block: once it lets go, it runs a due
-    /// checkpoint.
+    /// The connection, for a read on a thread that may block. A read never runs a checkpoint, so
+    /// that looking up a receipt never waits for one.
     ///
     /// A panic while the lock was held cannot have left the database half-written: SQLite rolls
     /// back any statement or transaction that did not finish, so the connection is still sound.
     fn conn(&self) -> HeldConnection<'_> {
+        HeldConnection {
+            conn: Some(self.conn.lock().unwrap_or_else(PoisonError::into_inner)),
+            checkpoint_after: None,
+        }
+    }
+
+    /// The connection, for a write on a thread that may block: once it lets go, it runs a due
+    /// checkpoint.
+    fn conn_for_writing(&self) -> HeldConnection<'_> {
         HeldConnection {
             conn: Some(self.conn.lock().unwrap_or_else(PoisonError::into_inner)),
             checkpoint_after: Some(self),
@@ -209,7 +218,7 @@ impl SqliteLedger {
     }
 
     /// The connection if nobody holds it, for a caller on an async worker: it never waits for
-    /// the lock, and leaves a due checkpoint to a caller of [`Self::conn`].
+    /// the lock, and leaves a due checkpoint to a caller of [`Self::conn_for_writing`].
     fn try_conn(&self) -> Option<HeldConnection<'_>> {
         let conn = match self.conn.try_lock() {
             Ok(conn) => conn,
@@ -223,8 +232,8 @@ impl SqliteLedger {
     }
 }
 
-/// The locked connection. Taken by [`SqliteLedger::conn`], it runs a due checkpoint after
-/// letting go (the checkpoint takes the connection again only for its short second step).
+/// The locked connection. Taken by [`SqliteLedger::conn_for_writing`], it runs a due checkpoint
+/// after letting go (the checkpoint takes the connection again only for its short second step).
 struct HeldConnection<'a> {
     /// `Some` until dropped.
     conn: Option<MutexGuard<'a, Connection>>,
@@ -349,7 +358,7 @@ impl LedgerStore for SqliteLedger {
         state: ReceiptState,
         at: i64,
     ) -> Result<StateUpdate, LedgerError> {
-        let conn = self.conn();
+        let conn = self.conn_for_writing();
         let changed = conn
             .prepare_cached(UPDATE_STATE)
             .and_then(|mut stmt| {
@@ -371,7 +380,7 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn prune(&self, now: i64) -> Result<usize, LedgerError> {
-        self.conn()
+        self.conn_for_writing()
             .prepare_cached(PRUNE)
             .and_then(|mut stmt| stmt.execute([now]))
             .map_err(LedgerError::database("pruning expired entries"))
@@ -427,7 +436,7 @@ impl SqliteLedger {
     /// share survives a crash exactly as with one commit per entry; what the batch saves is
     /// writing the same table and index pages to the WAL once per entry.
     fn commit_batch(&self, batch: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
-        commit_batch(&mut self.conn(), batch)
+        commit_batch(&mut self.conn_for_writing(), batch)
     }
 
     fn find_one(&self, sql: &str, key: &str) -> Result<Option<LedgerEntry>, LedgerError> {

@@ -121,7 +121,7 @@ impl SqliteLedger {
         key: &ReceiptKey,
         state: &ReceiptState,
     ) -> Result<(), LedgerError> {
-        self.conn()
+        self.conn_for_writing()
             .prepare_cached(RECORD_ANNOUNCED)
             .and_then(|mut stmt| stmt.execute(params![state.as_str(), key.as_str()]))
             .map(drop)
@@ -134,7 +134,7 @@ impl SqliteLedger {
         caller: &str,
         enabled: bool,
     ) -> Result<(), LedgerError> {
-        let mut conn = self.conn();
+        let mut conn = self.conn_for_writing();
         let tx = conn
             .transaction()
             .map_err(LedgerError::database("changing read receipts"))?;

@@ -838,6 +838,10 @@ fn commits_that_may_not_block_leave_the_checkpoint_to_a_caller_that_may() {
     let due_at = wal_bytes_when_a_checkpoint_falls_due(&dir.db(), &ledger);
     commit_one_by_one_without_blocking(&ledger, 50_000, 200);
     assert!(ledger.checkpoint_due());
+    // Nor do reads: a receipt lookup must not wait for a checkpoint.
+    ledger.count().unwrap();
+    ledger.recent(Frontend::Rest, "script", 5).unwrap();
+    assert!(ledger.checkpoint_due());
     let grown = wal_size(&dir.db());
     assert!(
         grown > due_at,
