@@ -122,6 +122,7 @@ pub struct SqliteLedger {
     conn: Mutex<Connection>,
     pending_records: group_commit::CommitQueue,
     durability: Durability,
+    /// After `conn`, so dropped after it: its file must close last (see `checkpoint::Side`).
     checkpointer: checkpoint::Checkpointer,
     /// `None` for in-memory ledgers. Kept to name the file in `Debug` output.
     path: Option<PathBuf>,
@@ -170,9 +171,11 @@ impl SqliteLedger {
         conn.pragma_update(None, "synchronous", durability.synchronous_pragma())
             .map_err(LedgerError::database("setting the durability level"))?;
         schema::migrate(&mut conn, path)?;
-        let checkpointer = checkpoint_outside_commits(&mut conn, path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(LedgerError::database("setting the busy timeout"))?;
+        // Last, so that nothing can fail between opening the checkpointer's file and handing it
+        // to the ledger, which closes it only after both connections (see `checkpoint::Side`).
+        let checkpointer = checkpoint_outside_commits(&mut conn, path, flags)?;
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
             pending_records: group_commit::CommitQueue::default(),
