@@ -6,7 +6,7 @@
 //! puppeteer-core is installed on first use into target/test-tools/puppeteer; it never
 //! downloads a browser. `.ci/run` installs node, npm and chromium.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -102,7 +102,7 @@ async fn operations(client: &reqwest::Client, base: &str, operation: &str) -> u6
 }
 
 fn user_data_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+    let dir = support::scratch_root().join(format!(
         "chromium-profile-{}-{}",
         std::process::id(),
         rand_suffix()

@@ -11,7 +11,7 @@ use crate::support::{self, clients_dir};
 async fn receipt_and_reveal_pages_work_in_a_real_browser() {
     let modules = support::install_puppeteer().await;
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
-    let profile = std::env::temp_dir().join(format!("ots-gateway-pages-{}", std::process::id()));
+    let profile = support::scratch_root().join(format!("ots-gateway-pages-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile);
     let output = Command::new("node")
         .arg(clients_dir().join("browser_pages.js"))

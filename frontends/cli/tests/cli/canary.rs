@@ -21,7 +21,7 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
         &trace,
     )
     .await;
-    let dir = std::env::temp_dir().join(format!("ots-gateway-canary-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-canary-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let ledger_path = dir.join("ledger.sqlite3");

@@ -222,7 +222,7 @@ const TEAM_TOKEN: &str = "client-libraries-team-token";
 /// at its default (auto).
 async fn gateway_in_front_of_simulator(api: &str) -> (support::Running, support::Running) {
     let account = format!("{TEAM_ACCOUNT}:{TEAM_TOKEN}");
-    let ledger = std::env::temp_dir().join(format!(
+    let ledger = support::scratch_root().join(format!(
         "ots-gateway-clients-{api}-{}-{}.sqlite3",
         std::process::id(),
         rand_suffix()

@@ -10,7 +10,7 @@ const BOB: &str = "bob-token-9876543210xx";
 
 #[tokio::test]
 async fn client_tokens_give_each_caller_its_own_identity_on_rest_and_mcp() {
-    let dir = std::env::temp_dir().join(format!("ots-gateway-tokens-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-tokens-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let tokens = dir.join("tokens");
     std::fs::write(

@@ -29,7 +29,7 @@ fn text(output: &std::process::Output) -> String {
 
 /// A ledger file in the temp dir, so a live `serve` never writes to the user's data directory.
 pub fn scratch_ledger(name: &str) -> String {
-    std::env::temp_dir()
+    support::scratch_root()
         .join(format!("ots-gateway-{name}-{}.sqlite3", std::process::id()))
         .to_string_lossy()
         .into_owned()

@@ -9,7 +9,7 @@ use crate::support;
 
 #[tokio::test]
 async fn acknowledged_receipts_survive_sigkill() {
-    let dir = std::env::temp_dir().join(format!("ots-gateway-crash-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let ledger_path = dir.join("ledger.sqlite3");
     let ledger_env = ledger_path.to_string_lossy().into_owned();

@@ -19,8 +19,8 @@ struct LedgerDir(std::path::PathBuf);
 
 impl LedgerDir {
     fn new(label: &str) -> LedgerDir {
-        let dir =
-            std::env::temp_dir().join(format!("ots-gateway-ledger-{label}-{}", std::process::id()));
+        let dir = support::scratch_root()
+            .join(format!("ots-gateway-ledger-{label}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("ledger dir");
         LedgerDir(dir)

@@ -17,7 +17,7 @@ const CONFIG: &str =
     "[server]\nmax_connections = 1\nheader_timeout = \"45s\"\nbody_timeout = \"1m\"\n";
 
 fn config_file() -> String {
-    let dir = std::env::temp_dir().join(format!("ots-gateway-listener-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-listener-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("listener.toml");
     std::fs::write(&path, CONFIG).expect("write config");

@@ -5,7 +5,7 @@ use crate::support;
 
 #[tokio::test]
 async fn two_hundred_readiness_probes_pass_and_write_no_audit_event() {
-    let dir = std::env::temp_dir().join(format!("ots-gateway-probes-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-probes-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let audit = dir.join("audit.jsonl");

@@ -124,7 +124,7 @@ async fn check_config_accepts_the_shipped_file() {
 
 #[tokio::test]
 async fn check_config_explains_the_discord_policy_and_quotas() {
-    let dir = std::env::temp_dir().join(format!("ots-gateway-discord-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-discord-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("discord.toml");
     std::fs::write(
@@ -172,7 +172,7 @@ async fn check_config_shows_secrets_only_as_set() {
 
 #[tokio::test]
 async fn bad_configuration_exits_with_ex_config_and_names_the_key() {
-    let dir = std::env::temp_dir().join(format!("ots-gateway-test-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("bad.toml");
     std::fs::write(&path, "[server]\nlisen = \"127.0.0.1:1\"\n").expect("write config");
@@ -193,7 +193,7 @@ async fn bad_configuration_exits_with_ex_config_and_names_the_key() {
 /// refuses before it binds anything.
 #[tokio::test]
 async fn check_config_and_serve_refuse_the_same_configs_naming_key_and_line() {
-    let dir = std::env::temp_dir().join(format!("ots-gateway-invalid-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-invalid-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let cases = [
         ("[server]\nlisten = 7150\n", "server.listen", "line 2"),
@@ -252,7 +252,7 @@ async fn check_config_and_serve_refuse_the_same_configs_naming_key_and_line() {
 /// before anything binds.
 #[tokio::test]
 async fn check_config_and_serve_refuse_the_same_discord_lifetimes() {
-    let dir = std::env::temp_dir().join(format!("ots-gateway-ttl-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-ttl-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let cases = [
         (
@@ -342,7 +342,7 @@ async fn status_reports_readiness_upstream_and_quotas() {
         ],
         &[(
             "OTS_GATEWAY__LEDGER__PATH",
-            &std::env::temp_dir()
+            &support::scratch_root()
                 .join(format!("ots-status-{}.sqlite3", std::process::id()))
                 .to_string_lossy(),
         )],

@@ -124,7 +124,7 @@ async fn every_readme_snippet_with_output_prints_it() {
         script.push_str(&format!("\necho {BLOCK_END}\n"));
     }
 
-    let dir = std::env::temp_dir().join(format!("ots-gateway-readme-{}", std::process::id()));
+    let dir = support::scratch_root().join(format!("ots-gateway-readme-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let output = Command::new("bash")
@@ -167,7 +167,8 @@ async fn every_readme_config_snippet_is_accepted() {
     let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
     let readme = std::fs::read_to_string(&readme_path).expect("read README.md");
     let lines: Vec<&str> = readme.lines().collect();
-    let dir = std::env::temp_dir().join(format!("ots-gateway-readme-toml-{}", std::process::id()));
+    let dir =
+        support::scratch_root().join(format!("ots-gateway-readme-toml-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut checked = 0;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -87,7 +87,41 @@ pub async fn metrics_text(request: reqwest::RequestBuilder) -> String {
 /// Where a gateway started by a test keeps its default ledger: a folder of this test run, never
 /// the user's own `~/.local/share/ots-gateway`, which a test must neither read nor change.
 pub fn isolated_data_home() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("ots-gateway-test-data-{}", std::process::id()))
+    scratch_root().join("data-home")
+}
+
+/// Where these tests put their files: a folder of this test process in Cargo's scratch space for
+/// integration tests (`target/tmp`), not the system's temp dir, which they used to litter. Cargo
+/// leaves that space to the tests, so the first call removes the folders of earlier runs whose
+/// process has ended: at most the last run's files stay behind.
+pub fn scratch_root() -> PathBuf {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        remove_folders_of_ended_runs(base);
+        let root = base.join(format!("{SCRATCH_PREFIX}{}", std::process::id()));
+        std::fs::create_dir_all(&root).expect("create the tests' scratch folder");
+        root
+    })
+    .clone()
+}
+
+const SCRATCH_PREFIX: &str = "cli-tests-";
+
+fn remove_folders_of_ended_runs(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(SCRATCH_PREFIX)) else {
+            continue;
+        };
+        // A run still going (another `cargo test` at the same time) keeps its folder.
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 async fn launch(mut command: Command, args: &[&str], envs: &[(&str, &str)]) -> Running {
