@@ -2,7 +2,6 @@
 
 mod checkpoint;
 mod files;
-mod group_commit;
 mod read_receipts;
 mod schema;
 #[cfg(test)]
@@ -116,11 +115,11 @@ pub(super) const INSERT: &str = concat!(
 ///
 /// One connection behind a `Mutex`: `rusqlite::Connection` is not `Sync`, SQLite admits a single
 /// writer at a time anyway, and each ledger operation is a short indexed statement, so a pool
-/// would add a dependency and contention on the file lock for no throughput gain. Concurrent
-/// `record` calls are committed together (see [`group_commit`]).
+/// would add a dependency and contention on the file lock for no throughput gain. Entries recorded
+/// close together are batched by [`super::LedgerWriter`], which hands them over as one
+/// [`LedgerStore::record_batch`] (one transaction); a lone `record` commits on its own.
 pub struct SqliteLedger {
     conn: Mutex<Connection>,
-    pending_records: group_commit::CommitQueue,
     durability: Durability,
     /// After `conn`, so dropped after it: its file must close last (see `checkpoint::Side`).
     checkpointer: checkpoint::Checkpointer,
@@ -178,7 +177,6 @@ impl SqliteLedger {
         let checkpointer = checkpoint_outside_commits(&mut conn, path, flags)?;
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
-            pending_records: group_commit::CommitQueue::default(),
             durability,
             checkpointer,
             path: Some(path.to_path_buf()),
@@ -192,7 +190,6 @@ impl SqliteLedger {
         schema::migrate(&mut conn, Path::new(":memory:"))?;
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
-            pending_records: group_commit::CommitQueue::default(),
             durability: Durability::Normal,
             checkpointer: checkpoint::Checkpointer::none(),
             path: None,
@@ -298,8 +295,7 @@ fn checkpoint_outside_commits(
 
 impl LedgerStore for SqliteLedger {
     fn record(&self, entry: &LedgerEntry) -> Result<(), LedgerError> {
-        self.pending_records
-            .commit(entry, |batch| self.commit_batch(batch))
+        insert(&self.conn_for_writing(), entry)
     }
 
     fn record_batch(&self, entries: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {

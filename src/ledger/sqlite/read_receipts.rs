@@ -329,7 +329,6 @@ mod tests {
         let ledger = SqliteLedger {
             conn: std::sync::Mutex::new(conn),
             path: None,
-            pending_records: crate::ledger::sqlite::group_commit::CommitQueue::default(),
             durability: crate::ledger::Durability::Normal,
             checkpointer: crate::ledger::sqlite::checkpoint::Checkpointer::none(),
         };

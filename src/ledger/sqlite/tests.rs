@@ -619,7 +619,7 @@ fn the_store_can_be_shared_as_a_trait_object_across_threads() {
 
 #[test]
 fn concurrent_records_on_a_file_are_all_committed_and_visible_to_another_connection() {
-    let dir = TempDir::new("group-commit");
+    let dir = TempDir::new("concurrent-records");
     let ledger = std::sync::Arc::new(SqliteLedger::open(&dir.db()).unwrap());
     let handles: Vec<_> = (0..16)
         .map(|t| {
