@@ -63,12 +63,15 @@ const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 /// changes it only by rebuilding the whole file), so files made with 1 KiB pages keep them.
 const NEW_FILE_PAGE_SIZE: i64 = 4096;
 
-/// WAL bytes after which the WAL is checkpointed into the database file: about SQLite's default
-/// (1000 pages of 4 KiB), kept in bytes so that smaller pages do not mean more frequent
-/// checkpoints. Raising it was tried (32 MiB, when checkpoints still ran inside commits):
-/// checkpoints got rarer but each held the writer for tens of milliseconds, since its fsync then
-/// flushes the whole WAL.
-const CHECKPOINT_AFTER_WAL_BYTES: i64 = 4 * 1024 * 1024;
+/// WAL bytes after which the WAL is checkpointed into the database file, kept in bytes so that
+/// smaller pages do not mean more frequent checkpoints. Four times SQLite's default (1000 pages
+/// of 4 KiB): the WAL holds many versions of the few pages every share rewrites (the ends of the
+/// time-ordered indexes), and a checkpoint copies only the last, so fewer checkpoints copy less
+/// in all; with most of each checkpoint beside commits (see [`checkpoint`]), paced shares had a
+/// shorter tail at 16 MiB than at 4 (p90 1.1-1.5 against 1.4-2.3 ms) and a longer one at 64
+/// (BENCHMARKS.md). (32 MiB was tried when checkpoints still ran inside commits, and each held
+/// the writer for tens of milliseconds.)
+const CHECKPOINT_AFTER_WAL_BYTES: i64 = 16 * 1024 * 1024;
 
 /// How long a statement waits for another process holding the file before failing. Short,
 /// because a share waits on it: a receipt that cannot be written in time is kept in memory and
@@ -218,8 +221,12 @@ impl SqliteLedger {
     }
 
     /// The connection if nobody holds it, for a caller on an async worker: it never waits for
-    /// the lock, and leaves a due checkpoint to a caller of [`Self::conn_for_writing`].
+    /// the lock, and leaves a due checkpoint to a caller of [`Self::conn_for_writing`]. Nor does
+    /// it take the commit that starts the WAL over after a checkpoint, which syncs.
     fn try_conn(&self) -> Option<HeldConnection<'_>> {
+        if self.checkpointer.restart_pending() {
+            return None;
+        }
         let conn = match self.conn.try_lock() {
             Ok(conn) => conn,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),

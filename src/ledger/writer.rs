@@ -130,8 +130,9 @@ impl Shared {
             let (entries, answers): (Vec<LedgerEntry>, Vec<Answer>) = batch.into_iter().unzip();
             match self.ledger.try_record_batch(entries) {
                 Ok(outcomes) => answer_all(answers, outcomes),
-                // The store is busy (a checkpoint, a read) or has a backlog to write first:
-                // either may take milliseconds, which the writer thread can wait out.
+                // The store is busy (a checkpoint, a read), its next commit syncs, or it has a
+                // backlog to write first: each may take milliseconds, which the writer thread
+                // can wait out.
                 Err(entries) => {
                     for (entry, answer) in entries.into_iter().zip(answers) {
                         let job = WriterJob::Record(entry, answer);

@@ -8,7 +8,7 @@
 //! after a write) runs it in two steps:
 //!
 //! 1. on a second connection, without the main one: this copies everything committed so far,
-//!    the slow part (tens of milliseconds for 4 MiB of WAL), while commits go on. SQLite syncs
+//!    the slow part (tens of milliseconds for 16 MiB of WAL), while commits go on. SQLite syncs
 //!    the database file at the end of a checkpoint only if it copied every frame, which this
 //!    step, racing new commits, rarely does; so the step ends by syncing the file itself;
 //! 2. on the main connection, held: this copies only what was committed during step 1 and syncs
@@ -19,6 +19,11 @@
 //! A checkpoint run only on the second connection, as step 1 alone, was tried: under steady load
 //! it never caught up with the frames committed meanwhile, so the WAL never restarted. Run only
 //! on the main connection, as step 2 alone, it held every commit for the whole copy.
+//!
+//! The commit after a complete checkpoint starts the WAL over, and SQLite syncs the new WAL
+//! header in that commit (even at `synchronous = NORMAL`). So until some commit has done that,
+//! [`Checkpointer::restart_pending`] is set, and commits that must not block leave it to the
+//! writer thread: an fsync on an async worker stalls every request on it.
 
 use std::ffi::c_int;
 use std::fs::File;
@@ -33,6 +38,8 @@ use crate::ledger::LedgerError;
 pub(super) struct Checkpointer {
     /// Set by the WAL hook once the WAL outgrows its threshold.
     due: Arc<AtomicBool>,
+    /// Set by a complete checkpoint, cleared by the WAL hook after the next commit.
+    restart_pending: Arc<AtomicBool>,
     /// `None` for in-memory ledgers, which have no WAL.
     side: Option<Side>,
 }
@@ -52,6 +59,7 @@ impl Checkpointer {
     pub(super) fn none() -> Checkpointer {
         Checkpointer {
             due: Arc::default(),
+            restart_pending: Arc::default(),
             side: None,
         }
     }
@@ -73,8 +81,14 @@ impl Checkpointer {
                 "reading through the checkpoint connection",
             ))?;
         let due = Arc::new(AtomicBool::new(false));
+        let restart_pending = Arc::new(AtomicBool::new(false));
         let mark = Arc::clone(&due);
+        let restarted = Arc::clone(&restart_pending);
         main.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: c_int| {
+            // Called after every commit that wrote frames: if a checkpoint had completed, this
+            // commit started the WAL over (or a reader elsewhere kept it from doing so, and
+            // then no commit will until the next complete checkpoint).
+            restarted.store(false, Ordering::Relaxed);
             if pages >= threshold_pages {
                 mark.store(true, Ordering::Relaxed);
             }
@@ -88,6 +102,7 @@ impl Checkpointer {
             .ok();
         Ok(Checkpointer {
             due,
+            restart_pending,
             side: Some(Side {
                 conn: Mutex::new(side),
                 database_file,
@@ -97,6 +112,11 @@ impl Checkpointer {
 
     pub(super) fn is_due(&self) -> bool {
         self.due.load(Ordering::Relaxed)
+    }
+
+    /// Whether the next commit starts the WAL over, and so syncs.
+    pub(super) fn restart_pending(&self) -> bool {
+        self.restart_pending.load(Ordering::Relaxed)
     }
 
     /// Checkpoints if one is due, in the two steps above. The caller must not hold `main`, and
@@ -114,12 +134,21 @@ impl Checkpointer {
         {
             tracing::warn!(%error, "syncing the ledger file failed; the checkpoint's last step syncs it");
         }
-        passive_checkpoint(&main.lock().unwrap_or_else(PoisonError::into_inner));
+        let main = main.lock().unwrap_or_else(PoisonError::into_inner);
+        if passive_checkpoint(&main) {
+            // Set with the connection held, so no commit can come between.
+            self.restart_pending.store(true, Ordering::Relaxed);
+        }
     }
 }
 
-fn passive_checkpoint(conn: &Connection) {
-    if let Err(error) = conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
-        tracing::warn!(%error, "ledger checkpoint failed; retried after the next commit");
+/// Whether the checkpoint copied every frame in the WAL.
+fn passive_checkpoint(conn: &Connection) -> bool {
+    match conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
+        Ok((frames_in_wal, frames_copied)) => frames_in_wal == frames_copied,
+        Err(error) => {
+            tracing::warn!(%error, "ledger checkpoint failed; retried after the next commit");
+            false
+        }
     }
 }
