@@ -68,8 +68,8 @@ const NEW_FILE_PAGE_SIZE: i64 = 4096;
 /// of 4 KiB): the WAL holds many versions of the few pages every share rewrites (the ends of the
 /// time-ordered indexes), and a checkpoint copies only the last, so fewer checkpoints copy less
 /// in all; with most of each checkpoint beside commits (see [`checkpoint`]), paced shares had a
-/// shorter tail at 16 MiB than at 4 (p90 1.1-1.5 against 1.4-2.3 ms) and a longer one at 64
-/// (BENCHMARKS.md). (32 MiB was tried when checkpoints still ran inside commits, and each held
+/// shorter tail at 16 MiB than at 4 (p90 lower in nine alternations of nine) and a longer one at
+/// 64 (BENCHMARKS.md, fourth round). (32 MiB was tried when checkpoints still ran inside commits, and each held
 /// the writer for tens of milliseconds.)
 const CHECKPOINT_AFTER_WAL_BYTES: i64 = 16 * 1024 * 1024;
 
