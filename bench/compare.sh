@@ -11,6 +11,9 @@
 #   BIN=target/profiling/ots-gateway bash bench/compare.sh   # skip the release build
 #   BASELINE_BIN=/path/to/older/ots-gateway bash bench/compare.sh   # adds target "before"
 #   TARGETS="direct nginx gateway gateway-v1" bash bench/compare.sh # also the gateway on upstream v1
+#   ROUNDS=4 BASELINE_BIN=/path/to/older/ots-gateway bash bench/compare.sh
+#                                             # every measurement 4 times, the order reversed in even
+#                                             # rounds, and a summary of each figure's spread
 #
 # Needs: wrk (Debian `wrk`), nginx (Debian `nginx-light`), taskset (Debian `util-linux`), python3,
 # and for the paced table oha (`cargo install --locked oha`). Everything listens on 127.0.0.1
@@ -21,6 +24,7 @@ cd "$(dirname "$0")/.."
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10s}
 RATE=${RATE:-3000}
+ROUNDS=${ROUNDS:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
 WORKLOADS=${WORKLOADS:-status share}
@@ -200,76 +204,154 @@ p = d["latencyPercentiles"]
 print("%.0f %.3f %.3f %.4f" % (d["summary"]["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, d["summary"]["successRate"]))'
 }
 
+# Odd rounds take the targets in the order given, even rounds in reverse: in one run the target
+# measured last came out slower on a path that had not changed (BENCHMARKS.md, fourth round).
+round_order() { # round
+  local reversed=() target
+  if (($1 % 2 == 1)); then
+    echo "$TARGETS"
+    return
+  fi
+  for target in $TARGETS; do reversed=("$target" "${reversed[@]}"); done
+  echo "${reversed[*]}"
+}
+
 declare -A result
-for workload in $WORKLOADS; do
-  for target in $TARGETS; do
-    setup "$target"
-    # Warm up connection pools so the first measured second does not pay for them.
-    taskset -c "$LOAD_CPU" wrk -t1 -c8 -d1s "${auth[@]}" "$url/api/v1/status" >/dev/null
-    ticks_before=$(cpu_ticks "$target_pid")
-    result[$workload.$target.closed]=$(closed_loop "$workload")
-    ticks_after=$(cpu_ticks "$target_pid")
-    read -r _ _ _ _ served <<<"${result[$workload.$target.closed]}"
-    result[$workload.$target.cpu]=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
-      -v n="$served" 'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
-    if [ "$target" != direct ] && [ "$target" != nginx ]; then
-      result[$workload.$target.rss]=$(peak_rss_mib "$target_pid")
-      result[$workload.$target.ledger]=$(python3 -c '
+measure_round() { # round
+  local round=$1 workload target ticks_before ticks_after served
+  for workload in $WORKLOADS; do
+    for target in $(round_order "$round"); do
+      setup "$target"
+      # Warm up connection pools so the first measured second does not pay for them.
+      taskset -c "$LOAD_CPU" wrk -t1 -c8 -d1s "${auth[@]}" "$url/api/v1/status" >/dev/null
+      ticks_before=$(cpu_ticks "$target_pid")
+      result[$round.$workload.$target.closed]=$(closed_loop "$workload")
+      ticks_after=$(cpu_ticks "$target_pid")
+      read -r _ _ _ _ served <<<"${result[$round.$workload.$target.closed]}"
+      result[$round.$workload.$target.cpu]=$(awk -v t=$((ticks_after - ticks_before)) \
+        -v hz="$(getconf CLK_TCK)" -v n="$served" \
+        'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
+      if [ "$target" != direct ] && [ "$target" != nginx ]; then
+        result[$round.$workload.$target.rss]=$(peak_rss_mib "$target_pid")
+        result[$round.$workload.$target.ledger]=$(python3 -c '
 import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("select count(*) from receipts").fetchone()[0])' \
-        "$work/ledger.sqlite3" 2>/dev/null || echo "?")
-    fi
-    stop_all
-    if [ "$HAVE_OHA" = 1 ]; then
-      # A fresh simulator and target again: after a closed-loop share run the simulator holds
-      # hundreds of thousands of secrets, and its store's growth then stalls every target alike
-      # for tens of milliseconds, which would swamp the tail this run is meant to compare.
-      setup "$target"
-      taskset -c "$LOAD_CPU" wrk -t1 -c8 -d1s "${auth[@]}" "$url/api/v1/status" >/dev/null
-      result[$workload.$target.paced]=$(paced "$workload")
+          "$work/ledger.sqlite3" 2>/dev/null || echo "?")
+      fi
       stop_all
-    fi
-  done
-done
-
-echo "### Closed loop: $CONNECTIONS connections, $DURATION per run (wrk)"
-echo
-echo "| workload | target | requests/s | vs nginx | p50 ms | p99 ms | non-2xx | CPU µs/request |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-for workload in $WORKLOADS; do
-  read -r nginx_rps _ < <(echo "${result[$workload.nginx.closed]:-0 0 0 0}")
-  for target in $TARGETS; do
-    read -r rps p50 p99 bad _ <<<"${result[$workload.$target.closed]}"
-    ratio=$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "" }')
-    echo "| $workload | $target | $rps | $ratio | $p50 | $p99 | $bad | ${result[$workload.$target.cpu]} |"
-  done
-done
-echo
-if [ "$HAVE_OHA" = 1 ]; then
-  echo "### Paced: $RATE requests/s over $CONNECTIONS connections, $DURATION per run (oha, latency-corrected)"
-  echo
-  echo "| workload | target | achieved/s | p50 ms | p99 ms | adds p50 ms | adds p99 ms | success |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for workload in $WORKLOADS; do
-    read -r _ d50 d99 _ <<<"${result[$workload.direct.paced]:-0 0 0 0}"
-    for target in $TARGETS; do
-      read -r rps p50 p99 ok <<<"${result[$workload.$target.paced]}"
-      added=$(awk -v a="$p50" -v b="$d50" -v c="$p99" -v d="$d99" -v t="$target" \
-        'BEGIN { if (t == "direct") print "| "; else printf "%+.3f | %+.3f", a - b, c - d }')
-      echo "| $workload | $target | $rps | $p50 | $p99 | $added | $ok |"
+      if [ "$HAVE_OHA" = 1 ]; then
+        # A fresh simulator and target again: after a closed-loop share run the simulator holds
+        # hundreds of thousands of secrets, and its store's growth then stalls every target
+        # alike for tens of milliseconds, which would swamp the tail this run is meant to compare.
+        setup "$target"
+        taskset -c "$LOAD_CPU" wrk -t1 -c8 -d1s "${auth[@]}" "$url/api/v1/status" >/dev/null
+        result[$round.$workload.$target.paced]=$(paced "$workload")
+        stop_all
+      fi
     done
   done
-else
-  echo "(paced table skipped: install oha with 'cargo install --locked oha')"
-fi
-echo
-for workload in $WORKLOADS; do
-  for target in $TARGETS; do
-    case $target in direct|nginx) continue ;; esac
-    echo "$target after the $workload runs: peak RSS ${result[$workload.$target.rss]:-?} MiB (VmHWM)," \
-      "${result[$workload.$target.ledger]:-?} receipts in its ledger file"
+}
+
+# Fills result[round.workload.target.ratio|add50|add99]: throughput against nginx's, and the
+# latency added to direct calls at p50 and p99, all within the same round.
+derive_round() { # round
+  local round=$1 workload target nginx_rps d50 d99 rps p50 p99
+  for workload in $WORKLOADS; do
+    read -r nginx_rps _ <<<"${result[$round.$workload.nginx.closed]:-0 0 0 0}"
+    read -r _ d50 d99 _ <<<"${result[$round.$workload.direct.paced]:-0 0 0 0}"
+    for target in $TARGETS; do
+      read -r rps _ <<<"${result[$round.$workload.$target.closed]}"
+      result[$round.$workload.$target.ratio]=$(awk -v a="$rps" -v b="$nginx_rps" \
+        'BEGIN { if (b > 0) printf "%.2f", a / b; else print "" }')
+      if [ "$HAVE_OHA" = 1 ] && [ "$target" != direct ]; then
+        read -r _ p50 p99 _ <<<"${result[$round.$workload.$target.paced]}"
+        result[$round.$workload.$target.add50]=$(awk -v a="$p50" -v b="$d50" 'BEGIN { printf "%+.3f", a - b }')
+        result[$round.$workload.$target.add99]=$(awk -v a="$p99" -v b="$d99" 'BEGIN { printf "%+.3f", a - b }')
+      fi
+    done
   done
+}
+
+print_round() { # round
+  local round=$1 workload target rps p50 p99 bad ok ratio added
+  echo "### Round $round of $ROUNDS, targets in the order: $(round_order "$round")"
+  echo
+  echo "Closed loop: $CONNECTIONS connections, $DURATION per run (wrk)"
+  echo
+  echo "| workload | target | requests/s | vs nginx | p50 ms | p99 ms | non-2xx | CPU µs/request |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for workload in $WORKLOADS; do
+    for target in $TARGETS; do
+      read -r rps p50 p99 bad _ <<<"${result[$round.$workload.$target.closed]}"
+      ratio=${result[$round.$workload.$target.ratio]}
+      echo "| $workload | $target | $rps | ${ratio:+$ratio×} | $p50 | $p99 | $bad | ${result[$round.$workload.$target.cpu]} |"
+    done
+  done
+  echo
+  if [ "$HAVE_OHA" = 1 ]; then
+    echo "Paced: $RATE requests/s over $CONNECTIONS connections, $DURATION per run (oha, latency-corrected)"
+    echo
+    echo "| workload | target | achieved/s | p50 ms | p99 ms | adds p50 ms | adds p99 ms | success |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for workload in $WORKLOADS; do
+      for target in $TARGETS; do
+        read -r rps p50 p99 ok <<<"${result[$round.$workload.$target.paced]}"
+        added="${result[$round.$workload.$target.add50]:-} | ${result[$round.$workload.$target.add99]:-}"
+        echo "| $workload | $target | $rps | $p50 | $p99 | $added | $ok |"
+      done
+    done
+  else
+    echo "(paced table skipped: install oha with 'cargo install --locked oha')"
+  fi
+  echo
+  for workload in $WORKLOADS; do
+    for target in $TARGETS; do
+      case $target in direct|nginx) continue ;; esac
+      echo "$target after the $workload runs: peak RSS ${result[$round.$workload.$target.rss]:-?} MiB" \
+        "(VmHWM), ${result[$round.$workload.$target.ledger]:-?} receipts in its ledger file"
+    done
+  done
+  echo
+}
+
+# "lowest–highest" of one derived figure over every round.
+spread() { # workload target field
+  local round values=()
+  for round in $(seq 1 "$ROUNDS"); do
+    values+=("${result[$round.$1.$2.$3]:-}")
+  done
+  printf '%s\n' "${values[@]}" | awk 'NF {
+      v = $1 + 0
+      if (!seen++ || v < lo) { lo = v; los = $1 }
+      if (seen == 1 || v > hi) { hi = v; his = $1 }
+    }
+    END { if (!seen) print ""; else if (los == his) print los; else print los "–" his }'
+}
+
+print_summary() {
+  local workload target
+  echo "### Over all $ROUNDS rounds (lowest–highest)"
+  echo
+  echo "| workload | target | × nginx's requests/s | CPU µs/request | adds p50 ms | adds p99 ms |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  for workload in $WORKLOADS; do
+    for target in $TARGETS; do
+      echo "| $workload | $target | $(spread "$workload" "$target" ratio)" \
+        "| $(spread "$workload" "$target" cpu) | $(spread "$workload" "$target" add50)" \
+        "| $(spread "$workload" "$target" add99) |"
+    done
+  done
+  echo
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  measure_round "$round"
+  derive_round "$round"
 done
+for round in $(seq 1 "$ROUNDS"); do
+  print_round "$round"
+done
+((ROUNDS > 1)) && print_summary
 echo "machine: $(nproc) cores, load average before the run: $LOADAVG_AT_START, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "CPU µs/request: user + system time of the target's processes during the closed-loop run"
 echo "(for direct: the simulator), divided by the requests wrk completed."
