@@ -142,10 +142,11 @@ impl Checkpointer {
     }
 }
 
-/// Whether the checkpoint copied every frame in the WAL.
+/// Whether the checkpoint copied every frame in the WAL. (SQLite reports -1 frames when the
+/// checkpoint could not run.)
 fn passive_checkpoint(conn: &Connection) -> bool {
     match conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
-        Ok((frames_in_wal, frames_copied)) => frames_in_wal == frames_copied,
+        Ok((frames_in_wal, frames_copied)) => frames_in_wal >= 0 && frames_in_wal == frames_copied,
         Err(error) => {
             tracing::warn!(%error, "ledger checkpoint failed; retried after the next commit");
             false
