@@ -69,8 +69,8 @@ const NEW_FILE_PAGE_SIZE: i64 = 4096;
 /// time-ordered indexes), and a checkpoint copies only the last, so fewer checkpoints copy less
 /// in all; with most of each checkpoint beside commits (see [`checkpoint`]), paced shares had a
 /// shorter tail at 16 MiB than at 4 (p90 lower in nine alternations of nine) and a longer one at
-/// 64 (BENCHMARKS.md, fourth round). (32 MiB was tried when checkpoints still ran inside commits, and each held
-/// the writer for tens of milliseconds.)
+/// 64 (BENCHMARKS.md, fourth round). (32 MiB was tried when checkpoints still ran inside
+/// commits, and each held the writer for tens of milliseconds.)
 const CHECKPOINT_AFTER_WAL_BYTES: i64 = 16 * 1024 * 1024;
 
 /// How long a statement waits for another process holding the file before failing. Short,
