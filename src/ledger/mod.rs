@@ -54,9 +54,9 @@ pub trait LedgerStore: Send + Sync + 'static {
     }
 
     /// [`Self::record_batch`] if it can start at once, for a caller on an async worker: `None`
-    /// if it would first wait for another caller (who holds the store, or a checkpoint) or
-    /// would itself wait for the disk (SQLite: the commit that starts the WAL over), and never
-    /// runs a checkpoint itself.
+    /// if it would first wait for another caller (who holds the store, or a checkpoint), for
+    /// another process (SQLite: one holding the file's write lock), or for the disk (SQLite:
+    /// the commit that starts the WAL over), and never runs a checkpoint itself.
     fn try_record_batch(&self, entries: &[LedgerEntry]) -> Option<Vec<Result<(), LedgerError>>> {
         Some(self.record_batch(entries))
     }

@@ -311,7 +311,18 @@ impl LedgerStore for SqliteLedger {
 
     fn try_record_batch(&self, entries: &[LedgerEntry]) -> Option<Vec<Result<(), LedgerError>>> {
         let mut conn = self.try_conn()?;
-        Some(commit_batch(&mut conn, entries))
+        // Another process holding the file's write lock (a backup, an operator's `sqlite3`)
+        // must not hold an async worker for the busy timeout, stalling every request on it:
+        // such a batch fails at once, with nothing written, and goes to a caller that may wait.
+        conn.busy_timeout(Duration::ZERO).ok()?;
+        let committed = commit_all(&mut conn, entries);
+        // Cannot fail on an open connection; if it ever did, writers that may wait would fail
+        // at once and their entries go to the backlog, not lost.
+        let _ = conn.busy_timeout(BUSY_TIMEOUT);
+        match committed {
+            Err(err) if is_lock_held_elsewhere(&err) => None,
+            committed => Some(batch_outcomes(entries, committed)),
+        }
     }
 
     fn commits_wait_for_disk(&self) -> bool {
@@ -456,11 +467,38 @@ impl SqliteLedger {
 }
 
 fn commit_batch(conn: &mut Connection, batch: &[LedgerEntry]) -> Vec<Result<(), LedgerError>> {
-    if let [entry] = batch {
-        // Outside an explicit transaction the statement commits on its own.
-        return vec![insert(conn, entry)];
+    batch_outcomes(batch, commit_all(conn, batch))
+}
+
+/// Each entry's outcome, or the error that failed the whole batch with nothing written.
+fn commit_all(
+    conn: &mut Connection,
+    batch: &[LedgerEntry],
+) -> Result<Vec<Result<(), LedgerError>>, rusqlite::Error> {
+    let [entry] = batch else {
+        return insert_all_in_one_transaction(conn, batch);
+    };
+    // Outside an explicit transaction the statement commits on its own.
+    match prepare_insert(conn).and_then(|mut insert| insert_row(&mut insert, entry)) {
+        Ok(()) => Ok(vec![Ok(())]),
+        Err(err) if is_uniqueness_violation(&err) => Ok(vec![Err(already_recorded(entry))]),
+        Err(err) => Err(err),
     }
-    match insert_all_in_one_transaction(conn, batch) {
+}
+
+fn is_lock_held_elsewhere(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Each entry's outcome, from [`commit_all`]'s.
+fn batch_outcomes(
+    batch: &[LedgerEntry],
+    committed: Result<Vec<Result<(), LedgerError>>, rusqlite::Error>,
+) -> Vec<Result<(), LedgerError>> {
+    match committed {
         Ok(outcomes) => outcomes,
         // The shared transaction failed as a whole (lock not granted in time, disk full, I/O
         // error) and nothing in it was kept. Retrying entry by entry would only repeat the

@@ -1013,3 +1013,25 @@ fn committing_a_batch_writes_less_with_time_ordered_ids_than_random_ones_wrote()
         "{ordered_bytes} vs {random_bytes}"
     );
 }
+
+#[test]
+fn an_async_commit_leaves_a_file_another_process_holds_to_a_caller_that_may_wait() {
+    let dir = TempDir::new("locked-elsewhere");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    let elsewhere = Connection::open(dir.db()).unwrap();
+    elsewhere.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let one = [entry(Frontend::Rest, "script", 1_000, 600)];
+    // Declined at once, with nothing written, rather than failed after the busy timeout.
+    assert!(ledger.try_record_batch(&one).is_none());
+    // Writers that may wait still wait for the lock.
+    assert_eq!(
+        pragma_i64(&ledger, "busy_timeout"),
+        i64::try_from(BUSY_TIMEOUT.as_millis()).unwrap()
+    );
+    elsewhere.execute_batch("COMMIT").unwrap();
+    let outcomes = ledger
+        .try_record_batch(&one)
+        .expect("the file is free again");
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(ledger.count().unwrap(), 1);
+}
