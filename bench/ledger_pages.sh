@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Shares through the gateway on a large ledger file with 1 KiB pages (what the gateway makes)
-# against the same ledger rebuilt with 4 KiB pages (SQLite's default, and what older releases
-# made). Settles whether the smaller pages pay off once the ledger is large.
+# Shares through the gateway on a large ledger file with 1 KiB pages (what some earlier builds
+# made) against one with 4 KiB pages (SQLite's default, and what the gateway makes), both grown
+# the same way through the gateway. Settles whether the smaller pages pay off once the ledger
+# is large.
 #
 #   bash bench/ledger_pages.sh                         # 300 000 entries, 3 rounds
 #   ENTRIES=50000 ROUNDS=1 DURATION=3s bash bench/ledger_pages.sh
