@@ -34,8 +34,6 @@ else
   TARGETS=${TARGETS:-direct nginx gateway}
 fi
 NGINX=${NGINX:-/usr/sbin/nginx}
-ACCOUNT_USER=bench@example.com
-ACCOUNT_TOKEN=bench-token-not-secret
 SHARE_BODY="secret=benchmark-secret-value&ttl=60"
 LOADAVG_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -99,15 +97,11 @@ EOF
   echo "nginx did not start" >&2; cat "$dir/error.log" >&2; exit 1
 }
 
-huge='{ per_minute = 1000000000, burst = 1000000 }'
 start_gateway() {
   local upstream=$1 bin=${2:-$BIN} api=${3:-auto}
-  OTS_GATEWAY__UPSTREAM__API=$api OTS_GATEWAY_USERNAME=$ACCOUNT_USER OTS_GATEWAY_API_KEY=$ACCOUNT_TOKEN \
-    OTS_GATEWAY__SERVER__MAX_CONCURRENT_REQUESTS=1024 \
-    OTS_GATEWAY__UPSTREAM__BUDGET="$huge" OTS_GATEWAY__REST__QUOTA_CREATE="$huge" \
-    OTS_GATEWAY__REST__QUOTA_MANAGE="$huge" OTS_GATEWAY__LEDGER__PATH="$work/ledger.sqlite3" \
-    OTS_GATEWAY__AUDIT__FILE="$work/audit.jsonl" \
-    start gateway "$bin" serve --listen 127.0.0.1:0 --upstream "$upstream"
+  gateway_env "$work/ledger.sqlite3"
+  start gateway env "${GATEWAY_ENV[@]}" "OTS_GATEWAY__UPSTREAM__API=$api" \
+    "$bin" serve --listen 127.0.0.1:0 --upstream "$upstream"
 }
 
 # Starts a fresh simulator and the target in front of it. Sets `url` (where to send the load),
@@ -117,8 +111,7 @@ setup() {
   local target=$1
   rm -rf "$work/ledger.sqlite3"* "$work/audit.jsonl" "$work/nginx"
   rm -f "$work"/*.out
-  start simulator "$BIN" simulate --listen 127.0.0.1:0 --max-entries 5000000 \
-    --account "$ACCOUNT_USER:$ACCOUNT_TOKEN"
+  start simulator "$BIN" "${SIMULATOR_ARGS[@]}"
   local sim
   sim=$(listening_url simulator)
   auth=()

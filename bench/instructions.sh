@@ -19,8 +19,6 @@ WORKLOADS=${WORKLOADS:-status share}
 # Concurrent client connections: shares sent together are what a group commit batches.
 CLIENTS=${CLIENTS:-16}
 TOP=${TOP:-25}
-ACCOUNT_USER=bench@example.com
-ACCOUNT_TOKEN=bench-token-not-secret
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -54,20 +52,14 @@ if failures:
 EOF
 }
 
-"$BIN" simulate --listen 127.0.0.1:0 --max-entries 5000000 \
-  --account "$ACCOUNT_USER:$ACCOUNT_TOKEN" >"$work/simulator.out" 2>"$work/simulator.err" &
+"$BIN" "${SIMULATOR_ARGS[@]}" >"$work/simulator.out" 2>"$work/simulator.err" &
 pids+=($!)
 sim=$(listening_url simulator 60)
 
-huge='{ per_minute = 1000000000, burst = 1000000 }'
 for workload in $WORKLOADS; do
   out=$work/callgrind.$workload
-  OTS_GATEWAY_USERNAME=$ACCOUNT_USER OTS_GATEWAY_API_KEY=$ACCOUNT_TOKEN \
-    OTS_GATEWAY__SERVER__MAX_CONCURRENT_REQUESTS=1024 \
-    OTS_GATEWAY__UPSTREAM__BUDGET="$huge" OTS_GATEWAY__REST__QUOTA_CREATE="$huge" \
-    OTS_GATEWAY__REST__QUOTA_MANAGE="$huge" OTS_GATEWAY__LEDGER__PATH="$work/ledger-$workload.sqlite3" \
-    OTS_GATEWAY__AUDIT__FILE="$work/audit.jsonl" \
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+  gateway_env "$work/ledger-$workload.sqlite3"
+  env "${GATEWAY_ENV[@]}" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
     "$BIN" serve --listen 127.0.0.1:0 --upstream "$sim" >"$work/gateway.out" 2>"$work/gateway.err" &
   gw_pid=$!
   pids+=("$gw_pid")

@@ -23,8 +23,6 @@ DURATION=${DURATION:-5s}
 RATE=${RATE:-3000}
 LOAD_CPU=${LOAD_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
-ACCOUNT_USER=bench@example.com
-ACCOUNT_TOKEN=bench-token-not-secret
 for tool in wrk oha taskset python3; do
   command -v "$tool" >/dev/null || { echo "ledger_pages.sh needs $tool" >&2; exit 1; }
 done
@@ -32,19 +30,13 @@ done
 source bench/lib.sh
 use_built_binary release
 
-huge='{ per_minute = 1000000000, burst = 1000000 }'
 start_pair() { # ledger-file; sets url and gateway_pid
   rm -f "$work"/*.out
-  start simulator "$BIN" simulate --listen 127.0.0.1:0 --max-entries 5000000 \
-    --account "$ACCOUNT_USER:$ACCOUNT_TOKEN"
+  start simulator "$BIN" "${SIMULATOR_ARGS[@]}"
   local sim
   sim=$(listening_url simulator)
-  OTS_GATEWAY_USERNAME=$ACCOUNT_USER OTS_GATEWAY_API_KEY=$ACCOUNT_TOKEN \
-    OTS_GATEWAY__SERVER__MAX_CONCURRENT_REQUESTS=1024 \
-    OTS_GATEWAY__UPSTREAM__BUDGET="$huge" OTS_GATEWAY__REST__QUOTA_CREATE="$huge" \
-    OTS_GATEWAY__REST__QUOTA_MANAGE="$huge" OTS_GATEWAY__LEDGER__PATH="$1" \
-    OTS_GATEWAY__AUDIT__FILE="$work/audit.jsonl" \
-    start gateway "$BIN" serve --listen 127.0.0.1:0 --upstream "$sim"
+  gateway_env "$1"
+  start gateway env "${GATEWAY_ENV[@]}" "$BIN" serve --listen 127.0.0.1:0 --upstream "$sim"
   gateway_pid=${pids[-1]}
   url=$(listening_url gateway)
 }

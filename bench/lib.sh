@@ -9,6 +9,27 @@ use_built_binary() { # profile
   fi
 }
 
+# The account the simulator is given and the gateway uses as its team's.
+ACCOUNT_USER=bench@example.com
+ACCOUNT_TOKEN=bench-token-not-secret
+# The simulator every bench calls: that account, and room for every share a run makes.
+SIMULATOR_ARGS=(simulate --listen 127.0.0.1:0 --max-entries 5000000
+  --account "$ACCOUNT_USER:$ACCOUNT_TOKEN")
+
+# Sets GATEWAY_ENV to the environment every bench runs `ots-gateway serve` in, as `env`
+# arguments: the team's credentials, every quota on but far above any load, a ledger file with
+# its default durability, audit events to a file.
+gateway_env() { # ledger-file
+  local huge='{ per_minute = 1000000000, burst = 1000000 }'
+  GATEWAY_ENV=(
+    "OTS_GATEWAY_USERNAME=$ACCOUNT_USER" "OTS_GATEWAY_API_KEY=$ACCOUNT_TOKEN"
+    OTS_GATEWAY__SERVER__MAX_CONCURRENT_REQUESTS=1024
+    "OTS_GATEWAY__UPSTREAM__BUDGET=$huge" "OTS_GATEWAY__REST__QUOTA_CREATE=$huge"
+    "OTS_GATEWAY__REST__QUOTA_MANAGE=$huge"
+    "OTS_GATEWAY__LEDGER__PATH=$1" "OTS_GATEWAY__AUDIT__FILE=$work/audit.jsonl"
+  )
+}
+
 work=$(mktemp -d)
 pids=()
 stop_all() {
