@@ -139,6 +139,14 @@ pub(crate) struct Store {
 }
 
 impl Store {
+    pub(crate) fn with_room_for(entries: usize) -> Self {
+        Store {
+            receipts: HashMap::with_capacity(entries),
+            secrets: HashMap::with_capacity(entries),
+            ..Store::default()
+        }
+    }
+
     pub(crate) fn add_account(&mut self, credentials: &Credentials) {
         self.accounts
             .insert(credentials.username.clone(), credentials.api_key.clone());

@@ -1018,6 +1018,18 @@ fn a_full_store_refuses_new_secrets_until_entries_expire() {
 }
 
 #[test]
+fn room_reserved_ahead_does_not_raise_the_cap() {
+    let f = fixture_with(|c| {
+        c.max_entries = 2;
+        c.reserved_entries = 1_000;
+    });
+    for _ in 0..2 {
+        f.team().share(&with_ttl(60)).expect("share");
+    }
+    assert_eq!(refusal(f.team().share(&with_ttl(60))), UNEXPECTED);
+}
+
+#[test]
 fn untouched_expired_entries_are_swept() {
     let f = fixture();
     for _ in 0..5 {

@@ -120,6 +120,10 @@ pub struct SimulateArgs {
     /// Most receipts held in memory at once; new secrets are refused beyond it.
     #[arg(long, value_name = "N", default_value_t = ots_gateway_core::simulator::DEFAULT_MAX_ENTRIES)]
     pub max_entries: usize,
+    /// Receipts to make room for at start (at most --max-entries), so a benchmark does not
+    /// measure the store's tables growing. Memory is taken as entries arrive, not up front.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub reserve_entries: usize,
     /// Which OTS APIs to serve: `v1` acts as a release before v2, `v2` as a server whose v1 is
     /// gone, `both` as a current server. One store answers both.
     #[arg(long, value_name = "API", value_enum, default_value_t = SimulatedApiArg::Both)]

@@ -30,6 +30,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         Url::parse(&format!("http://{local}")).context("the bound address does not form a URL")?;
     let simulator = Simulator::new(SimulatorConfig {
         max_entries: args.max_entries,
+        reserved_entries: args.reserve_entries,
         ..SimulatorConfig::new(base_url)
     });
     for account in &accounts {
