@@ -68,8 +68,8 @@ pub trait LedgerStore: Send + Sync + 'static {
         true
     }
 
-    /// Whether housekeeping that [`Self::try_record_batch`] leaves undone (SQLite: a WAL
-    /// checkpoint) waits for a caller that may block.
+    /// Whether housekeeping that [`Self::try_record_batch`] leaves undone (SQLite: writing the
+    /// WAL out as it grows, and checkpointing it) waits for a caller that may block.
     fn checkpoint_due(&self) -> bool {
         false
     }

@@ -73,6 +73,12 @@ const NEW_FILE_PAGE_SIZE: i64 = 4096;
 /// commits, and each held the writer for tens of milliseconds.)
 const CHECKPOINT_AFTER_WAL_BYTES: i64 = 16 * 1024 * 1024;
 
+/// WAL bytes written out to disk at a time between checkpoints (see [`checkpoint`]). At 3 000
+/// shares a second that is one installment every 20 ms or so, the interval at which an outside
+/// process syncing the WAL shortened paced shares' p99 in four runs of four (BENCHMARKS.md,
+/// fifth round).
+const WRITE_OUT_WAL_EVERY_BYTES: i64 = 1024 * 1024;
+
 /// How long a statement waits for another process holding the file before failing. Short,
 /// because a share waits on it: a receipt that cannot be written in time is kept in memory and
 /// written later (see [`super::ResilientLedger`]) rather than holding its caller for seconds.
@@ -177,7 +183,7 @@ impl SqliteLedger {
             .map_err(LedgerError::database("setting the busy timeout"))?;
         // Last, so that nothing can fail between opening the checkpointer's file and handing it
         // to the ledger, which closes it only after both connections (see `checkpoint::Side`).
-        let checkpointer = checkpoint_outside_commits(&mut conn, path, flags)?;
+        let checkpointer = checkpoint_outside_commits(&mut conn, path, flags, durability)?;
         Ok(SqliteLedger {
             conn: Mutex::new(conn),
             durability,
@@ -284,20 +290,31 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
     }
 }
 
-/// Checkpoints at [`CHECKPOINT_AFTER_WAL_BYTES`] of WAL, run by callers that may block rather
-/// than inside the commit that crosses the threshold (see [`checkpoint`]).
+/// Checkpoints at [`CHECKPOINT_AFTER_WAL_BYTES`] of WAL, and writes the WAL out every
+/// [`WRITE_OUT_WAL_EVERY_BYTES`] unless commits sync it, both run by callers that may block
+/// rather than inside the commit that crosses the threshold (see [`checkpoint`]).
 fn checkpoint_outside_commits(
     conn: &mut Connection,
     path: &Path,
     flags: OpenFlags,
+    durability: Durability,
 ) -> Result<checkpoint::Checkpointer, LedgerError> {
     let page_size: i64 = conn
         .pragma_query_value(None, "page_size", |row| row.get(0))
         .map_err(LedgerError::database("reading the page size"))?;
-    // SQLite page sizes are powers of two from 512 to 65536, so this is from 64 to 8192.
-    let pages = CHECKPOINT_AFTER_WAL_BYTES / page_size.max(1);
-    let pages = c_int::try_from(pages).unwrap_or(c_int::MAX);
-    checkpoint::Checkpointer::install(conn, path, flags, pages)
+    // SQLite page sizes are powers of two from 512 to 65536, so these are at least 16.
+    let in_pages = |bytes: i64| c_int::try_from(bytes / page_size.max(1)).unwrap_or(c_int::MAX);
+    let write_out_every = match durability {
+        Durability::Normal => Some(in_pages(WRITE_OUT_WAL_EVERY_BYTES)),
+        Durability::Full => None,
+    };
+    checkpoint::Checkpointer::install(
+        conn,
+        path,
+        flags,
+        in_pages(CHECKPOINT_AFTER_WAL_BYTES),
+        write_out_every,
+    )
 }
 
 impl LedgerStore for SqliteLedger {

@@ -788,7 +788,7 @@ fn wal_size(path: &Path) -> u64 {
     fs::metadata(path.with_extension("db-wal")).unwrap().len()
 }
 
-/// Commits entries one by one the way async workers do until a checkpoint falls due, and
+/// Commits entries one by one the way async workers do until a checkpoint's copy falls due, and
 /// returns the WAL's size then.
 fn wal_bytes_when_a_checkpoint_falls_due(path: &Path, ledger: &SqliteLedger) -> u64 {
     for n in 0..20_000 {
@@ -797,7 +797,7 @@ fn wal_bytes_when_a_checkpoint_falls_due(path: &Path, ledger: &SqliteLedger) -> 
             .try_record_batch(&one)
             .expect("nobody else holds the ledger");
         assert!(outcomes.iter().all(Result::is_ok));
-        if ledger.checkpoint_due() {
+        if ledger.checkpointer.copy_due() {
             return wal_size(path);
         }
     }
@@ -882,6 +882,11 @@ fn a_checkpoint_copies_the_wal_while_commits_hold_the_connection_and_finishes_af
     wal_bytes_when_a_checkpoint_falls_due(&dir.db(), &ledger);
     let database_size = || fs::metadata(dir.db()).unwrap().len();
     let before = database_size();
+    let reader = Connection::open(dir.db()).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT count(*) FROM receipts", [], |row| row.get(0))
+        .unwrap();
     std::thread::scope(|scope| {
         let committing = ledger.conn.lock().unwrap();
         let checkpointing = scope.spawn(|| ledger.checkpoint());
@@ -904,6 +909,12 @@ fn a_checkpoint_copies_the_wal_while_commits_hold_the_connection_and_finishes_af
             !checkpointing.is_finished(),
             "the second step needs the connection"
         );
+        // A commit made while step 1 runs finds the WAL still past its threshold (here a
+        // reader keeps the commit from starting it over) and marks the copy due again; step 2
+        // copies that commit too, so no second checkpoint may follow.
+        insert(&committing, &entry(Frontend::Rest, "script", 88_000, 600)).unwrap();
+        assert!(ledger.checkpointer.copy_due());
+        drop(reader);
         drop(committing);
         checkpointing.join().unwrap();
     });
@@ -918,6 +929,49 @@ fn a_checkpoint_copies_the_wal_while_commits_hold_the_connection_and_finishes_af
         frames_in_wal < 200,
         "{frames_in_wal} frames: the WAL did not start over"
     );
+}
+
+#[test]
+fn the_wal_is_written_out_in_installments_between_checkpoints() {
+    let dir = TempDir::new("write-out");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    let database_size = || fs::metadata(dir.db()).unwrap().len();
+    let mut installments = 0;
+    let mut created = 1_000;
+    loop {
+        commit_one_by_one_without_blocking(&ledger, created, 1);
+        created += 1;
+        if ledger.checkpointer.copy_due() {
+            break;
+        }
+        if ledger.checkpoint_due() {
+            let (wal, database) = (wal_size(&dir.db()), database_size());
+            ledger.checkpoint();
+            installments += 1;
+            assert!(!ledger.checkpoint_due());
+            // Written out, not copied: the database file and the WAL are as they were, and
+            // the WAL goes on growing rather than starting over.
+            assert_eq!(database_size(), database);
+            assert_eq!(wal_size(&dir.db()), wal);
+            commit_one_by_one_without_blocking(&ledger, created, 1);
+            created += 1;
+            assert!(wal_size(&dir.db()) > wal);
+        }
+    }
+    // One installment per MiB of the 16 before the copy falls due.
+    assert!((14..=16).contains(&installments), "{installments}");
+}
+
+#[test]
+fn a_ledger_whose_commits_sync_writes_out_nothing_early() {
+    let dir = TempDir::new("write-out-full");
+    let ledger = SqliteLedger::open_with_durability(&dir.db(), Durability::Full).unwrap();
+    let mut created = 1_000;
+    while wal_size(&dir.db()) < 2 * 1024 * 1024 {
+        commit_one_by_one_without_blocking(&ledger, created, 50);
+        created += 50;
+        assert!(!ledger.checkpoint_due());
+    }
 }
 
 #[test]
