@@ -31,8 +31,8 @@
 //! responses in bursts during step 1, with every commit on time and the async worker idle). So
 //! the WAL is also written out in installments as it grows ([`Checkpointer::install`]'s
 //! `write_out_every`): the same bytes reach the disk, spread over the interval, and the sync at
-//! the checkpoint finds little left. Durability does not change; a WAL synced sooner only
-//! survives more.
+//! the checkpoint finds little left. The promise does not change (a commit is acknowledged once
+//! it is in the WAL, synced or not); a WAL synced sooner only loses less to a power cut.
 
 use std::ffi::c_int;
 use std::fs::File;
