@@ -7,6 +7,8 @@
 #   bash bench/instructions.sh                   # status and share, 2000 requests each
 #   REQUESTS=500 WORKLOADS=share bash bench/instructions.sh
 #   BIN=/path/to/other/ots-gateway bash bench/instructions.sh   # compare another build
+#   BIN=/path/to/old/ots-gateway SIMULATOR_BIN=target/profiling/ots-gateway \
+#     bash bench/instructions.sh   # a build older than `simulate --reserve-entries`
 #
 # Needs valgrind (Debian `valgrind`) and python3. Builds the `profiling` profile (release code
 # with symbols). The gateway runs under callgrind; the simulator runs natively. Loopback only;
@@ -52,7 +54,8 @@ if failures:
 EOF
 }
 
-"$BIN" "${SIMULATOR_ARGS[@]}" >"$work/simulator.out" 2>"$work/simulator.err" &
+# The simulator runs natively and is not counted, so any build that knows its arguments will do.
+"${SIMULATOR_BIN:-$BIN}" "${SIMULATOR_ARGS[@]}" >"$work/simulator.out" 2>"$work/simulator.err" &
 pids+=($!)
 sim=$(listening_url simulator 60)
 
