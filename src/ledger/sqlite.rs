@@ -15,8 +15,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{
-    CachedStatement, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
-    params,
+    CachedStatement, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction,
+    TransactionBehavior, params,
 };
 
 use super::{EntryId, LedgerEntry, LedgerError, LedgerStore, StateUpdate};
@@ -99,7 +99,7 @@ use columns;
 pub(super) const SELECT_BY_METADATA_KEY: &str = concat!(
     "SELECT ",
     columns!(),
-    " FROM receipts WHERE metadata_key = ?1"
+    " FROM receipts WHERE metadata_key_hash = receipt_key_hash(?1) AND metadata_key = ?1"
 );
 pub(super) const SELECT_BY_ID: &str =
     concat!("SELECT ", columns!(), " FROM receipts WHERE id = ?1");
@@ -111,13 +111,16 @@ pub(super) const SELECT_RECENT: &str = concat!(
 );
 pub(super) const UPDATE_STATE: &str = "UPDATE receipts SET state = ?1, state_updated = ?2, \
      secret_key = CASE WHEN ?3 THEN NULL ELSE secret_key END \
-     WHERE metadata_key = ?4 AND state_updated <= ?2";
-pub(super) const EXISTS_BY_METADATA_KEY: &str = "SELECT 1 FROM receipts WHERE metadata_key = ?1";
+     WHERE metadata_key_hash = receipt_key_hash(?4) AND metadata_key = ?4 \
+     AND state_updated <= ?2";
+pub(super) const EXISTS_BY_METADATA_KEY: &str = "SELECT 1 FROM receipts \
+     WHERE metadata_key_hash = receipt_key_hash(?1) AND metadata_key = ?1";
 pub(super) const PRUNE: &str = "DELETE FROM receipts WHERE receipt_expires <= ?1";
 pub(super) const INSERT: &str = concat!(
     "INSERT INTO receipts (",
     columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ", metadata_key_hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, receipt_key_hash(?4))"
 );
 
 /// A [`LedgerStore`] in one SQLite database file.
@@ -492,15 +495,9 @@ fn commit_all(
     conn: &mut Connection,
     batch: &[LedgerEntry],
 ) -> Result<Vec<Result<(), LedgerError>>, rusqlite::Error> {
-    let [entry] = batch else {
-        return insert_all_in_one_transaction(conn, batch);
-    };
-    // Outside an explicit transaction the statement commits on its own.
-    match prepare_insert(conn).and_then(|mut insert| insert_row(&mut insert, entry)) {
-        Ok(()) => Ok(vec![Ok(())]),
-        Err(err) if is_uniqueness_violation(&err) => Ok(vec![Err(already_recorded(entry))]),
-        Err(err) => Err(err),
-    }
+    // Even a single entry takes a transaction: its uniqueness check and its insert are two
+    // statements, and another process must not slip the same receipt key in between.
+    insert_all_in_one_transaction(conn, batch)
 }
 
 fn is_lock_held_elsewhere(err: &rusqlite::Error) -> bool {
@@ -549,7 +546,8 @@ fn insert_all_in_one_transaction(
         let mut insert = prepare_insert(&tx)?;
         for entry in batch {
             match insert_row(&mut insert, entry) {
-                Ok(()) => outcomes.push(Ok(())),
+                Ok(Inserted::Yes) => outcomes.push(Ok(())),
+                Ok(Inserted::AlreadyThere) => outcomes.push(Err(already_recorded(entry))),
                 Err(err) if is_uniqueness_violation(&err) => {
                     outcomes.push(Err(already_recorded(entry)))
                 }
@@ -568,27 +566,76 @@ fn already_recorded(entry: &LedgerEntry) -> LedgerError {
 }
 
 fn insert(conn: &Connection, entry: &LedgerEntry) -> Result<(), LedgerError> {
-    prepare_insert(conn)
-        .and_then(|mut insert| insert_row(&mut insert, entry))
-        .map_err(|err| {
-            if is_uniqueness_violation(&err) {
-                already_recorded(entry)
-            } else {
-                LedgerError::database("recording an entry")(err)
-            }
-        })
+    // A transaction for the same reason as in `commit_all`.
+    let inserted =
+        Transaction::new_unchecked(conn, TransactionBehavior::Immediate).and_then(|tx| {
+            let inserted = insert_row(&mut prepare_insert(&tx)?, entry)?;
+            tx.commit()?;
+            Ok(inserted)
+        });
+    match inserted {
+        Ok(Inserted::Yes) => Ok(()),
+        Ok(Inserted::AlreadyThere) => Err(already_recorded(entry)),
+        Err(err) if is_uniqueness_violation(&err) => Err(already_recorded(entry)),
+        Err(err) => Err(LedgerError::database("recording an entry")(err)),
+    }
 }
 
-/// The insert statement, taken from the connection's cache once per batch rather than per entry.
-fn prepare_insert(conn: &Connection) -> rusqlite::Result<CachedStatement<'_>> {
-    conn.prepare_cached(INSERT)
+/// What inserting an entry did.
+enum Inserted {
+    Yes,
+    /// An entry with the same receipt key was already there, so nothing was inserted.
+    AlreadyThere,
 }
 
-fn insert_row(insert: &mut CachedStatement<'_>, entry: &LedgerEntry) -> rusqlite::Result<()> {
-    insert.execute(params![
+/// The statements an insert runs, taken from the connection's cache once per batch rather than
+/// per entry.
+struct InsertStatements<'conn> {
+    exists: CachedStatement<'conn>,
+    insert: CachedStatement<'conn>,
+}
+
+fn prepare_insert(conn: &Connection) -> rusqlite::Result<InsertStatements<'_>> {
+    Ok(InsertStatements {
+        exists: conn.prepare_cached(EXISTS_BY_METADATA_KEY)?,
+        insert: conn.prepare_cached(INSERT)?,
+    })
+}
+
+/// Inserts `entry` unless its receipt key is already recorded. The receipt key's index is on a
+/// hash of it (schema version 3), which cannot enforce uniqueness, so this checks first; within
+/// a transaction the check sees the entries inserted before it, batch-mates included.
+fn insert_row(
+    statements: &mut InsertStatements<'_>,
+    entry: &LedgerEntry,
+) -> rusqlite::Result<Inserted> {
+    if statements.exists.exists([entry.metadata_key.as_str()])? {
+        return Ok(Inserted::AlreadyThere);
+    }
+    statements.insert.execute(stored_values(entry))?;
+    Ok(Inserted::Yes)
+}
+
+/// The values an entry is stored as, in [`columns!`] order.
+type StoredValues<'a> = (
+    &'a str,
+    &'static str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    i64,
+    i64,
+    i64,
+    &'a str,
+    i64,
+    bool,
+);
+
+fn stored_values(entry: &LedgerEntry) -> StoredValues<'_> {
+    (
         entry.id.as_str(),
         frontend_to_stored(entry.frontend),
-        entry.caller,
+        &entry.caller,
         entry.metadata_key.as_str(),
         entry.secret_key.as_ref().map(SecretKey::as_str),
         entry.created,
@@ -597,8 +644,7 @@ fn insert_row(insert: &mut CachedStatement<'_>, entry: &LedgerEntry) -> rusqlite
         entry.state.as_str(),
         entry.state_updated,
         entry.has_passphrase,
-    ])?;
-    Ok(())
+    )
 }
 
 fn is_uniqueness_violation(err: &rusqlite::Error) -> bool {

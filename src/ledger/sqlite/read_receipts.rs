@@ -60,7 +60,8 @@ pub(super) fn select_unannounced() -> String {
 }
 
 pub(super) const RECORD_ANNOUNCED: &str = "INSERT OR REPLACE INTO read_receipt_announced \
-     (entry_id, announced_state) SELECT id, ?1 FROM receipts WHERE metadata_key = ?2";
+     (entry_id, announced_state) SELECT id, ?1 FROM receipts \
+     WHERE metadata_key_hash = receipt_key_hash(?2) AND metadata_key = ?2";
 
 /// Counts one owner's finished entries as announced, when they turn read receipts back on.
 pub(super) fn announce_finished_of_owner() -> String {

@@ -195,7 +195,7 @@ fn every_statement_is_served_by_an_index() {
         (
             "by metadata key",
             SELECT_BY_METADATA_KEY.to_owned(),
-            "sqlite_autoindex_receipts_2",
+            "receipts_by_key_hash",
         ),
         (
             "by id",
@@ -206,12 +206,12 @@ fn every_statement_is_served_by_an_index() {
         (
             "update state",
             UPDATE_STATE.to_owned(),
-            "sqlite_autoindex_receipts_2",
+            "receipts_by_key_hash",
         ),
         (
             "exists",
             EXISTS_BY_METADATA_KEY.to_owned(),
-            "sqlite_autoindex_receipts_2",
+            "receipts_by_key_hash",
         ),
         ("prune", PRUNE.to_owned(), "receipts_by_expiry"),
         (
@@ -227,7 +227,7 @@ fn every_statement_is_served_by_an_index() {
         (
             "announce",
             read_receipts::RECORD_ANNOUNCED.to_owned(),
-            "sqlite_autoindex_receipts_2",
+            "receipts_by_key_hash",
         ),
         (
             "announce owner's",
@@ -470,9 +470,147 @@ fn a_new_file_gets_the_current_schema_version_and_reopening_keeps_it() {
     let dir = TempDir::new("schema");
     drop(SqliteLedger::open(&dir.db()).unwrap());
     assert_eq!(user_version(&dir.db()), schema::SCHEMA_VERSION);
-    assert_eq!(schema::SCHEMA_VERSION, 2);
+    assert_eq!(schema::SCHEMA_VERSION, 3);
     drop(SqliteLedger::open(&dir.db()).unwrap());
     assert_eq!(user_version(&dir.db()), schema::SCHEMA_VERSION);
+}
+
+/// A file at schema version 2, as builds before the receipt-key hash made it, holding `entries`
+/// in their order (so their rowids follow it) with `announced` recorded as announced.
+fn make_version_2_file(path: &Path, entries: &[LedgerEntry], announced: &LedgerEntry) {
+    let conn = Connection::open(path).unwrap();
+    for sql in &schema::MIGRATIONS[..2] {
+        conn.execute_batch(sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    for e in entries {
+        conn.execute(
+            concat!(
+                "INSERT INTO receipts (",
+                columns!(),
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ),
+            stored_values(e),
+        )
+        .unwrap();
+    }
+    conn.execute(
+        "INSERT INTO read_receipt_announced (entry_id, announced_state) VALUES (?1, 'received')",
+        [announced.id.as_str()],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_version_2_file_is_rebuilt_keeping_its_entries_their_order_and_its_trigger() {
+    let dir = TempDir::new("version-2");
+    // Entries made in the same second: `recent` orders them by rowid, which must survive the
+    // rebuild. Random ids, so that id order cannot stand in for it.
+    let entries: Vec<_> = (0..6)
+        .map(|n| with_random_id(entry(Frontend::Discord, "alice", 1_000 + n / 3, 600)))
+        .collect();
+    let expiring = entry(Frontend::Discord, "bob", 10, 60);
+    let mut all = entries.clone();
+    all.push(expiring.clone());
+    make_version_2_file(&dir.db(), &all, &expiring);
+
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    assert_eq!(pragma_i64(&ledger, "user_version"), 3);
+    for e in &all {
+        assert_eq!(
+            ledger.by_metadata_key(&e.metadata_key).unwrap().as_ref(),
+            Some(e)
+        );
+    }
+    let newest_first: Vec<_> = entries.iter().rev().cloned().collect();
+    assert_eq!(
+        ledger.recent(Frontend::Discord, "alice", 10).unwrap(),
+        newest_first
+    );
+    let plan = query_plan(&ledger.conn(), SELECT_BY_METADATA_KEY).join("\n");
+    assert!(plan.contains("receipts_by_key_hash"), "{plan}");
+    // The pruning trigger came back with the table: pruning an entry drops its announcement.
+    assert_eq!(ledger.prune(expiring.receipt_expires).unwrap(), 1);
+    let announcements: i64 = ledger
+        .conn()
+        .query_row("SELECT count(*) FROM read_receipt_announced", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(announcements, 0);
+    // A receipt key already there is still refused, under a new id too.
+    let mut again = entry(Frontend::Discord, "alice", 2_000, 600);
+    again.metadata_key = entries[0].metadata_key.clone();
+    assert!(matches!(
+        ledger.record(&again),
+        Err(LedgerError::AlreadyRecorded { .. })
+    ));
+}
+
+#[test]
+fn the_receipt_key_hash_is_fnv_1a_and_never_changes() {
+    // Published FNV-1a 64 test vectors: the values are in every version 3 file's index.
+    assert_eq!(
+        schema::receipt_key_hash(b""),
+        0xcbf2_9ce4_8422_2325_u64 as i64
+    );
+    assert_eq!(
+        schema::receipt_key_hash(b"a"),
+        0xaf63_dc4c_8601_ec8c_u64 as i64
+    );
+    assert_eq!(
+        schema::receipt_key_hash(b"foobar"),
+        0x8594_4171_f739_67e8_u64 as i64
+    );
+}
+
+#[test]
+fn a_receipt_key_is_never_mistaken_for_another_with_the_same_hash() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let first = entry(Frontend::Rest, "script", 1_000, 600);
+    let second = entry(Frontend::Rest, "script", 1_001, 600);
+    ledger.record(&first).unwrap();
+    // Give the first entry the second key's hash, as a collision would.
+    ledger
+        .conn()
+        .execute(
+            "UPDATE receipts SET metadata_key_hash = receipt_key_hash(?1)",
+            [second.metadata_key.as_str()],
+        )
+        .unwrap();
+    assert_eq!(ledger.by_metadata_key(&second.metadata_key).unwrap(), None);
+    ledger.record(&second).unwrap();
+    assert_eq!(
+        ledger
+            .by_metadata_key(&second.metadata_key)
+            .unwrap()
+            .as_ref(),
+        Some(&second)
+    );
+    assert!(matches!(
+        ledger
+            .update_state(&second.metadata_key, ReceiptState::Received, 1_100)
+            .unwrap(),
+        StateUpdate::Applied
+    ));
+    assert_eq!(ledger.by_id(&first.id).unwrap().unwrap().state, first.state);
+}
+
+#[test]
+fn a_batch_refuses_a_receipt_key_it_already_holds() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    let first = entry(Frontend::Rest, "script", 1_000, 600);
+    let mut twin = entry(Frontend::Rest, "script", 1_001, 600);
+    twin.metadata_key = first.metadata_key.clone();
+    let other = entry(Frontend::Rest, "script", 1_002, 600);
+    let outcomes = ledger.record_batch(&[first, twin, other]);
+    assert!(outcomes[0].is_ok());
+    assert!(matches!(
+        outcomes[1],
+        Err(LedgerError::AlreadyRecorded { .. })
+    ));
+    assert!(outcomes[2].is_ok());
+    assert_eq!(ledger.count().unwrap(), 2);
 }
 
 #[test]
@@ -539,11 +677,14 @@ fn the_schema_has_no_column_that_could_hold_secret_material() {
         "state",
         "state_updated",
         "has_passphrase",
+        "metadata_key_hash",
     ];
     assert_eq!(columns, expected);
+    // The last is derived from the receipt key when an entry is inserted; the rest are read
+    // back and written as they are.
     assert_eq!(
         columns!(),
-        expected.join(", "),
+        expected[..expected.len() - 1].join(", "),
         "reads and writes cover every column"
     );
 }
