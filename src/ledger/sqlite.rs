@@ -490,16 +490,6 @@ fn commit_batch(conn: &mut Connection, batch: &[LedgerEntry]) -> Vec<Result<(), 
     batch_outcomes(batch, commit_all(conn, batch))
 }
 
-/// Each entry's outcome, or the error that failed the whole batch with nothing written.
-fn commit_all(
-    conn: &mut Connection,
-    batch: &[LedgerEntry],
-) -> Result<Vec<Result<(), LedgerError>>, rusqlite::Error> {
-    // Even a single entry takes a transaction: its uniqueness check and its insert are two
-    // statements, and another process must not slip the same receipt key in between.
-    insert_all_in_one_transaction(conn, batch)
-}
-
 fn is_lock_held_elsewhere(err: &rusqlite::Error) -> bool {
     matches!(
         err.sqlite_error_code(),
@@ -531,30 +521,26 @@ fn batch_outcomes(
     }
 }
 
-/// A uniqueness violation fails only its own entry: SQLite undoes just that statement and the
+/// Each entry's outcome, or the error that failed the whole batch with nothing written. A
+/// refused duplicate fails only its own entry: SQLite undoes just that statement and the
 /// transaction carries on. Any other failure abandons the whole batch (dropping the transaction
-/// rolls it back), since SQLite may already have rolled it back on its own.
-fn insert_all_in_one_transaction(
+/// rolls it back), since SQLite may already have rolled it back on its own. Even a single entry
+/// takes a transaction: its uniqueness check and its insert are two statements, and another
+/// process must not slip the same receipt key in between.
+fn commit_all(
     conn: &mut Connection,
     batch: &[LedgerEntry],
 ) -> Result<Vec<Result<(), LedgerError>>, rusqlite::Error> {
     // IMMEDIATE takes the write lock up front, so waiting for another process happens once per
     // batch, before anything is inserted.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    {
-        let mut insert = prepare_insert(&tx)?;
-        for entry in batch {
-            match insert_row(&mut insert, entry) {
-                Ok(Inserted::Yes) => outcomes.push(Ok(())),
-                Ok(Inserted::AlreadyThere) => outcomes.push(Err(already_recorded(entry))),
-                Err(err) if is_uniqueness_violation(&err) => {
-                    outcomes.push(Err(already_recorded(entry)))
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
+    let outcomes = {
+        let mut statements = prepare_insert(&tx)?;
+        batch
+            .iter()
+            .map(|entry| insert_row(&mut statements, entry))
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
     tx.commit()?;
     Ok(outcomes)
 }
@@ -567,25 +553,13 @@ fn already_recorded(entry: &LedgerEntry) -> LedgerError {
 
 fn insert(conn: &Connection, entry: &LedgerEntry) -> Result<(), LedgerError> {
     // A transaction for the same reason as in `commit_all`.
-    let inserted =
-        Transaction::new_unchecked(conn, TransactionBehavior::Immediate).and_then(|tx| {
-            let inserted = insert_row(&mut prepare_insert(&tx)?, entry)?;
+    Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .and_then(|tx| {
+            let outcome = insert_row(&mut prepare_insert(&tx)?, entry)?;
             tx.commit()?;
-            Ok(inserted)
-        });
-    match inserted {
-        Ok(Inserted::Yes) => Ok(()),
-        Ok(Inserted::AlreadyThere) => Err(already_recorded(entry)),
-        Err(err) if is_uniqueness_violation(&err) => Err(already_recorded(entry)),
-        Err(err) => Err(LedgerError::database("recording an entry")(err)),
-    }
-}
-
-/// What inserting an entry did.
-enum Inserted {
-    Yes,
-    /// An entry with the same receipt key was already there, so nothing was inserted.
-    AlreadyThere,
+            Ok(outcome)
+        })
+        .unwrap_or_else(|err| Err(LedgerError::database("recording an entry")(err)))
 }
 
 /// The statements an insert runs, taken from the connection's cache once per batch rather than
@@ -602,18 +576,22 @@ fn prepare_insert(conn: &Connection) -> rusqlite::Result<InsertStatements<'_>> {
     })
 }
 
-/// Inserts `entry` unless its receipt key is already recorded. The receipt key's index is on a
-/// hash of it (schema version 3), which cannot enforce uniqueness, so this checks first; within
-/// a transaction the check sees the entries inserted before it, batch-mates included.
+/// Inserts `entry` unless it is already recorded: `Ok(Err(AlreadyRecorded))` then, and `Err`
+/// only for a failure that abandons the transaction. The receipt key's index is on a hash of it
+/// (schema version 3), which cannot enforce uniqueness, so this checks first; within a
+/// transaction the check sees the entries inserted before it, batch-mates included.
 fn insert_row(
     statements: &mut InsertStatements<'_>,
     entry: &LedgerEntry,
-) -> rusqlite::Result<Inserted> {
+) -> rusqlite::Result<Result<(), LedgerError>> {
     if statements.exists.exists([entry.metadata_key.as_str()])? {
-        return Ok(Inserted::AlreadyThere);
+        return Ok(Err(already_recorded(entry)));
     }
-    statements.insert.execute(stored_values(entry))?;
-    Ok(Inserted::Yes)
+    match statements.insert.execute(stored_values(entry)) {
+        Ok(_) => Ok(Ok(())),
+        Err(err) if is_uniqueness_violation(&err) => Ok(Err(already_recorded(entry))),
+        Err(err) => Err(err),
+    }
 }
 
 /// The values an entry is stored as, in [`columns!`] order.

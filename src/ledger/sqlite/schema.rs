@@ -103,7 +103,7 @@ pub(super) fn receipt_key_hash(key: &[u8]) -> i64 {
         (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
     });
     // SQLite integers are signed; the bits are what matter.
-    i64::from_ne_bytes(hash.to_ne_bytes())
+    hash.cast_signed()
 }
 
 /// Makes `receipt_key_hash` callable from SQL on `conn`, which every statement that finds an
