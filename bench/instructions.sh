@@ -9,6 +9,8 @@
 #   BIN=/path/to/other/ots-gateway bash bench/instructions.sh   # compare another build
 #   BIN=/path/to/old/ots-gateway SIMULATOR_BIN=target/profiling/ots-gateway \
 #     bash bench/instructions.sh   # a build older than `simulate --reserve-entries`
+#   KEEP_IN=/tmp/cg bash bench/instructions.sh   # keep callgrind.<workload> there, e.g. for
+#     callgrind_annotate --inclusive=yes --tree=caller /tmp/cg/callgrind.share
 #
 # Needs valgrind (Debian `valgrind`) and python3. Builds the `profiling` profile (release code
 # with symbols). The gateway runs under callgrind; the simulator runs natively. Loopback only;
@@ -83,4 +85,8 @@ for workload in $WORKLOADS; do
     | awk '/^-+$/ { dashes++ } dashes >= 3' | sed -n "3,$((TOP + 2))p" | cut -c1-160 || true
   echo '```'
   echo
+  if [[ -n ${KEEP_IN:-} ]]; then
+    mkdir -p "$KEEP_IN"
+    cp "$out" "$KEEP_IN/callgrind.$workload"
+  fi
 done
