@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod descriptors;
 mod process_env;
+mod runtime;
 mod shutdown;
 mod telemetry;
 
@@ -23,10 +24,8 @@ const EXIT_CONFIG: u8 = 78;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let scheduler = runtime::Scheduler::for_cpus(std::thread::available_parallelism().ok());
+    let runtime = match scheduler.build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("ots-gateway: cannot start the async runtime: {error}");

@@ -45,6 +45,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             (false, false) => "unset",
         },
         bearer_token = if config.bearer_token.is_some() { "set" } else { "unset" },
+        scheduler = ?tokio::runtime::Handle::current().runtime_flavor(),
         "ots-gateway starting"
     );
     if !args.dev {

@@ -219,20 +219,8 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
     // The same secret and passphrase through the MCP tools at /mcp: rmcp logs whole requests
     // at debug and trace, which the binary must keep out of its output.
     let mcp = |id: u32, tool: &str, arguments: Value| {
-        // Protocol 2026-07-28 is stateless; older versions need a session first.
-        let body = serde_json::json!({
-            "jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": tool, "arguments": arguments, "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": {}}}
-        });
-        http.post(format!("{}/mcp", gateway.base_url))
+        support::mcp_tool_call(&http, &gateway.base_url, id, tool, arguments)
             .bearer_auth(BEARER)
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2026-07-28")
-            .header("mcp-method", "tools/call")
-            .header("mcp-name", tool)
-            .json(&body)
             .send()
     };
     let shared_by_mcp: Value = mcp(

@@ -65,27 +65,21 @@ async fn client_tokens_give_each_caller_its_own_identity_on_rest_and_mcp() {
         200
     );
 
-    let status: Value = http
-        .post(format!("{}/mcp", gateway.base_url))
-        .bearer_auth(ALICE)
-        .header("accept", "application/json, text/event-stream")
-        .header("X-OTS-Gateway-Client", "pretending")
-        // Protocol 2026-07-28 is stateless; older versions need a session first.
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "gateway_status")
-        .json(&serde_json::json!({
-            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "gateway_status", "arguments": {}, "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": {}}}
-        }))
-        .send()
-        .await
-        .expect("mcp")
-        .json()
-        .await
-        .expect("json");
+    let status: Value = support::mcp_tool_call(
+        &http,
+        &gateway.base_url,
+        1,
+        "gateway_status",
+        serde_json::json!({}),
+    )
+    .bearer_auth(ALICE)
+    .header("X-OTS-Gateway-Client", "pretending")
+    .send()
+    .await
+    .expect("mcp")
+    .json()
+    .await
+    .expect("json");
     assert_eq!(
         status["result"]["structuredContent"]["caller_id"], "alice",
         "{status}"

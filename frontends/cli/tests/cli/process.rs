@@ -68,6 +68,57 @@ async fn serve_dev_announces_its_address_and_answers_status() {
     );
 }
 
+/// On one CPU the binary runs every task on one thread (`runtime.rs`); REST, MCP and the file
+/// ledger's writer must all still make progress there.
+#[tokio::test]
+async fn serve_dev_pinned_to_one_cpu_runs_on_one_thread_and_serves_rest_and_mcp() {
+    let gateway =
+        support::start_on_one_cpu(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
+    let http = reqwest::Client::new();
+    let shared: serde_json::Value = http
+        .post(format!("{}/api/v1/share", gateway.base_url))
+        .form(&[("secret", "one-cpu-secret")])
+        .send()
+        .await
+        .expect("share")
+        .json()
+        .await
+        .expect("share json");
+    let secret_key = shared["secret_key"].as_str().expect("secret_key");
+    let revealed: serde_json::Value = http
+        .post(format!("{}/api/v1/secret/{secret_key}", gateway.base_url))
+        .send()
+        .await
+        .expect("retrieve")
+        .json()
+        .await
+        .expect("retrieve json");
+    assert_eq!(revealed["value"], "one-cpu-secret");
+
+    let shared_by_mcp: serde_json::Value = support::mcp_tool_call(
+        &http,
+        &gateway.base_url,
+        1,
+        "share_secret",
+        serde_json::json!({"secret": "one-cpu-mcp"}),
+    )
+    .send()
+    .await
+    .expect("mcp call")
+    .json()
+    .await
+    .expect("mcp json");
+    let result = &shared_by_mcp["result"];
+    assert_eq!(result["isError"], false, "{shared_by_mcp}");
+    assert!(
+        result["structuredContent"]["metadata_key"].is_string(),
+        "{shared_by_mcp}"
+    );
+
+    let output = gateway.output();
+    assert!(output.contains("scheduler=CurrentThread"), "{output}");
+}
+
 #[tokio::test]
 async fn sigterm_stops_the_gateway_cleanly() {
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;

@@ -73,6 +73,43 @@ pub async fn start_with_open_file_limit(
     launch(command, args, envs).await
 }
 
+/// [`start`] pinned to one CPU (the first this test may use), through util-linux's `taskset`,
+/// the way a user pins a process or a container's quota limits it.
+pub async fn start_on_one_cpu(args: &[&str], envs: &[(&str, &str)]) -> Running {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(concat!(
+            "cpu=$(taskset -pc $$ | sed 's/.*: //; s/[,-].*//') && ",
+            "exec taskset -c \"$cpu\" \"$0\" \"$@\""
+        ))
+        .arg(BIN)
+        .args(args);
+    launch(command, args, envs).await
+}
+
+/// A `tools/call` of `tool` at `{base_url}/mcp` in MCP protocol 2026-07-28, which is stateless:
+/// no session first. The caller adds its auth and sends it.
+pub fn mcp_tool_call(
+    http: &reqwest::Client,
+    base_url: &str,
+    id: u32,
+    tool: &str,
+    arguments: serde_json::Value,
+) -> reqwest::RequestBuilder {
+    http.post(format!("{base_url}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .json(&serde_json::json!({
+            "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments, "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}}
+        }))
+}
+
 /// The Prometheus text of a `/metrics` request (built by the caller, which adds any auth).
 pub async fn metrics_text(request: reqwest::RequestBuilder) -> String {
     request
