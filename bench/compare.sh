@@ -106,12 +106,13 @@ start_gateway() {
 
 # Starts a fresh simulator and the target in front of it. Sets `url` (where to send the load),
 # `auth` (the header the load generator must send itself: only when calling the simulator
-# directly) and `target_pid`. Runs in this shell, not a subshell, so `pids` keeps every PID.
+# directly), `target_pid` and `simulator_pid`. Runs in this shell, not a subshell, so `pids` keeps every PID.
 setup() {
   local target=$1
   rm -rf "$work/ledger.sqlite3"* "$work/audit.jsonl" "$work/nginx"
   rm -f "$work"/*.out
   start simulator "$BIN" "${SIMULATOR_ARGS[@]}"
+  simulator_pid=${pids[-1]}
   local sim
   sim=$(listening_url simulator)
   auth=()
@@ -147,13 +148,20 @@ setup() {
 # CPU time (user + system, in clock ticks) used so far by a process and its children (nginx's
 # worker is a child of its master). Divided by the requests served, this is the cost of a
 # request, which stays meaningful when other processes compete for the cores and throughput
-# does not.
+# does not. Measured in the paced run too: there requests mostly arrive one at a time, so
+# nothing is batched and caches are cold, and a request costs far more than under saturation.
 cpu_ticks() { # pid
   local total=0 pid
   for pid in "$1" $(pgrep -P "$1" || true); do
     total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
   done
   echo "$total"
+}
+
+# Microseconds of CPU per request from two cpu_ticks readings.
+per_request_us() { # ticks requests
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" \
+    'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }'
 }
 
 peak_rss_mib() { # pid
@@ -184,8 +192,8 @@ closed_loop() { # workload; uses url and auth
   ' <<<"$out"
 }
 
-# Prints "requests/s p50_ms p99_ms success_rate" for one paced (open-loop) oha run, with
-# latency correction so a stalled request is charged for the requests it held up.
+# Prints "requests/s p50_ms p99_ms success_rate answered" for one paced (open-loop) oha run,
+# with latency correction so a stalled request is charged for the requests it held up.
 paced() { # workload; uses url and auth
   local workload=$1 args=("${auth[@]}")
   [ "$workload" = share ] && args+=(-m POST -T application/x-www-form-urlencoded -d "$SHARE_BODY")
@@ -194,7 +202,9 @@ paced() { # workload; uses url and auth
 import json, sys
 d = json.load(sys.stdin)
 p = d["latencyPercentiles"]
-print("%.0f %.3f %.3f %.4f" % (d["summary"]["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000, d["summary"]["successRate"]))'
+answered = sum(d.get("statusCodeDistribution", {}).values())
+print("%.0f %.3f %.3f %.4f %d" % (d["summary"]["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000,
+                                  d["summary"]["successRate"], answered))'
 }
 
 # Odd rounds take the targets in the order given, even rounds in reverse: in one run the target
@@ -211,7 +221,7 @@ round_order() { # round
 
 declare -A result
 measure_round() { # round
-  local round=$1 workload target ticks_before ticks_after served
+  local round=$1 workload target ticks_before ticks_after served simulator_ticks
   for workload in $WORKLOADS; do
     for target in $(round_order "$round"); do
       setup "$target"
@@ -221,9 +231,7 @@ measure_round() { # round
       result[$round.$workload.$target.closed]=$(closed_loop "$workload")
       ticks_after=$(cpu_ticks "$target_pid")
       read -r _ _ _ _ served <<<"${result[$round.$workload.$target.closed]}"
-      result[$round.$workload.$target.cpu]=$(awk -v t=$((ticks_after - ticks_before)) \
-        -v hz="$(getconf CLK_TCK)" -v n="$served" \
-        'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }')
+      result[$round.$workload.$target.cpu]=$(per_request_us $((ticks_after - ticks_before)) "$served")
       if [ "$target" != direct ] && [ "$target" != nginx ]; then
         result[$round.$workload.$target.rss]=$(peak_rss_mib "$target_pid")
         result[$round.$workload.$target.ledger]=$(python3 -c '
@@ -238,7 +246,16 @@ print(sqlite3.connect(sys.argv[1]).execute("select count(*) from receipts").fetc
         # alike for tens of milliseconds, which would swamp the tail this run is meant to compare.
         setup "$target"
         taskset -c "$LOAD_CPU" wrk -t1 -c8 -d1s "${auth[@]}" "$url/api/v1/status" >/dev/null
+        ticks_before=$(cpu_ticks "$target_pid")
+        simulator_ticks=$(cpu_ticks "$simulator_pid")
         result[$round.$workload.$target.paced]=$(paced "$workload")
+        ticks_after=$(cpu_ticks "$target_pid")
+        simulator_ticks=$(($(cpu_ticks "$simulator_pid") - simulator_ticks))
+        read -r _ _ _ _ served <<<"${result[$round.$workload.$target.paced]}"
+        result[$round.$workload.$target.paced_cpu]=$(per_request_us $((ticks_after - ticks_before)) "$served")
+        if [ "$target" != direct ]; then
+          result[$round.$workload.$target.paced_cpu_simulator]=$(per_request_us "$simulator_ticks" "$served")
+        fi
         stop_all
       fi
     done
@@ -284,13 +301,15 @@ print_round() { # round
   if [ "$HAVE_OHA" = 1 ]; then
     echo "Paced: $RATE requests/s over $CONNECTIONS connections, $DURATION per run (oha, latency-corrected)"
     echo
-    echo "| workload | target | achieved/s | p50 ms | p99 ms | adds p50 ms | adds p99 ms | success |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| workload | target | achieved/s | p50 ms | p99 ms | adds p50 ms | adds p99 ms | success | CPU µs/request (+ simulator) |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for workload in $WORKLOADS; do
       for target in $TARGETS; do
-        read -r rps p50 p99 ok <<<"${result[$round.$workload.$target.paced]}"
+        read -r rps p50 p99 ok _ <<<"${result[$round.$workload.$target.paced]}"
         added="${result[$round.$workload.$target.add50]:-} | ${result[$round.$workload.$target.add99]:-}"
-        echo "| $workload | $target | $rps | $p50 | $p99 | $added | $ok |"
+        cpu=${result[$round.$workload.$target.paced_cpu]:-}
+        simulator_cpu=${result[$round.$workload.$target.paced_cpu_simulator]:-}
+        echo "| $workload | $target | $rps | $p50 | $p99 | $added | $ok | $cpu${simulator_cpu:+ (+$simulator_cpu)} |"
       done
     done
   else
@@ -325,13 +344,16 @@ print_summary() {
   local workload target
   echo "### Over all $ROUNDS rounds (lowest–highest)"
   echo
-  echo "| workload | target | × nginx's requests/s | CPU µs/request | adds p50 ms | adds p99 ms |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  echo "| workload | target | × nginx's requests/s | CPU µs/request | adds p50 ms | adds p99 ms | paced CPU µs/request (+ simulator) |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+  local simulator_cpu
   for workload in $WORKLOADS; do
     for target in $TARGETS; do
+      simulator_cpu=$(spread "$workload" "$target" paced_cpu_simulator)
       echo "| $workload | $target | $(spread "$workload" "$target" ratio)" \
         "| $(spread "$workload" "$target" cpu) | $(spread "$workload" "$target" add50)" \
-        "| $(spread "$workload" "$target" add99) |"
+        "| $(spread "$workload" "$target" add99)" \
+        "| $(spread "$workload" "$target" paced_cpu)${simulator_cpu:+ (+$simulator_cpu)} |"
     done
   done
   echo
@@ -347,4 +369,5 @@ done
 ((ROUNDS > 1)) && print_summary
 echo "machine: $(nproc) cores, load average before the run: $LOADAVG_AT_START, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "CPU µs/request: user + system time of the target's processes during the closed-loop run"
-echo "(for direct: the simulator), divided by the requests wrk completed."
+echo "(for direct: the simulator), divided by the requests wrk completed; paced: the same during"
+echo "the paced run, divided by the requests answered, and in brackets the simulator's behind it."
