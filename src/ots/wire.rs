@@ -237,7 +237,7 @@ pub(super) fn non_negative(seconds: i64) -> u64 {
 
 pub(super) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     // JSON is UTF-8. Checked once over the whole body, serde_json's `str` reader then skips the
-    // check it otherwise makes on every key and string value: about a tenth of the instructions
+    // check it otherwise makes on every key and string value: about a seventh of the instructions
     // of reading a v2 create answer (BENCHMARKS.md, sixth round).
     let text = std::str::from_utf8(body).map_err(|_| malformed("the body is not UTF-8"))?;
     serde_json::from_str(text).map_err(|err| {

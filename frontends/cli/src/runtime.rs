@@ -15,8 +15,8 @@ pub enum Scheduler {
 
 impl Scheduler {
     /// With one CPU to run on (a `taskset`, a container's CPU quota: `available_parallelism`
-    /// counts both), the work-stealing scheduler has no second core to steal for, and its
-    /// cross-thread bookkeeping cost a tenth of a request's CPU time on the proxied path
+    /// counts both), the work-stealing scheduler has no second core to steal for, and a
+    /// request on the proxied path cost about a tenth more CPU with it, all of it system time
     /// (BENCHMARKS.md, sixth round). Where the number cannot be read, the work-stealing
     /// scheduler is kept: it is the right one wherever there is more than one CPU.
     pub fn for_cpus(available: Option<NonZeroUsize>) -> Self {
