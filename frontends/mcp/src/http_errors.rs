@@ -1,4 +1,5 @@
-//! Failures at the HTTP level of `/mcp` as JSON-RPC error responses.
+//! rmcp's answers at the HTTP level of `/mcp`, made into what MCP clients read: failures as
+//! JSON-RPC error responses, and the end of a session as `200 OK`.
 //!
 //! rmcp answers a wrong method, a missing `Accept`, a wrong `Content-Type` or an oversized body
 //! with a plain-text body that no MCP client can read, and malformed JSON with 415. The MCP
@@ -26,8 +27,8 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const INTERNAL_ERROR: i64 = -32603;
 
-/// The middleware: refuses a malformed client header, bounds and checks POST bodies, and
-/// rewrites any non-JSON error answer.
+/// The middleware: refuses a malformed client header, bounds and checks POST bodies, rewrites
+/// any non-JSON error answer, and answers a session's DELETE as the SDKs' own servers do.
 pub(crate) async fn jsonrpc_errors(
     State(max_body_bytes): State<usize>,
     request: Request,
@@ -38,7 +39,11 @@ pub(crate) async fn jsonrpc_errors(
         return refusal;
     }
     if parts.method != Method::POST {
+        let ends_session = parts.method == Method::DELETE;
         let response = next.run(Request::from_parts(parts, body)).await;
+        if ends_session && response.status() == StatusCode::ACCEPTED {
+            return session_ended();
+        }
         return as_jsonrpc(response).await;
     }
     match read_bounded(body, max_body_bytes).await {
@@ -102,6 +107,14 @@ fn invalid_client_header(headers: &http::HeaderMap) -> Option<Response> {
 /// The shared bound (`ots-gateway-bounded-body`), with this listener's drain limit.
 async fn read_bounded(body: Body, max_bytes: usize) -> BodyRead {
     ots_gateway_bounded_body::read_bounded(body, max_bytes, MCP_DRAIN_LIMIT).await
+}
+
+/// rmcp ends a session on DELETE and answers `202 Accepted`. The official Python and TypeScript
+/// SDKs' servers answer `200 OK`, and the PyPI client logs "Session termination failed" for any
+/// status but 200, 204 and 405 (the spec names only 405, for servers that refuse), so every
+/// session it closed against rmcp's answer ended with a warning on the user's terminal.
+fn session_ended() -> Response {
+    StatusCode::OK.into_response()
 }
 
 /// An error answer from rmcp with a non-JSON body becomes the same status with a JSON-RPC

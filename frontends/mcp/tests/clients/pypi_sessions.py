@@ -8,13 +8,16 @@ Checks that:
 - each client is its own caller: neither sees, checks nor burns the other's receipts, and an
   unknown key answers exactly as a foreign one does;
 - requests of 64 KB, 200 KB and 1 MB are refused with an error, and the same session then goes
-  on working.
+  on working;
+- each session's closing DELETE is answered as the SDK expects: it logs "Session termination
+  failed" for any status but 200, 204 and 405.
 Exits 0 when everything matches, 1 on the first mismatch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import mcp
 from mcp import MCPError
@@ -53,9 +56,22 @@ async def oversized(client: mcp.Client) -> None:
         check(isinstance(recent.get("secrets"), list), f"session broken after {size} bytes")
 
 
+class Warnings(logging.Handler):
+    """What the SDK's transport logs at warning level or above."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 async def main(url: str) -> int:
     http_a = create_mcp_http_client()
     http_b = create_mcp_http_client()
+    transport_warnings = Warnings()
+    logging.getLogger("mcp.client.streamable_http").addHandler(transport_warnings)
     try:
         async with mcp.Client(streamable_http_client(url, http_client=http_a), mode="legacy") as a:
             async with mcp.Client(
@@ -64,6 +80,9 @@ async def main(url: str) -> int:
                 await isolated(a, b)
                 await isolated(b, a)
                 await oversized(a)
+        # Both sessions have now been ended with a DELETE each.
+        ended = [m for m in transport_warnings.messages if "Session termination" in m]
+        check(not ended, f"ending the sessions: {ended}")
     except Mismatch as mismatch:
         print(f"MISMATCH: {mismatch}", file=sys.stderr)
         return 1
