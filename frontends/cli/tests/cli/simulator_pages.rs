@@ -2,41 +2,13 @@
 //! driven headless through npm `puppeteer-core` (installed on first use into target/test-tools;
 //! it never downloads a browser). `.ci/run` must provide `chromium`.
 
-use std::process::Command as StdCommand;
-
 use serde_json::Value;
 use tokio::process::Command;
 
-use crate::support::{self, clients_dir, tools_dir};
+use crate::support::{self, clients_dir};
 
-// The same package, version and folder as `browser_pages`, so one install serves both.
-const PUPPETEER: &str = "puppeteer-core@25.16.0";
 const ACCOUNT: &str = "pages@example.com";
 const TOKEN: &str = "pages-token";
-
-async fn install_puppeteer() -> std::path::PathBuf {
-    let _installing = support::INSTALL_LOCK.lock().await;
-    let dir = tools_dir("puppeteer");
-    if !support::is_installed(&dir) {
-        let prefix = dir.to_string_lossy().into_owned();
-        let status = StdCommand::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                &prefix,
-                PUPPETEER,
-            ])
-            // puppeteer-core never downloads a browser; this only guards against a future change.
-            .env("PUPPETEER_SKIP_DOWNLOAD", "1")
-            .status()
-            .expect("run npm");
-        assert!(status.success(), "npm install {PUPPETEER} failed");
-        support::mark_installed(&dir);
-    }
-    dir.join("node_modules")
-}
 
 async fn share(http: &reqwest::Client, base: &str, secret: &str, passphrase: &str) -> Value {
     http.post(format!("{base}/api/v1/share"))
@@ -56,7 +28,7 @@ fn text(value: &Value, key: &str) -> String {
 
 #[tokio::test]
 async fn the_simulators_pages_reveal_show_and_burn_in_a_browser() {
-    let modules = install_puppeteer().await;
+    let puppeteer = support::install_puppeteer().await;
     for api in ["both", "v1"] {
         let account = format!("{ACCOUNT}:{TOKEN}");
         let simulator = support::start(
@@ -76,7 +48,7 @@ async fn the_simulators_pages_reveal_show_and_burn_in_a_browser() {
         let http = reqwest::Client::new();
         let revealed = share(&http, &base, "page-secret-<b>value</b>", "pass-1234").await;
         let burned = share(&http, &base, "page-burn-value", "").await;
-        let output = Command::new("node")
+        let output = Command::new(&puppeteer.node)
             .arg(clients_dir().join("browser_simulator_pages.js"))
             .args([
                 base.as_str(),
@@ -86,7 +58,7 @@ async fn the_simulators_pages_reveal_show_and_burn_in_a_browser() {
                 "page-secret-<b>value</b>",
                 &text(&burned, "metadata_key"),
             ])
-            .env("PUPPETEER_MODULES", &modules)
+            .env("PUPPETEER_MODULES", &puppeteer.modules)
             .output()
             .await
             .expect("run node");

