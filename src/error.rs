@@ -44,6 +44,9 @@ pub enum UpstreamFailure {
     Status(u16),
     /// A 200 (or OTS-style error) whose body is not what OTS sends.
     MalformedResponse,
+    /// An answer longer than the gateway reads for that request (`limit_bytes`): not an OTS
+    /// answer, or a list of receipts beyond any the gateway is made for.
+    AnswerTooLarge { limit_bytes: usize },
 }
 
 /// Where talking to the upstream broke down before any answer arrived.
@@ -150,6 +153,10 @@ fn describe_upstream_failure(failure: &UpstreamFailure) -> String {
         UpstreamFailure::MalformedResponse => {
             "the OTS server sent a response the gateway could not read".to_owned()
         }
+        UpstreamFailure::AnswerTooLarge { limit_bytes } => format!(
+            "the OTS server's answer was larger than the {} MiB the gateway reads for this request",
+            limit_bytes / (1024 * 1024)
+        ),
     }
 }
 
@@ -244,7 +251,8 @@ impl Error {
             Some(UpstreamFailure::Network(NetworkCause::Tls)) => false,
             Some(UpstreamFailure::Timeout | UpstreamFailure::Network(_)) => true,
             Some(UpstreamFailure::Status(code)) => (500..600).contains(&code),
-            Some(UpstreamFailure::MalformedResponse) | None => false,
+            Some(UpstreamFailure::MalformedResponse | UpstreamFailure::AnswerTooLarge { .. })
+            | None => false,
         }
     }
 
@@ -357,6 +365,9 @@ impl Error {
             Error::Upstream(UpstreamFailure::Status(503)),
             Error::Upstream(UpstreamFailure::Status(302)),
             Error::Upstream(UpstreamFailure::MalformedResponse),
+            Error::Upstream(UpstreamFailure::AnswerTooLarge {
+                limit_bytes: 1024 * 1024,
+            }),
         ]
     }
 }
@@ -428,6 +439,7 @@ mod tests {
                 ("not_owned", Caller),
                 ("ledger_unavailable", Operator),
                 ("upstream_timeout", Upstream),
+                ("upstream_unavailable", Upstream),
                 ("upstream_unavailable", Upstream),
                 ("upstream_unavailable", Upstream),
                 ("upstream_unavailable", Upstream),

@@ -150,12 +150,18 @@ impl AutoApi {
 
 /// Failures that say "this API is not served here or is broken", as opposed to an answer about
 /// the request: the route is missing, the server crashed, or the body is not what OTS sends.
-/// Timeouts and network errors are left out: they say nothing about which API works.
+/// Timeouts and network errors are left out: they say nothing about which API works. Nor does
+/// an answer over the size limit: a long list of receipts is a working API with a busy account.
 pub(super) fn means_unavailable(err: &Error) -> bool {
     match err.upstream_failure() {
         Some(UpstreamFailure::Status(code)) => code == 404 || code >= 500,
         Some(UpstreamFailure::MalformedResponse) => true,
-        Some(UpstreamFailure::Timeout | UpstreamFailure::Network(_)) | None => false,
+        Some(
+            UpstreamFailure::Timeout
+            | UpstreamFailure::Network(_)
+            | UpstreamFailure::AnswerTooLarge { .. },
+        )
+        | None => false,
     }
 }
 

@@ -356,7 +356,12 @@ impl OtsClient {
                 return ApiVersion::V1;
             }
         };
-        match self.inner.transport.exchange(probe, "detect").await {
+        match self
+            .inner
+            .transport
+            .exchange(probe, "detect", Route::Status.answer_limit())
+            .await
+        {
             Ok(reply) => {
                 let api = if reply.status.is_success() && wire_v2::is_current_v2_status(&reply.body)
                 {
@@ -435,7 +440,7 @@ impl OtsClient {
         let reply = self
             .inner
             .transport
-            .exchange(request, route.operation())
+            .exchange(request, route.operation(), route.answer_limit())
             .await?;
         if reply.status.is_success() {
             return Ok(reply);

@@ -36,6 +36,27 @@ impl Route<'_> {
         }
     }
 
+    /// The longest answer the gateway reads for this route. OTS answers one receipt or secret in
+    /// a few KiB, so anything much longer is not OTS, and reading it all could exhaust memory.
+    /// Recent is the exception: OTS lists every receipt of the account from the last 30 days,
+    /// with no limit and no pages, and v2 sends each one twice (in `records` and again in
+    /// `details`), about 2 KiB a receipt. 32 MiB holds some 16 000 receipts, over 500 a day;
+    /// 1 MiB, the limit before, held about 500, which a team sharing through one account
+    /// passes within weeks (docs/ots-api-v2-notes.md).
+    pub(super) fn answer_limit(self) -> usize {
+        const MIB: usize = 1024 * 1024;
+        match self {
+            Route::Recent => 32 * MIB,
+            Route::Status
+            | Route::Authcheck
+            | Route::Share
+            | Route::Generate
+            | Route::Reveal(_)
+            | Route::Receipt(_)
+            | Route::Burn(_) => MIB,
+        }
+    }
+
     /// A name that is safe to log, unlike the path.
     pub(super) fn operation(self) -> &'static str {
         match self {

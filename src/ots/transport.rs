@@ -21,9 +21,9 @@ use super::params::EncodedBody;
 use crate::error::{Error, Result, UpstreamFailure};
 use crate::model::Credentials;
 
-/// OTS answers are a few KiB at most. Anything much larger is not OTS, and reading it all could
-/// exhaust memory.
-pub(super) const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Room reserved up front for an answer that declares its length: a declared length is only a
+/// claim, and the limits (see `Route::answer_limit`) go well past what most answers need.
+const PREALLOCATE_AT_MOST: usize = 1024 * 1024;
 
 const USER_AGENT_VALUE: &str = concat!("ots-gateway/", env!("CARGO_PKG_VERSION"));
 /// What the gateway has always sent (reqwest's default); some servers pick a representation
@@ -45,16 +45,18 @@ impl Transport {
         })
     }
 
-    /// Sends the request and reads the whole (capped) reply, whatever its status, all within
-    /// the request timeout: a server that sends its headers and then stalls is cut off too.
+    /// Sends the request and reads the whole reply, whatever its status, up to `limit` bytes,
+    /// all within the request timeout: a server that sends its headers and then stalls is cut
+    /// off too.
     pub(super) async fn exchange(
         &self,
         request: Request<Full<Bytes>>,
         operation: &'static str,
+        limit: usize,
     ) -> Result<Reply> {
         match tokio::time::timeout(
             self.request_timeout,
-            self.exchange_unbounded(request, operation),
+            self.exchange_unbounded(request, operation, limit),
         )
         .await
         {
@@ -71,6 +73,7 @@ impl Transport {
         &self,
         request: Request<Full<Bytes>>,
         operation: &'static str,
+        limit: usize,
     ) -> Result<Reply> {
         let response = self
             .pooled
@@ -82,7 +85,7 @@ impl Transport {
         let intended_status = header_number(response.headers(), INTENDED_STATUS);
         let retry_after =
             header_number(response.headers(), RETRY_AFTER.as_str()).map(Duration::from_secs);
-        let body = read_capped_body(response.into_body(), operation).await?;
+        let body = read_capped_body(response.into_body(), operation, limit).await?;
         Ok(Reply {
             status,
             intended_status,
@@ -142,35 +145,38 @@ pub(super) fn basic_authorization(credentials: &Credentials) -> Result<HeaderVal
 
 /// Checks the declared length first, then the running count, because a chunked reply declares
 /// none and could go on forever.
-async fn read_capped_body(mut body: Incoming, operation: &'static str) -> Result<Vec<u8>> {
+async fn read_capped_body(
+    mut body: Incoming,
+    operation: &'static str,
+    limit: usize,
+) -> Result<Vec<u8>> {
     let declared = body.size_hint().exact();
-    if declared.is_some_and(|len| len > MAX_RESPONSE_BYTES as u64) {
-        return Err(too_large(operation));
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large(operation, limit));
     }
-    let mut collected = Vec::with_capacity(
-        declared.map_or(0, |len| usize::try_from(len).unwrap_or(MAX_RESPONSE_BYTES)),
-    );
+    let mut collected = Vec::with_capacity(declared.map_or(0, |len| {
+        usize::try_from(len).map_or(PREALLOCATE_AT_MOST, |len| len.min(PREALLOCATE_AT_MOST))
+    }));
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|err| errors::from_transport(&err, operation))?;
         // Trailers carry nothing OTS sends; only data frames count.
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        if collected.len() + data.len() > MAX_RESPONSE_BYTES {
-            return Err(too_large(operation));
+        if collected.len() + data.len() > limit {
+            return Err(too_large(operation, limit));
         }
         collected.extend_from_slice(&data);
     }
     Ok(collected)
 }
 
-fn too_large(operation: &'static str) -> Error {
+fn too_large(operation: &'static str, limit: usize) -> Error {
     debug!(
         operation,
-        limit = MAX_RESPONSE_BYTES,
-        "OTS reply is larger than any OTS answer"
+        limit, "OTS reply is larger than the gateway reads"
     );
-    Error::Upstream(UpstreamFailure::MalformedResponse)
+    Error::Upstream(UpstreamFailure::AnswerTooLarge { limit_bytes: limit })
 }
 
 /// Only the delta-seconds form of `Retry-After` is understood; an HTTP date is ignored rather

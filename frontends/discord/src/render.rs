@@ -85,6 +85,8 @@ pub fn error_message(error: &Error) -> String {
                 UpstreamFailure::Network(_)
                 | UpstreamFailure::Status(_)
                 | UpstreamFailure::MalformedResponse => " Try again later.",
+                // Asking again brings the same answer; the operator has to look.
+                UpstreamFailure::AnswerTooLarge { .. } => " Ask the gateway's operator.",
             };
             format!("OTS is not available: {error}.{hint}")
         }

@@ -192,7 +192,8 @@ impl ApiError {
                         UpstreamFailure::Timeout => StatusCode::GATEWAY_TIMEOUT,
                         UpstreamFailure::Network(_)
                         | UpstreamFailure::Status(_)
-                        | UpstreamFailure::MalformedResponse => StatusCode::BAD_GATEWAY,
+                        | UpstreamFailure::MalformedResponse
+                        | UpstreamFailure::AnswerTooLarge { .. } => StatusCode::BAD_GATEWAY,
                     };
                     Rendered::new(status, self.error.to_string())
                 }
@@ -541,6 +542,9 @@ pub(crate) mod tests {
             UpstreamFailure::Network(NetworkCause::Other),
             UpstreamFailure::Status(503),
             UpstreamFailure::MalformedResponse,
+            UpstreamFailure::AnswerTooLarge {
+                limit_bytes: 32 * 1024 * 1024,
+            },
         ] {
             let (s, _, _, _) = render(Error::Upstream(failure), GW_TEAM, None).await;
             assert_eq!(s, 502);

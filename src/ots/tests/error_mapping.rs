@@ -189,11 +189,11 @@ async fn a_success_that_is_not_json_is_malformed() {
 }
 
 #[tokio::test]
-async fn an_oversized_reply_is_malformed_and_not_read_whole() {
+async fn an_oversized_reply_is_refused_and_not_read_whole() {
     let huge = "x".repeat(2 * 1024 * 1024);
     let err = share_error(Answer::text(200, &huge)).await;
     assert!(
-        matches!(err, Error::Upstream(UpstreamFailure::MalformedResponse)),
+        matches!(err, Error::Upstream(UpstreamFailure::AnswerTooLarge { .. })),
         "{err:?}"
     );
 }
@@ -310,7 +310,7 @@ async fn an_endless_chunked_reply_is_cut_off() {
     .expect("client");
     let err = client.status().await.expect_err("cut off");
     assert!(
-        matches!(err, Error::Upstream(UpstreamFailure::MalformedResponse)),
+        matches!(err, Error::Upstream(UpstreamFailure::AnswerTooLarge { .. })),
         "{err:?}"
     );
 }

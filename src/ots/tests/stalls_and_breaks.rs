@@ -65,28 +65,80 @@ async fn headers_then_a_stalled_body_time_out() {
     );
 }
 
-/// The declared length alone refuses the reply: the server sends a few bytes and waits, so a
-/// client that read on would end in a timeout instead.
-#[tokio::test]
-async fn a_declared_length_over_the_cap_is_refused_before_reading() {
-    let addr = raw_server(|mut socket| async move {
+/// Answers every request with a header declaring `length` bytes and a first byte, then waits.
+async fn declaring(length: usize) -> SocketAddr {
+    raw_server(move |mut socket| async move {
         let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{{",
-            2 * 1024 * 1024
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n["
         );
         if socket.write_all(head.as_bytes()).await.is_ok() {
             hold(socket).await;
         }
     })
-    .await;
-    let err = client(addr, Duration::from_secs(30))
+    .await
+}
+
+/// The declared length alone refuses the reply: the server sends a byte and waits, so a client
+/// that read on would end in a timeout instead. The error names the limit.
+#[tokio::test]
+async fn a_declared_length_over_the_routes_limit_is_refused_before_reading() {
+    const MIB: usize = 1024 * 1024;
+    let err = client(declaring(2 * MIB).await, Duration::from_secs(30))
         .status()
         .await
         .expect_err("too large");
     assert!(
-        matches!(err, Error::Upstream(UpstreamFailure::MalformedResponse)),
+        matches!(
+            err,
+            Error::Upstream(UpstreamFailure::AnswerTooLarge { limit_bytes }) if limit_bytes == MIB
+        ),
         "{err:?}"
     );
+    assert!(err.to_string().contains("1 MiB"), "{err}");
+    assert!(!err.is_retryable(), "the same answer would come again");
+
+    // A list of receipts may be far longer than one receipt, up to its own limit.
+    let err = client(declaring(40 * MIB).await, Duration::from_secs(30))
+        .recent()
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(
+            err,
+            Error::Upstream(UpstreamFailure::AnswerTooLarge { limit_bytes }) if limit_bytes == 32 * MIB
+        ),
+        "{err:?}"
+    );
+}
+
+/// An account's recent list over 1 MiB is read whole: OTS sends every receipt of 30 days.
+#[tokio::test]
+async fn a_recent_list_over_a_mebibyte_is_read() {
+    let item = r#"{"metadata_key":"KEY","state":"received","ttl":60}"#;
+    let count = 30_000;
+    let items: Vec<String> = (0..count)
+        .map(|n| item.replace("KEY", &format!("{n:031}")))
+        .collect();
+    let body = format!("[{}]", items.join(","));
+    assert!(body.len() > 1024 * 1024, "{} bytes", body.len());
+    let addr = raw_server(move |mut socket| {
+        let body = body.clone();
+        async move {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(body.as_bytes()).await;
+            hold(socket).await;
+        }
+    })
+    .await;
+    let recent = client(addr, Duration::from_secs(30))
+        .recent()
+        .await
+        .expect("a long list is still an answer");
+    assert_eq!(recent.len(), count);
 }
 
 #[tokio::test]

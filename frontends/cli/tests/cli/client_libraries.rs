@@ -218,52 +218,12 @@ async fn pypi_onetimesecret_burst_draws_no_429_with_the_shipped_config() {
 const TEAM_ACCOUNT: &str = "team@example.com";
 const TEAM_TOKEN: &str = "client-libraries-team-token";
 
-/// `simulate --api <api>` and a gateway in front of it with team credentials, upstream.api left
-/// at its default (auto).
-async fn gateway_in_front_of_simulator(api: &str) -> (support::Running, support::Running) {
-    let account = format!("{TEAM_ACCOUNT}:{TEAM_TOKEN}");
-    let ledger = support::scratch_root().join(format!(
-        "ots-gateway-clients-{api}-{}-{}.sqlite3",
-        std::process::id(),
-        rand_suffix()
-    ));
-    let simulator = support::start(
-        &[
-            "simulate",
-            "--listen",
-            "127.0.0.1:0",
-            "--api",
-            api,
-            "--account",
-            &account,
-        ],
-        &[],
-    )
-    .await;
-    let gateway = support::start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &simulator.base_url,
-        ],
-        &[
-            ("OTS_GATEWAY_USERNAME", TEAM_ACCOUNT),
-            ("OTS_GATEWAY_API_KEY", TEAM_TOKEN),
-            // A ledger of its own, not the user's default one.
-            ("OTS_GATEWAY__LEDGER__PATH", &ledger.to_string_lossy()),
-        ],
-    )
-    .await;
-    (simulator, gateway)
-}
-
 /// v1 clients keep working when the upstream speaks only v2: the gateway translates.
 #[tokio::test]
 async fn npm_onetimesecret_api_works_through_the_gateway_to_a_v2_only_server() {
     let modules = install_npm_client().await;
-    let (_simulator, gateway) = gateway_in_front_of_simulator("v2").await;
+    let (_simulator, gateway) =
+        support::simulator_and_team_gateway("v2", TEAM_ACCOUNT, TEAM_TOKEN).await;
     let output = Command::new("node")
         .arg(clients_dir().join("npm_onetimesecret_api.js"))
         .arg(&gateway.base_url)
@@ -291,7 +251,8 @@ async fn npm_onetimesecret_api_works_through_the_gateway_to_a_v2_only_server() {
 #[tokio::test]
 async fn pypi_onetimesecret_works_through_the_gateway_to_a_v2_only_server() {
     let site = install_pypi_client().await;
-    let (_simulator, gateway) = gateway_in_front_of_simulator("v2").await;
+    let (_simulator, gateway) =
+        support::simulator_and_team_gateway("v2", TEAM_ACCOUNT, TEAM_TOKEN).await;
     let output = Command::new("python3")
         .arg(clients_dir().join("pypi_onetimesecret.py"))
         .arg(&gateway.base_url)
@@ -300,11 +261,4 @@ async fn pypi_onetimesecret_works_through_the_gateway_to_a_v2_only_server() {
         .await
         .expect("run python3");
     assert_steps(&output, &["share", "retrieve", "empty-secret-error"]);
-}
-
-/// Tests in this binary run in parallel; each gateway gets a ledger file of its own.
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
 }

@@ -3,6 +3,7 @@
 
 mod browser;
 mod browser_pages;
+mod busy_account;
 mod canary;
 mod client_libraries;
 mod client_tokens;

@@ -249,6 +249,52 @@ pub fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
 
+/// `simulate --api <api>` with one account, and `serve` in front of it with that account as the
+/// team's credentials (upstream.api left at its default, auto) and a ledger file of its own.
+pub async fn simulator_and_team_gateway(
+    api: &str,
+    account: &str,
+    token: &str,
+) -> (Running, Running) {
+    let ledger = scratch_root().join(format!(
+        "ots-gateway-team-{api}-{}-{}.sqlite3",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    let account_arg = format!("{account}:{token}");
+    let simulator = start(
+        &[
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--api",
+            api,
+            "--account",
+            &account_arg,
+        ],
+        &[],
+    )
+    .await;
+    let gateway = start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &simulator.base_url,
+        ],
+        &[
+            ("OTS_GATEWAY_USERNAME", account),
+            ("OTS_GATEWAY_API_KEY", token),
+            ("OTS_GATEWAY__LEDGER__PATH", &ledger.to_string_lossy()),
+        ],
+    )
+    .await;
+    (simulator, gateway)
+}
+
 /// npm `puppeteer-core`, which drives Debian's Chromium and never downloads a browser.
 pub const PUPPETEER: &str = "puppeteer-core@25.16.0";
 /// The Node.js that runs it, from the npm package that ships Node 22: this puppeteer-core needs

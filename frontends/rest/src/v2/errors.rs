@@ -136,7 +136,8 @@ pub fn error_response(error: Error, dialect: Dialect, step: Step, route: &str) -
                 UpstreamFailure::Timeout => StatusCode::GATEWAY_TIMEOUT,
                 UpstreamFailure::Network(_)
                 | UpstreamFailure::Status(_)
-                | UpstreamFailure::MalformedResponse => StatusCode::BAD_GATEWAY,
+                | UpstreamFailure::MalformedResponse
+                | UpstreamFailure::AnswerTooLarge { .. } => StatusCode::BAD_GATEWAY,
             };
             (
                 status,
