@@ -38,9 +38,9 @@ use std::ffi::c_int;
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 
-use rusqlite::{Connection, MAIN_DB, OpenFlags, wal::CheckpointMode};
+use rusqlite::{Connection, ErrorCode, MAIN_DB, OpenFlags, wal::CheckpointMode};
 
 use crate::ledger::LedgerError;
 
@@ -52,6 +52,8 @@ pub(super) struct Checkpointer {
     write_out_due: Arc<AtomicBool>,
     /// Set by a complete checkpoint, cleared by the WAL hook after the next commit.
     restart_pending: Arc<AtomicBool>,
+    /// Held while [`Self::run_if_due`] works, so that one checkpoint runs at a time.
+    pub(super) running: Mutex<()>,
     /// `None` for in-memory ledgers, which have no WAL.
     side: Option<Side>,
 }
@@ -76,6 +78,7 @@ impl Checkpointer {
             due: Arc::default(),
             write_out_due: Arc::default(),
             restart_pending: Arc::default(),
+            running: Mutex::default(),
             side: None,
         }
     }
@@ -147,6 +150,7 @@ impl Checkpointer {
             due,
             write_out_due,
             restart_pending,
+            running: Mutex::default(),
             side: Some(Side {
                 conn: Mutex::new(side),
                 database_file,
@@ -175,6 +179,16 @@ impl Checkpointer {
     /// block for the syncs.
     pub(super) fn run_if_due(&self, main: &Mutex<Connection>) {
         let Some(side) = &self.side else { return };
+        // Commits made during a checkpoint's first step mark it due again, and another writer
+        // letting go of the connection then started a second one, which SQLite refused while
+        // the first held its second step ("database is locked", a warning each time under a
+        // mixed load). The running checkpoint copies those commits anyway; the due mark stays
+        // for whatever it leaves.
+        let _one_at_a_time = match self.running.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
         if !self.due.swap(false, Ordering::Relaxed) {
             if self.write_out_due.swap(false, Ordering::Relaxed)
                 && let Some(wal) = &side.wal_file
@@ -212,6 +226,11 @@ impl Checkpointer {
 fn passive_checkpoint(conn: &Connection) -> bool {
     match conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
         Ok((frames_in_wal, frames_copied)) => frames_in_wal >= 0 && frames_in_wal == frames_copied,
+        // Another process sharing the file is checkpointing it; its copy serves us too.
+        Err(error) if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
+            tracing::debug!(%error, "ledger checkpoint left to another process's");
+            false
+        }
         Err(error) => {
             tracing::warn!(%error, "ledger checkpoint failed; retried after the next commit");
             false

@@ -1016,6 +1016,27 @@ fn commits_that_may_not_block_leave_the_checkpoint_to_a_caller_that_may() {
     assert!(frames_in_wal < 200, "{frames_in_wal} frames");
 }
 
+/// Commits made while a checkpoint runs mark it due again; a second writer letting go of the
+/// connection then must leave the copy to the running one, not start another beside it (which
+/// SQLite refuses, and which logged a warning each time under a mixed load).
+#[test]
+fn a_checkpoint_due_while_one_runs_is_left_to_the_running_one() {
+    let dir = TempDir::new("checkpoint-one-at-a-time");
+    let ledger = SqliteLedger::open(&dir.db()).unwrap();
+    wal_bytes_when_a_checkpoint_falls_due(&dir.db(), &ledger);
+    let database_size = || fs::metadata(dir.db()).unwrap().len();
+    let before = database_size();
+    {
+        let _running = ledger.checkpointer.running.lock().unwrap();
+        ledger.checkpoint();
+        assert_eq!(database_size(), before, "a second checkpoint ran");
+        assert!(ledger.checkpointer.copy_due(), "the due mark was lost");
+    }
+    ledger.checkpoint();
+    assert!(database_size() > before, "the checkpoint never ran");
+    assert!(!ledger.checkpoint_due());
+}
+
 #[test]
 fn a_checkpoint_copies_the_wal_while_commits_hold_the_connection_and_finishes_after() {
     let dir = TempDir::new("checkpoint-beside");
