@@ -29,6 +29,7 @@ mod keys;
 mod output;
 mod schema;
 mod server;
+mod sessions;
 pub mod settings;
 mod transport;
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use ots_gateway_core::Gateway;
 use rmcp::ServiceExt;
 use rmcp::service::ServerInitializeError;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -14,6 +13,7 @@ use crate::entry::{self, EntryDesk};
 use crate::http_errors;
 use crate::identity::Transport;
 use crate::server::McpServer;
+use crate::sessions::{BoundedSessions, MAX_SESSIONS};
 use crate::settings::{LOOPBACK_HOSTS, McpSettings};
 
 /// What [`http_service`] returns; mount it with `Router::nest_service("/mcp", ..)`.
@@ -47,7 +47,7 @@ pub fn http_service(gateway: Gateway, settings: McpSettings) -> McpHttpService {
         .with_max_request_body_bytes(settings.max_body_bytes);
     let service = StreamableHttpService::new(
         move || Ok(prototype.clone()),
-        Arc::new(LocalSessionManager::default()),
+        Arc::new(BoundedSessions::new(MAX_SESSIONS)),
         config,
     );
     let mcp =

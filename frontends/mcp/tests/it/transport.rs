@@ -133,3 +133,76 @@ async fn an_invalid_client_header_is_refused_in_jsonrpc() -> Result<()> {
     );
     Ok(())
 }
+
+/// Opens a legacy session with `initialize` and returns its id.
+async fn open_session(http: &reqwest::Client, url: &str, n: usize) -> Result<String> {
+    let reply = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": format!("session-{n}"), "version": "1"}}}),
+        )
+        .send()
+        .await?;
+    ensure!(reply.status() == 200, "initialize {n}: {}", reply.status());
+    let id = reply
+        .headers()
+        .get("mcp-session-id")
+        .context("no session id")?
+        .to_str()?
+        .to_owned();
+    Ok(id)
+}
+
+/// The status a session's `initialized` notification gets: 202 while the session lives.
+async fn notify(http: &reqwest::Client, url: &str, session: &str) -> Result<u16> {
+    let reply = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .send()
+        .await?;
+    Ok(reply.status().as_u16())
+}
+
+/// Clients that open a session per call and never end it cannot grow the gateway without bound:
+/// beyond the cap (256) the oldest session is closed, answers 404 as the protocol says, and the
+/// newest go on working.
+#[tokio::test]
+async fn sessions_beyond_the_cap_close_the_oldest() -> Result<()> {
+    const CAP: usize = 256;
+    let server = spawn_http(Setup::default().gateway()?, Default::default()).await?;
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let mut sessions = Vec::new();
+    for n in 0..CAP + 4 {
+        sessions.push(open_session(&http, &url, n).await?);
+    }
+    for (n, session) in sessions.iter().enumerate() {
+        let status = notify(&http, &url, session).await?;
+        let expected = if n < 4 { 404 } else { 202 };
+        ensure!(
+            status == expected,
+            "session {n}: {status}, expected {expected}"
+        );
+    }
+    // An explicit end frees a place: no live session is closed for the next one.
+    let (newest, oldest_live) = (sessions[CAP + 3].clone(), sessions[4].clone());
+    let ended = http
+        .delete(&url)
+        .header("mcp-session-id", &newest)
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await?;
+    ensure!(ended.status() == 200, "DELETE: {}", ended.status());
+    open_session(&http, &url, CAP + 4).await?;
+    ensure!(
+        notify(&http, &url, &oldest_live).await? == 202,
+        "a live session was closed"
+    );
+    Ok(())
+}
