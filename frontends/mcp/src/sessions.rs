@@ -5,7 +5,9 @@
 //! client that opens a session per call and never ends them (or a local process doing it on
 //! purpose) grew the gateway by 200 MiB in a second and a half of `initialize` requests. Here the
 //! oldest session is closed to make room for a new one beyond [`MAX_SESSIONS`]: a client whose
-//! session was closed gets `404` on its next request, and the protocol has it start a new one.
+//! session was closed gets `404` on its next request. The protocol says a client then starts a
+//! new session; the PyPI SDK instead fails that call with "Session terminated" and leaves the
+//! reconnecting to the application.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -170,8 +170,8 @@ async fn notify(http: &reqwest::Client, url: &str, session: &str) -> Result<u16>
 }
 
 /// Clients that open a session per call and never end it cannot grow the gateway without bound:
-/// beyond the cap (256) the oldest session is closed, answers 404 as the protocol says, and the
-/// newest go on working.
+/// beyond the cap (256) the oldest session is closed and answers 404 (the protocol's "start a
+/// new session"), and the newest go on working.
 #[tokio::test]
 async fn sessions_beyond_the_cap_close_the_oldest() -> Result<()> {
     const CAP: usize = 256;
