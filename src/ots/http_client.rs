@@ -1,11 +1,11 @@
-//! The pooled HTTP/1.1 client under the OTS client: hyper-util's connection pool over TCP or
-//! rustls, with the connect deadline covering the TLS handshake too.
+//! How the OTS client reaches its server: TCP or rustls, with the connect deadline covering the
+//! TLS handshake too. The connections it makes are pooled by `pool`.
 //!
 //! Each setting below repeats what the client had when reqwest built it (`rustls-tls`: ring,
 //! Mozilla's roots from webpki-roots, TLS 1.2 and 1.3, ALPN `http/1.1`, `TCP_NODELAY`, idle
 //! connections kept 90 s), so servers see the same client. What reqwest also offered and this
-//! client must not do is simply absent here: hyper-util follows no redirect (a 3xx is an answer
-//! like any other) and reads no proxy from the environment.
+//! client must not do is simply absent here: nothing follows a redirect (a 3xx is an answer
+//! like any other) or reads a proxy from the environment.
 
 use std::future::Future;
 use std::io;
@@ -14,24 +14,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::Uri;
-use http_body_util::Full;
 use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tower_service::Service;
 
 use crate::error::{Error, Result};
 
-/// What every request is: a whole body known before it is sent (a form or a JSON document).
-pub(super) type PooledClient = Client<BoundedConnect<HttpsConnector<HttpConnector>>, Full<Bytes>>;
+/// Opens one connection to the server, plain or TLS as its URI's scheme says.
+pub(super) type Connector = BoundedConnect<HttpsConnector<HttpConnector>>;
 
-/// How long an idle keep-alive connection waits in the pool for the next request.
-const IDLE_CONNECTION_LIFETIME: Duration = Duration::from_secs(90);
-
-pub(super) fn build(connect_timeout: Duration) -> Result<PooledClient> {
+pub(super) fn connector(connect_timeout: Duration) -> Result<Connector> {
     let mut tcp = HttpConnector::new();
     // The TLS layer above takes `https` URIs; this one must not refuse them.
     tcp.enforce_http(false);
@@ -39,15 +32,10 @@ pub(super) fn build(connect_timeout: Duration) -> Result<PooledClient> {
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(Some(connect_timeout));
     let https = HttpsConnector::from((tcp, tls_config()?));
-    let connector = BoundedConnect {
+    Ok(BoundedConnect {
         inner: https,
         limit: connect_timeout,
-    };
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .pool_idle_timeout(IDLE_CONNECTION_LIFETIME)
-        .build(connector))
+    })
 }
 
 /// ring is the only crypto provider compiled in, and webpki-roots the only trust store: the

@@ -22,6 +22,7 @@ mod errors;
 mod http_client;
 mod lenient;
 mod params;
+mod pool;
 mod retry;
 mod routes;
 mod transport;
@@ -110,7 +111,7 @@ impl OtsClient {
     /// Fails only on a base URL that is not a plain http(s) site root, or if TLS cannot be set up.
     pub fn new(config: OtsClientConfig) -> Result<Self> {
         let endpoints = Endpoints::new(&config.base_url)?;
-        let transport = Transport::new(config.connect_timeout, config.request_timeout)?;
+        let transport = Transport::new(&endpoints, config.connect_timeout, config.request_timeout)?;
         let authorization = config
             .credentials
             .as_ref()

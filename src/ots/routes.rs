@@ -3,7 +3,7 @@
 //! Paths carry keys, which are bearer capabilities, so nothing here is ever logged; log lines name
 //! the operation instead (see [`Route::operation`]).
 
-use http::{Method, Uri};
+use http::{HeaderValue, Method, Uri};
 use url::Url;
 
 use super::api::ApiVersion;
@@ -185,6 +185,22 @@ impl Endpoints {
         self.site_root.origin().ascii_serialization()
     }
 
+    /// Scheme and authority, the one place every request's connection goes.
+    pub(super) fn origin_uri(&self) -> Result<Uri> {
+        Uri::try_from(self.origin()).map_err(|_| unusable_base_url())
+    }
+
+    /// What `Host` says on every request: the host, and the port unless it is the scheme's
+    /// default (`Url::port` leaves a default port out), as browsers and hyper-util send it.
+    pub(super) fn host_header(&self) -> Result<HeaderValue> {
+        let host = self.site_root.host_str().ok_or_else(unusable_base_url)?;
+        let value = match self.site_root.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        HeaderValue::try_from(value).map_err(|_| unusable_base_url())
+    }
+
     /// The link a recipient opens. A secret made for a custom domain is served from that domain;
     /// anything else from the server we talk to.
     pub(super) fn share_link(&self, share_domain: &str, key: &SecretKey) -> String {
@@ -218,10 +234,14 @@ fn request_uri(site_root: &Url, route: Route<'_>, api: ApiVersion) -> Result<Uri
     text.push_str(api.as_str());
     text.push('/');
     text.push_str(&path);
-    Uri::try_from(text).map_err(|_| Error::InvalidInput {
+    Uri::try_from(text).map_err(|_| unusable_base_url())
+}
+
+fn unusable_base_url() -> Error {
+    Error::InvalidInput {
         field: "base_url",
         reason: "the base URL cannot form an HTTP request URI".to_owned(),
-    })
+    }
 }
 
 /// `root` must have a path ending in `/`. `set_path` cannot fail, unlike `Url::join`, and keeps

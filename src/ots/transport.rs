@@ -16,8 +16,10 @@ use secrecy::ExposeSecret;
 use tracing::debug;
 
 use super::errors::{self, Reply};
-use super::http_client::{self, PooledClient};
+use super::http_client;
 use super::params::EncodedBody;
+use super::pool::Pool;
+use super::routes::Endpoints;
 use crate::error::{Error, Result, UpstreamFailure};
 use crate::model::Credentials;
 
@@ -31,16 +33,28 @@ const USER_AGENT_VALUE: &str = concat!("ots-gateway/", env!("CARGO_PKG_VERSION")
 const ACCEPT_ANY: &str = "*/*";
 const INTENDED_STATUS: &str = "x-ots-intended-status";
 
-/// The pooled client and the deadline each exchange gets. Cheap to share: the pool is inside.
+/// How long an idle keep-alive connection waits in the pool for the next request.
+const IDLE_CONNECTION_LIFETIME: Duration = Duration::from_secs(90);
+
+/// The connection pool and the deadline each exchange gets.
 pub(super) struct Transport {
-    pooled: PooledClient,
+    pool: Pool,
     request_timeout: Duration,
 }
 
 impl Transport {
-    pub(super) fn new(connect_timeout: Duration, request_timeout: Duration) -> Result<Self> {
+    pub(super) fn new(
+        endpoints: &Endpoints,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+    ) -> Result<Self> {
         Ok(Transport {
-            pooled: http_client::build(connect_timeout)?,
+            pool: Pool::new(
+                http_client::connector(connect_timeout)?,
+                endpoints.origin_uri()?,
+                endpoints.host_header()?,
+                IDLE_CONNECTION_LIFETIME,
+            ),
             request_timeout,
         })
     }
@@ -75,17 +89,18 @@ impl Transport {
         operation: &'static str,
         limit: usize,
     ) -> Result<Reply> {
-        let response = self
-            .pooled
-            .request(request)
+        let (response, connection) = self
+            .pool
+            .send(request)
             .await
-            .map_err(|err| errors::from_transport(&err, operation))?;
+            .map_err(|err| errors::from_transport(&*err, operation))?;
         let status = response.status();
         debug!(operation, status = status.as_u16(), "OTS answered");
         let intended_status = header_number(response.headers(), INTENDED_STATUS);
         let retry_after =
             header_number(response.headers(), RETRY_AFTER.as_str()).map(Duration::from_secs);
         let body = read_capped_body(response.into_body(), operation, limit).await?;
+        connection.reuse();
         Ok(Reply {
             status,
             intended_status,
@@ -95,8 +110,8 @@ impl Transport {
     }
 }
 
-/// A request with the headers every request carries. `uri` is absolute: the pool connects to
-/// its origin and sends its path.
+/// A request with the headers every request carries. `uri` is absolute; the pool sends its path
+/// and adds `Host`.
 pub(super) fn request(
     method: Method,
     uri: Uri,

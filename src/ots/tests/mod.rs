@@ -5,6 +5,7 @@ mod canary;
 mod error_mapping;
 mod fake;
 mod parsing;
+mod pooling;
 mod request_shape;
 mod retries;
 mod stalls_and_breaks;

@@ -1,0 +1,185 @@
+//! Keep-alive connections: reused while open, replaced when the server has closed them, closed
+//! by the client when idle past their lifetime. The server is a raw socket on 127.0.0.1 that
+//! counts the connections it accepts and sees close.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Uri};
+use http_body_util::{BodyExt, Full};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use url::Url;
+
+use crate::ots::http_client;
+use crate::ots::pool::Pool;
+use crate::ots::{ApiChoice, OtsClient, OtsClientConfig};
+
+const STATUS_REPLY: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 20\r\n\r\n{\"status\":\"nominal\"}";
+
+#[derive(Default)]
+struct Counts {
+    accepted: AtomicUsize,
+    closed_by_client: AtomicUsize,
+}
+
+impl Counts {
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+    fn closed_by_client(&self) -> usize {
+        self.closed_by_client.load(Ordering::SeqCst)
+    }
+}
+
+/// Answers every request on a connection with a status, keeping the connection open, unless
+/// `answers_per_connection` is reached: then the server closes it, without saying so first.
+async fn keep_alive_server(answers_per_connection: usize) -> (SocketAddr, Arc<Counts>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let counts = Arc::new(Counts::default());
+    let shared = Arc::clone(&counts);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            shared.accepted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(serve(socket, answers_per_connection, Arc::clone(&shared)));
+        }
+    });
+    (addr, counts)
+}
+
+async fn serve(mut socket: TcpStream, answers: usize, counts: Arc<Counts>) {
+    let mut answered = 0;
+    let mut pending = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while answered < answers {
+        // The client's requests here are bodiless GETs: a head ends the request.
+        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            pending.drain(..end + 4);
+            if socket.write_all(STATUS_REPLY.as_bytes()).await.is_err() {
+                return;
+            }
+            answered += 1;
+        }
+        if answered >= answers {
+            break;
+        }
+        match socket.read(&mut buffer).await {
+            Ok(0) => {
+                counts.closed_by_client.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            Ok(read) => pending.extend_from_slice(&buffer[..read]),
+            Err(_) => return,
+        }
+    }
+}
+
+fn client(addr: SocketAddr) -> OtsClient {
+    OtsClient::new(OtsClientConfig {
+        read_retries: 0,
+        api: ApiChoice::V1,
+        ..OtsClientConfig::new(Url::parse(&format!("http://{addr}")).expect("url"))
+    })
+    .expect("client builds")
+}
+
+#[tokio::test]
+async fn sequential_requests_share_one_connection() {
+    let (addr, counts) = keep_alive_server(usize::MAX).await;
+    let client = client(addr);
+    for _ in 0..5 {
+        client.status().await.expect("status");
+    }
+    assert_eq!(counts.accepted(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_open_connections_that_later_requests_reuse() {
+    let (addr, counts) = keep_alive_server(usize::MAX).await;
+    let client = client(addr);
+    let together = || async {
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let client = client.clone();
+            calls.spawn(async move { client.status().await });
+        }
+        while let Some(outcome) = calls.join_next().await {
+            outcome.expect("task").expect("status");
+        }
+    };
+    together().await;
+    let opened = counts.accepted();
+    assert!((1..=4).contains(&opened), "{opened} connections");
+    together().await;
+    assert_eq!(
+        counts.accepted(),
+        opened,
+        "the second round reuses the first's"
+    );
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_server_closed_is_replaced_without_an_error() {
+    let (addr, counts) = keep_alive_server(1).await;
+    let client = client(addr);
+    for round in 1..=3 {
+        client.status().await.expect("status");
+        assert_eq!(counts.accepted(), round);
+        // Time for the client to see the close while the connection idles.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn pool(addr: SocketAddr, idle_lifetime: Duration) -> Pool {
+    Pool::new(
+        http_client::connector(Duration::from_secs(5)).expect("connector"),
+        Uri::try_from(format!("http://{addr}")).expect("origin"),
+        HeaderValue::from_static("test"),
+        idle_lifetime,
+    )
+}
+
+fn status_request(addr: SocketAddr) -> http::Request<Full<Bytes>> {
+    http::Request::get(format!("http://{addr}/api/v1/status"))
+        .body(Full::new(Bytes::new()))
+        .expect("request")
+}
+
+/// One status through the pool, read to the end and its connection handed back.
+async fn exchange(pool: &Pool, addr: SocketAddr) {
+    let (response, lease) = pool.send(status_request(addr)).await.expect("answer");
+    response.into_body().collect().await.expect("body");
+    lease.reuse();
+}
+
+#[tokio::test]
+async fn connections_idle_past_their_lifetime_are_closed_by_the_client() {
+    let (addr, counts) = keep_alive_server(usize::MAX).await;
+    let pool = pool(addr, Duration::from_millis(200));
+    exchange(&pool, addr).await;
+    assert_eq!(counts.closed_by_client(), 0);
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        counts.closed_by_client(),
+        1,
+        "the idle connection was closed"
+    );
+
+    exchange(&pool, addr).await;
+    assert_eq!(counts.accepted(), 2, "a new connection replaced it");
+}
+
+#[tokio::test]
+async fn a_connection_whose_answer_was_not_read_is_not_reused() {
+    let (addr, counts) = keep_alive_server(usize::MAX).await;
+    let pool = pool(addr, Duration::from_secs(90));
+    let (_unread, lease) = pool.send(status_request(addr)).await.expect("answer");
+    drop(lease);
+    exchange(&pool, addr).await;
+    assert_eq!(counts.accepted(), 2);
+}
