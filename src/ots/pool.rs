@@ -96,7 +96,9 @@ impl Pool {
         loop {
             let (mut sender, reused) = match self.take_idle() {
                 Some(sender) => (sender, true),
-                None => (self.connect().await?, false),
+                // Boxed: a connect is rare, and inline its state would be most of the size of
+                // every exchange's future, copied on each move of it.
+                None => (Box::pin(self.connect()).await?, false),
             };
             match sender.try_send_request(request).await {
                 Ok(response) => return Ok((response, Lease { pool: self, sender })),
