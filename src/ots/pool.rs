@@ -130,16 +130,26 @@ impl Pool {
         Request::from_parts(head, body)
     }
 
-    /// The most recently used connection that is still open and within its lifetime: the one
-    /// least likely to have been closed by the server.
+    /// The most recently used connection that is open, within its lifetime and ready: the one
+    /// least likely to have been closed by the server. Closed and expired ones are dropped on the
+    /// way; one still finishing its last exchange (its task has not yet seen the end of the
+    /// answer, which can happen on another worker thread) stays for a later request.
     fn take_idle(&self) -> Option<Sender> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut finishing = Vec::new();
+        let mut ready = None;
         while let Some(candidate) = idle.pop() {
-            if candidate.sender.is_ready() && candidate.since.elapsed() < self.idle_lifetime {
-                return Some(candidate.sender);
+            if candidate.sender.is_closed() || candidate.since.elapsed() >= self.idle_lifetime {
+                continue;
             }
+            if candidate.sender.is_ready() {
+                ready = Some(candidate.sender);
+                break;
+            }
+            finishing.push(candidate);
         }
-        None
+        idle.extend(finishing.into_iter().rev());
+        ready
     }
 
     fn push_idle(&self, sender: Sender) {
