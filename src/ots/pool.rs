@@ -95,7 +95,16 @@ impl Pool {
         let mut request = self.origin_form(request);
         loop {
             let (mut sender, reused) = match self.take_idle() {
-                Some(sender) => (sender, true),
+                Some(mut sender) => {
+                    // A connection goes back as soon as its answer is read, and its task may
+                    // not have turned to the next request yet (on another worker thread, say):
+                    // a moment's wait, where a new connection would cost a handshake. One
+                    // that fails meanwhile is dropped. The exchange's deadline bounds the wait.
+                    if sender.ready().await.is_err() {
+                        continue;
+                    }
+                    (sender, true)
+                }
                 // Boxed: a connect is rare, and inline its state would be most of the size of
                 // every exchange's future, copied on each move of it.
                 None => (Box::pin(self.connect()).await?, false),
@@ -130,26 +139,16 @@ impl Pool {
         Request::from_parts(head, body)
     }
 
-    /// The most recently used connection that is open, within its lifetime and ready: the one
-    /// least likely to have been closed by the server. Closed and expired ones are dropped on the
-    /// way; one still finishing its last exchange (its task has not yet seen the end of the
-    /// answer, which can happen on another worker thread) stays for a later request.
+    /// The most recently used connection that is open and within its lifetime: the one least
+    /// likely to have been closed by the server. Closed and expired ones are dropped on the way.
     fn take_idle(&self) -> Option<Sender> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut finishing = Vec::new();
-        let mut ready = None;
         while let Some(candidate) = idle.pop() {
-            if candidate.sender.is_closed() || candidate.since.elapsed() >= self.idle_lifetime {
-                continue;
+            if !candidate.sender.is_closed() && candidate.since.elapsed() < self.idle_lifetime {
+                return Some(candidate.sender);
             }
-            if candidate.sender.is_ready() {
-                ready = Some(candidate.sender);
-                break;
-            }
-            finishing.push(candidate);
         }
-        idle.extend(finishing.into_iter().rev());
-        ready
+        None
     }
 
     fn push_idle(&self, sender: Sender) {

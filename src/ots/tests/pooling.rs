@@ -19,6 +19,8 @@ use crate::ots::pool::Pool;
 use crate::ots::{ApiChoice, OtsClient, OtsClientConfig};
 
 const STATUS_REPLY: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 20\r\n\r\n{\"status\":\"nominal\"}";
+/// The same answer from a server that says it will close the connection after it.
+const CLOSING_STATUS_REPLY: &str = "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 20\r\n\r\n{\"status\":\"nominal\"}";
 
 #[derive(Default)]
 struct Counts {
@@ -38,6 +40,13 @@ impl Counts {
 /// Answers every request on a connection with a status, keeping the connection open, unless
 /// `answers_per_connection` is reached: then the server closes it, without saying so first.
 async fn keep_alive_server(answers_per_connection: usize) -> (SocketAddr, Arc<Counts>) {
+    server_answering(STATUS_REPLY, answers_per_connection).await
+}
+
+async fn server_answering(
+    reply: &'static str,
+    answers_per_connection: usize,
+) -> (SocketAddr, Arc<Counts>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let counts = Arc::new(Counts::default());
@@ -45,13 +54,18 @@ async fn keep_alive_server(answers_per_connection: usize) -> (SocketAddr, Arc<Co
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             shared.accepted.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(serve(socket, answers_per_connection, Arc::clone(&shared)));
+            tokio::spawn(serve(
+                socket,
+                reply,
+                answers_per_connection,
+                Arc::clone(&shared),
+            ));
         }
     });
     (addr, counts)
 }
 
-async fn serve(mut socket: TcpStream, answers: usize, counts: Arc<Counts>) {
+async fn serve(mut socket: TcpStream, reply: &str, answers: usize, counts: Arc<Counts>) {
     let mut answered = 0;
     let mut pending = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -59,7 +73,7 @@ async fn serve(mut socket: TcpStream, answers: usize, counts: Arc<Counts>) {
         // The client's requests here are bodiless GETs: a head ends the request.
         while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
             pending.drain(..end + 4);
-            if socket.write_all(STATUS_REPLY.as_bytes()).await.is_err() {
+            if socket.write_all(reply.as_bytes()).await.is_err() {
                 return;
             }
             answered += 1;
@@ -87,14 +101,26 @@ fn client(addr: SocketAddr) -> OtsClient {
     .expect("client builds")
 }
 
-#[tokio::test]
-async fn sequential_requests_share_one_connection() {
+/// Sends `count` statuses one after another and returns how many connections they took.
+async fn connections_for_sequential_statuses(count: usize) -> usize {
     let (addr, counts) = keep_alive_server(usize::MAX).await;
     let client = client(addr);
-    for _ in 0..5 {
+    for _ in 0..count {
         client.status().await.expect("status");
     }
-    assert_eq!(counts.accepted(), 1);
+    counts.accepted()
+}
+
+#[tokio::test]
+async fn sequential_requests_share_one_connection() {
+    assert_eq!(connections_for_sequential_statuses(5).await, 1);
+}
+
+/// On worker threads a connection's task may still be finishing its last answer when the next
+/// request comes; the connection must wait for it, not be replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_requests_share_one_connection_across_worker_threads() {
+    assert_eq!(connections_for_sequential_statuses(50).await, 1);
 }
 
 #[tokio::test]
@@ -154,6 +180,17 @@ async fn exchange(pool: &Pool, addr: SocketAddr) {
     let (response, lease) = pool.send(status_request(addr)).await.expect("answer");
     response.into_body().collect().await.expect("body");
     lease.reuse();
+}
+
+#[tokio::test]
+async fn a_server_that_closes_after_every_answer_is_answered_every_time() {
+    let (addr, counts) = server_answering(CLOSING_STATUS_REPLY, 1).await;
+    let client = client(addr);
+    // Back to back, so a request may meet the last connection before its close is seen.
+    for _ in 0..20 {
+        client.status().await.expect("status");
+    }
+    assert_eq!(counts.accepted(), 20);
 }
 
 #[tokio::test]
