@@ -290,6 +290,50 @@ mod tests {
         Endpoints::new(&url).expect("test base URL is accepted")
     }
 
+    #[test]
+    fn host_header_and_origin_name_the_port_only_when_it_is_not_the_schemes_default() {
+        for (base, host, origin) in [
+            (
+                "https://onetimesecret.com",
+                "onetimesecret.com",
+                "https://onetimesecret.com/",
+            ),
+            (
+                "https://onetimesecret.com:443/",
+                "onetimesecret.com",
+                "https://onetimesecret.com/",
+            ),
+            (
+                "http://ots.internal:80/ots/",
+                "ots.internal",
+                "http://ots.internal/",
+            ),
+            (
+                "https://eu.example:8443",
+                "eu.example:8443",
+                "https://eu.example:8443/",
+            ),
+            (
+                "http://127.0.0.1:7143",
+                "127.0.0.1:7143",
+                "http://127.0.0.1:7143/",
+            ),
+            (
+                "http://[::1]:7143/sub/path/",
+                "[::1]:7143",
+                "http://[::1]:7143/",
+            ),
+        ] {
+            let e = endpoints(base);
+            assert_eq!(e.host_header().expect("host"), host, "{base}");
+            assert_eq!(
+                e.origin_uri().expect("origin").to_string(),
+                origin,
+                "{base}"
+            );
+        }
+    }
+
     fn secret_key() -> SecretKey {
         SecretKey::parse("abc123").expect("valid key")
     }
