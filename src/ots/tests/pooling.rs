@@ -26,6 +26,8 @@ const CLOSING_STATUS_REPLY: &str = "HTTP/1.1 200 OK\r\nconnection: close\r\ncont
 struct Counts {
     accepted: AtomicUsize,
     closed_by_client: AtomicUsize,
+    /// Every request head received, in order.
+    heads: std::sync::Mutex<Vec<String>>,
 }
 
 impl Counts {
@@ -72,7 +74,12 @@ async fn serve(mut socket: TcpStream, reply: &str, answers: usize, counts: Arc<C
     while answered < answers {
         // The client's requests here are bodiless GETs: a head ends the request.
         while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            pending.drain(..end + 4);
+            let head = pending.drain(..end + 4).collect::<Vec<u8>>();
+            counts
+                .heads
+                .lock()
+                .expect("heads")
+                .push(String::from_utf8_lossy(&head).into_owned());
             if socket.write_all(reply.as_bytes()).await.is_err() {
                 return;
             }
@@ -219,4 +226,29 @@ async fn a_connection_whose_answer_was_not_read_is_not_reused() {
     drop(lease);
     exchange(&pool, addr).await;
     assert_eq!(counts.accepted(), 2);
+}
+
+/// The team's credentials go only where the pool was made for: a request URI naming another
+/// host still travels to the pool's origin, as a path, with the origin's `Host`.
+#[tokio::test]
+async fn requests_go_to_the_pools_origin_whatever_host_their_uri_names() {
+    let (addr, counts) = keep_alive_server(usize::MAX).await;
+    let pool = pool(addr, Duration::from_secs(90));
+    let elsewhere = http::Request::get("http://other.invalid:8080/api/v1/status")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let (response, lease) = pool.send(elsewhere).await.expect("answer");
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.expect("body");
+    lease.reuse();
+    assert_eq!(counts.accepted(), 1);
+    let heads = counts.heads.lock().expect("heads").clone();
+    assert_eq!(heads.len(), 1);
+    assert!(
+        heads[0].starts_with("GET /api/v1/status HTTP/1.1\r\n"),
+        "{}",
+        heads[0]
+    );
+    assert!(heads[0].contains("\r\nhost: test\r\n"), "{}", heads[0]);
+    assert!(!heads[0].contains("other.invalid"), "{}", heads[0]);
 }
