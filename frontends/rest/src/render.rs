@@ -17,7 +17,13 @@ pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 /// A compact JSON response with OTS's Content-Type.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     // A receipt renders to about 900 bytes; starting there spares `to_vec`'s three regrowths.
-    let mut body = Vec::with_capacity(1024);
+    json_sized(status, value, 1024)
+}
+
+/// [`json`] into a buffer sized up front: a long list regrown by doubling would hold its old
+/// and new copy at once, and keep up to half again as much slack.
+fn json_sized<T: Serialize>(status: StatusCode, value: &T, expected_len: usize) -> Response {
+    let mut body = Vec::with_capacity(expected_len);
     let (status, body) = match serde_json::to_writer(&mut body, value) {
         Ok(()) => (status, body),
         // Our wire types are plain structs of strings and numbers; this is unreachable in
@@ -39,6 +45,28 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
 /// Success is exactly 200: pypi's and otsgo's clients treat anything else as failure.
 pub fn ok<T: Serialize>(value: &T) -> Response {
     json(StatusCode::OK, value)
+}
+
+/// About what one item of `recent` renders to; a little over is cheaper than a regrowth.
+const RECENT_ITEM_BYTES: usize = 700;
+
+/// The `recent` list: rendered straight from the receipts, without a list of views between.
+pub fn recent(receipts: &[Receipt]) -> Response {
+    struct RecentList<'a>(&'a [Receipt]);
+    impl Serialize for RecentList<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(
+                self.0
+                    .iter()
+                    .map(|receipt| ReceiptBody::new(receipt, ReceiptView::Recent)),
+            )
+        }
+    }
+    json_sized(
+        StatusCode::OK,
+        &RecentList(receipts),
+        receipts.len().saturating_mul(RECENT_ITEM_BYTES).max(2),
+    )
 }
 
 /// Which response a receipt appears in; OTS shows slightly different fields in each.
@@ -282,6 +310,38 @@ mod tests {
         assert!(v.get("secret_key").is_none());
         assert_eq!(v["secret_identifier"], SKEY);
         assert_eq!(v["metadata_key"], MKEY);
+    }
+
+    /// The whole `recent` response, as the client reads it: a JSON array of receipt views in the
+    /// receipts' order, `[]` when there are none.
+    #[tokio::test]
+    async fn recent_renders_every_receipt_as_a_recent_view_in_order() {
+        use http_body_util::BodyExt;
+
+        let read = |response: Response| async move {
+            assert_eq!(response.status(), StatusCode::OK);
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            serde_json::from_slice::<Value>(&bytes).expect("JSON")
+        };
+        assert_eq!(read(recent(&[])).await, json!([]));
+
+        let first = receipt(ReceiptState::New);
+        let mut second = receipt(ReceiptState::Received);
+        second.custid = "second@example.com".into();
+        let list = read(recent(&[first.clone(), second.clone()])).await;
+        assert_eq!(
+            list,
+            json!([
+                to_value(&ReceiptBody::new(&first, ReceiptView::Recent)),
+                to_value(&ReceiptBody::new(&second, ReceiptView::Recent)),
+            ])
+        );
+        assert!(list[0].get("secret_key").is_none());
     }
 
     #[test]

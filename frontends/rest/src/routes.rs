@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::backend::{Backend, Call};
 use crate::errors::{Dialect, LocalRefusal};
-use crate::render::{BurnBody, ReceiptBody, ReceiptView, RevealBody, ServerStatusBody, ok};
+use crate::render::{self, BurnBody, ReceiptBody, ReceiptView, RevealBody, ServerStatusBody, ok};
 
 /// OTS's `V1_MIN_IDENTIFIER_LENGTH`: shorter keys get a bare "Not Found" before any lookup.
 const MIN_KEY_CHARS: usize = 20;
@@ -169,10 +169,7 @@ async fn burn(key: Result<Path<String>, PathRejection>, call: Call) -> Response 
 
 async fn recent(call: Call) -> Response {
     match call.ops.recent().await {
-        Ok(receipts) => ok(&receipts
-            .iter()
-            .map(|r| ReceiptBody::new(r, ReceiptView::Recent))
-            .collect::<Vec<_>>()),
+        Ok(receipts) => render::recent(&receipts),
         Err(err) => call.fail(err, None),
     }
 }
