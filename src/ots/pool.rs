@@ -12,7 +12,8 @@
 //! What the pooled client did that still holds: a connection that was idle in the pool and
 //! turns out closed by the server before the request went out is not an error, the request goes
 //! on another connection; connections idle longer than the idle lifetime are closed; a
-//! connection whose answer was not read to the end is never reused.
+//! connection whose answer was not read to the end is never reused; one still finishing its
+//! last answer is waited for rather than replaced. `src/ots/tests/pooling.rs` tests each.
 
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
@@ -86,8 +87,8 @@ impl Pool {
         }
     }
 
-    /// Sends `request`, whose URI is absolute and on this pool's origin, and returns the
-    /// answer's head with the connection it arrived on.
+    /// Sends `request` to this pool's origin (only its URI's path and query are used, whatever
+    /// authority it names) and returns the answer's head with the connection it arrived on.
     pub(super) async fn send(
         &self,
         request: Request<Full<Bytes>>,
