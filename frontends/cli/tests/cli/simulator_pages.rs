@@ -30,20 +30,7 @@ fn text(value: &Value, key: &str) -> String {
 async fn the_simulators_pages_reveal_show_and_burn_in_a_browser() {
     let puppeteer = support::install_puppeteer().await;
     for api in ["both", "v1"] {
-        let account = format!("{ACCOUNT}:{TOKEN}");
-        let simulator = support::start(
-            &[
-                "simulate",
-                "--listen",
-                "127.0.0.1:0",
-                "--api",
-                api,
-                "--account",
-                &account,
-            ],
-            &[],
-        )
-        .await;
+        let simulator = support::simulator(api, ACCOUNT, TOKEN).await;
         let base = simulator.base_url.trim_end_matches('/').to_owned();
         let http = reqwest::Client::new();
         let revealed = share(&http, &base, "page-secret-<b>value</b>", "pass-1234").await;

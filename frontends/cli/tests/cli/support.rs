@@ -249,8 +249,26 @@ pub fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
 
-/// `simulate --api <api>` with one account, and `serve` in front of it with that account as the
-/// team's credentials (upstream.api left at its default, auto) and a ledger file of its own.
+/// `simulate --api <api>` with one account.
+pub async fn simulator(api: &str, account: &str, token: &str) -> Running {
+    let account_arg = format!("{account}:{token}");
+    start(
+        &[
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--api",
+            api,
+            "--account",
+            &account_arg,
+        ],
+        &[],
+    )
+    .await
+}
+
+/// [`simulator`], and `serve` in front of it with that account as the team's credentials
+/// (upstream.api left at its default, auto) and a ledger file of its own.
 pub async fn simulator_and_team_gateway(
     api: &str,
     account: &str,
@@ -263,20 +281,7 @@ pub async fn simulator_and_team_gateway(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     ));
-    let account_arg = format!("{account}:{token}");
-    let simulator = start(
-        &[
-            "simulate",
-            "--listen",
-            "127.0.0.1:0",
-            "--api",
-            api,
-            "--account",
-            &account_arg,
-        ],
-        &[],
-    )
-    .await;
+    let simulator = simulator(api, account, token).await;
     let gateway = start(
         &[
             "serve",
