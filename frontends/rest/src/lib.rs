@@ -42,6 +42,7 @@ mod backend;
 mod caller;
 mod errors;
 mod front_door;
+mod json_out;
 mod operator;
 mod pages;
 mod params;

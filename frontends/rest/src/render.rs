@@ -10,29 +10,28 @@ use http::{HeaderValue, StatusCode, header};
 use ots_gateway_core::model::{Burned, Receipt, ReceiptState, Revealed, UpstreamStatus};
 use serde::Serialize;
 
+use crate::json_out::JsonObject;
+
 /// What OTS itself sends as the Content-Type of every v1 answer. npm's client only reads error
 /// messages when it sees `application/json`.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 /// A compact JSON response with OTS's Content-Type.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    // A receipt renders to about 900 bytes; starting there spares `to_vec`'s three regrowths.
-    json_sized(status, value, 1024)
-}
-
-/// [`json`] into a buffer sized up front: a long list regrown by doubling would hold its old
-/// and new copy at once, and keep up to half again as much slack.
-fn json_sized<T: Serialize>(status: StatusCode, value: &T, expected_len: usize) -> Response {
-    let mut body = Vec::with_capacity(expected_len);
-    let (status, body) = match serde_json::to_writer(&mut body, value) {
-        Ok(()) => (status, body),
+    // Most bodies are small; a receipt (`ok_written`) is about 900 bytes.
+    let mut body = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => json_response(status, body),
         // Our wire types are plain structs of strings and numbers; this is unreachable in
         // practice, and the client still gets JSON if it happens.
-        Err(_) => (
+        Err(_) => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             br#"{"message":"the response could not be encoded"}"#.to_vec(),
         ),
-    };
+    }
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -40,6 +39,20 @@ fn json_sized<T: Serialize>(status: StatusCode, value: &T, expected_len: usize) 
         HeaderValue::from_static(JSON_CONTENT_TYPE),
     );
     response
+}
+
+/// A v1 body that writes its own JSON (`json_out`), rather than through serde: the receipt
+/// bodies, which every share and `recent` answers with.
+pub trait WritesJson {
+    fn write_json(&self, out: &mut Vec<u8>);
+}
+
+/// [`ok`] for a body that writes its own JSON.
+pub fn ok_written<T: WritesJson>(value: &T) -> Response {
+    // A receipt is about 900 bytes.
+    let mut body = Vec::with_capacity(1024);
+    value.write_json(&mut body);
+    json_response(StatusCode::OK, body)
 }
 
 /// Success is exactly 200: pypi's and otsgo's clients treat anything else as failure.
@@ -50,23 +63,20 @@ pub fn ok<T: Serialize>(value: &T) -> Response {
 /// About what one item of `recent` renders to; a little over is cheaper than a regrowth.
 const RECENT_ITEM_BYTES: usize = 700;
 
-/// The `recent` list: rendered straight from the receipts, without a list of views between.
+/// The `recent` list: rendered straight from the receipts, without a list of views between,
+/// into a buffer sized up front: a long list regrown by doubling would hold its old and new copy
+/// at once, and keep up to half again as much slack.
 pub fn recent(receipts: &[Receipt]) -> Response {
-    struct RecentList<'a>(&'a [Receipt]);
-    impl Serialize for RecentList<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_seq(
-                self.0
-                    .iter()
-                    .map(|receipt| ReceiptBody::new(receipt, ReceiptView::Recent)),
-            )
+    let mut body = Vec::with_capacity(receipts.len().saturating_mul(RECENT_ITEM_BYTES).max(2));
+    body.push(b'[');
+    for (at, receipt) in receipts.iter().enumerate() {
+        if at > 0 {
+            body.push(b',');
         }
+        ReceiptBody::new(receipt, ReceiptView::Recent).write_json(&mut body);
     }
-    json_sized(
-        StatusCode::OK,
-        &RecentList(receipts),
-        receipts.len().saturating_mul(RECENT_ITEM_BYTES).max(2),
-    )
+    body.push(b']');
+    json_response(StatusCode::OK, body)
 }
 
 /// Which response a receipt appears in; OTS shows slightly different fields in each.
@@ -80,44 +90,34 @@ pub enum ReceiptView {
     Recent,
 }
 
-/// The v1 receipt ("metadata") object, aliases included.
-#[derive(Serialize)]
+/// The v1 receipt ("metadata") object, aliases included. Written in this order, each field
+/// left out where it is `None` (`secret_ttl: Some(None)` is written as `null`).
 pub struct ReceiptBody<'a> {
     custid: &'a str,
     metadata_key: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     secret_key: Option<&'a str>,
     ttl: u64,
     metadata_ttl: u64,
     /// Absent once received, `null` once the secret is otherwise gone.
-    #[serde(skip_serializing_if = "Option::is_none")]
     secret_ttl: Option<Option<u64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     metadata_url: Option<&'a str>,
     state: &'a str,
     updated: i64,
     created: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     received: Option<i64>,
     recipient: &'a [String],
     share_domain: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     passphrase_required: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     secret_value: Option<&'a str>,
     // The v0.24+ additive aliases (`V1_ADDITIVE_FIELD_MAP`).
     identifier: &'a str,
     secret_identifier: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     has_passphrase: Option<bool>,
     recipients: &'a [String],
     receipt_ttl: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     receipt_url: Option<&'a str>,
     /// Not an OTS field: the full link for the recipient, so scripts need not build it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     share_url: Option<&'a str>,
 }
 
@@ -158,7 +158,6 @@ impl<'a> ReceiptBody<'a> {
     }
 }
 
-#[derive(Serialize)]
 pub struct BurnBody<'a> {
     state: ReceiptBody<'a>,
     secret_shortkey: &'a str,
@@ -170,6 +169,67 @@ impl<'a> BurnBody<'a> {
             state: ReceiptBody::new(&burned.receipt, ReceiptView::Plain),
             secret_shortkey: &burned.secret_shortkey,
         }
+    }
+}
+
+impl WritesJson for ReceiptBody<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = JsonObject::begin(out);
+        object.str("custid", self.custid);
+        object.str("metadata_key", self.metadata_key);
+        if let Some(secret_key) = self.secret_key {
+            object.str("secret_key", secret_key);
+        }
+        object.u64("ttl", self.ttl);
+        object.u64("metadata_ttl", self.metadata_ttl);
+        match self.secret_ttl {
+            Some(Some(ttl)) => object.u64("secret_ttl", ttl),
+            Some(None) => object.null("secret_ttl"),
+            None => {}
+        }
+        if let Some(url) = self.metadata_url {
+            object.str("metadata_url", url);
+        }
+        object.str("state", self.state);
+        object.i64("updated", self.updated);
+        object.i64("created", self.created);
+        if let Some(received) = self.received {
+            object.i64("received", received);
+        }
+        object.strs("recipient", self.recipient);
+        object.str("share_domain", self.share_domain);
+        if let Some(required) = self.passphrase_required {
+            object.bool("passphrase_required", required);
+        }
+        if let Some(value) = self.value {
+            object.str("value", value);
+        }
+        if let Some(value) = self.secret_value {
+            object.str("secret_value", value);
+        }
+        object.str("identifier", self.identifier);
+        object.str("secret_identifier", self.secret_identifier);
+        if let Some(has) = self.has_passphrase {
+            object.bool("has_passphrase", has);
+        }
+        object.strs("recipients", self.recipients);
+        object.u64("receipt_ttl", self.receipt_ttl);
+        if let Some(url) = self.receipt_url {
+            object.str("receipt_url", url);
+        }
+        if let Some(url) = self.share_url {
+            object.str("share_url", url);
+        }
+        object.end();
+    }
+}
+
+impl WritesJson for BurnBody<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = JsonObject::begin(out);
+        self.state.write_json(object.key("state"));
+        object.str("secret_shortkey", self.secret_shortkey);
+        object.end();
     }
 }
 
@@ -235,8 +295,14 @@ mod tests {
         }
     }
 
-    fn to_value<T: Serialize>(t: &T) -> Value {
-        serde_json::to_value(t).unwrap()
+    fn written(body: &impl WritesJson) -> String {
+        let mut out = Vec::new();
+        body.write_json(&mut out);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn to_value(body: &impl WritesJson) -> Value {
+        serde_json::from_str(&written(body)).expect("valid JSON")
     }
 
     #[test]
@@ -256,6 +322,55 @@ mod tests {
                 "share_url": format!("https://ots.example/secret/{SKEY}"),
             })
         );
+    }
+
+    /// Byte for byte, in the order OTS writes the fields (`receipt_hsh`, then the v0.24+
+    /// aliases), which some clients' hand-rolled parsers depend on.
+    #[test]
+    fn a_receipt_is_written_compactly_in_ots_order() {
+        let r = receipt(ReceiptState::New);
+        assert_eq!(
+            written(&ReceiptBody::new(&r, ReceiptView::Created)),
+            format!(
+                concat!(
+                    r#"{{"custid":"anon","metadata_key":"{m}","secret_key":"{s}","ttl":3600,"#,
+                    r#""metadata_ttl":7200,"secret_ttl":3600,"#,
+                    r#""metadata_url":"https://ots.example/receipt/{m}","state":"new","#,
+                    r#""updated":1780000001,"created":1780000000,"recipient":[],"#,
+                    r#""share_domain":"","passphrase_required":false,"identifier":"{m}","#,
+                    r#""secret_identifier":"{s}","has_passphrase":false,"recipients":[],"#,
+                    r#""receipt_ttl":7200,"receipt_url":"https://ots.example/receipt/{m}","#,
+                    r#""share_url":"https://ots.example/secret/{s}"}}"#
+                ),
+                m = MKEY,
+                s = SKEY
+            )
+        );
+    }
+
+    /// Text from upstream or from callers (custid, recipients, share domain, a generated value)
+    /// is escaped wherever it appears, and reads back unchanged.
+    #[test]
+    fn text_that_needs_escaping_is_escaped_everywhere() {
+        let awkward = "a \"quoted\" \\ back\tslash\n\u{1}é🔑";
+        let mut r = receipt(ReceiptState::New);
+        r.custid = awkward.into();
+        r.recipients = vec![awkward.into(), "plain@example.com".into()];
+        r.share_domain = awkward.into();
+        r.value = Some(SecretText::new(awkward));
+        r.metadata_url = Some(awkward.into());
+        let v = to_value(&ReceiptBody::new(&r, ReceiptView::Created));
+        for field in [
+            "custid",
+            "share_domain",
+            "value",
+            "secret_value",
+            "metadata_url",
+        ] {
+            assert_eq!(v[field], awkward, "{field}");
+        }
+        assert_eq!(v["recipient"], json!([awkward, "plain@example.com"]));
+        assert_eq!(v["recipients"], v["recipient"]);
     }
 
     #[test]

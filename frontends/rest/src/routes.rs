@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use crate::backend::{Backend, Call};
 use crate::errors::{Dialect, LocalRefusal};
-use crate::render::{self, BurnBody, ReceiptBody, ReceiptView, RevealBody, ServerStatusBody, ok};
+use crate::render::{
+    self, BurnBody, ReceiptBody, ReceiptView, RevealBody, ServerStatusBody, ok, ok_written,
+};
 
 /// OTS's `V1_MIN_IDENTIFIER_LENGTH`: shorter keys get a bare "Not Found" before any lookup.
 const MIN_KEY_CHARS: usize = 20;
@@ -93,7 +95,7 @@ async fn share(call: Call) -> Response {
         Err(err) => return call.fail(err, None),
     };
     match call.ops.share(request).await {
-        Ok(receipt) => ok(&ReceiptBody::new(&receipt, created_view(&call))),
+        Ok(receipt) => ok_written(&ReceiptBody::new(&receipt, created_view(&call))),
         Err(err) => call.fail(err, None),
     }
 }
@@ -112,7 +114,7 @@ async fn generate(call: Call) -> Response {
         Err(err) => return call.fail(err, None),
     };
     match call.ops.generate(request).await {
-        Ok(receipt) => ok(&ReceiptBody::new(&receipt, created_view(&call))),
+        Ok(receipt) => ok_written(&ReceiptBody::new(&receipt, created_view(&call))),
         Err(err) => call.fail(err, None),
     }
 }
@@ -144,7 +146,7 @@ async fn receipt(key: Result<Path<String>, PathRejection>, call: Call) -> Respon
         return call.fail(Error::UnknownSecret, Some(&raw));
     };
     match call.ops.receipt(&key).await {
-        Ok(receipt) => ok(&ReceiptBody::new(&receipt, ReceiptView::Plain)),
+        Ok(receipt) => ok_written(&ReceiptBody::new(&receipt, ReceiptView::Plain)),
         Err(err) => call.fail(err, Some(&raw)),
     }
 }
@@ -162,7 +164,7 @@ async fn burn(key: Result<Path<String>, PathRejection>, call: Call) -> Response 
         Err(err) => return call.fail(err, Some(&raw)),
     };
     match call.ops.burn(&key, passphrase.as_ref()).await {
-        Ok(burned) => ok(&BurnBody::new(&burned)),
+        Ok(burned) => ok_written(&BurnBody::new(&burned)),
         Err(err) => call.fail(err, Some(&raw)),
     }
 }
