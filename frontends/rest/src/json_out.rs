@@ -45,13 +45,7 @@ impl<'out> JsonObject<'out> {
         write_str(self.key(name), value);
     }
 
-    pub(crate) fn u64(&mut self, name: &'static str, value: u64) {
-        let mut digits = itoa::Buffer::new();
-        self.key(name)
-            .extend_from_slice(digits.format(value).as_bytes());
-    }
-
-    pub(crate) fn i64(&mut self, name: &'static str, value: i64) {
+    pub(crate) fn int(&mut self, name: &'static str, value: impl itoa::Integer) {
         let mut digits = itoa::Buffer::new();
         self.key(name)
             .extend_from_slice(digits.format(value).as_bytes());
@@ -160,8 +154,8 @@ mod tests {
         let mut out = Vec::new();
         let mut object = JsonObject::begin(&mut out);
         object.str("a", "x");
-        object.u64("b", u64::MAX);
-        object.i64("c", i64::MIN);
+        object.int("b", u64::MAX);
+        object.int("c", i64::MIN);
         object.bool("d", false);
         object.null("e");
         object.strs("f", &["1".to_owned(), "\"2\"".to_owned()]);

@@ -180,10 +180,10 @@ impl WritesJson for ReceiptBody<'_> {
         if let Some(secret_key) = self.secret_key {
             object.str("secret_key", secret_key);
         }
-        object.u64("ttl", self.ttl);
-        object.u64("metadata_ttl", self.metadata_ttl);
+        object.int("ttl", self.ttl);
+        object.int("metadata_ttl", self.metadata_ttl);
         match self.secret_ttl {
-            Some(Some(ttl)) => object.u64("secret_ttl", ttl),
+            Some(Some(ttl)) => object.int("secret_ttl", ttl),
             Some(None) => object.null("secret_ttl"),
             None => {}
         }
@@ -191,10 +191,10 @@ impl WritesJson for ReceiptBody<'_> {
             object.str("metadata_url", url);
         }
         object.str("state", self.state);
-        object.i64("updated", self.updated);
-        object.i64("created", self.created);
+        object.int("updated", self.updated);
+        object.int("created", self.created);
         if let Some(received) = self.received {
-            object.i64("received", received);
+            object.int("received", received);
         }
         object.strs("recipient", self.recipient);
         object.str("share_domain", self.share_domain);
@@ -213,7 +213,7 @@ impl WritesJson for ReceiptBody<'_> {
             object.bool("has_passphrase", has);
         }
         object.strs("recipients", self.recipients);
-        object.u64("receipt_ttl", self.receipt_ttl);
+        object.int("receipt_ttl", self.receipt_ttl);
         if let Some(url) = self.receipt_url {
             object.str("receipt_url", url);
         }
