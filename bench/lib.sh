@@ -67,3 +67,15 @@ listening_url() { # name [seconds]
   done
   echo "$1 did not start" >&2; cat "$work/$1.err" >&2; exit 1
 }
+
+# Starts the simulator and, in front of it, `serve` with GATEWAY_ENV for LEDGER, both run from
+# BINARY, the simulator with the given extra environment; sets SIMULATOR_URL and GATEWAY_URL.
+start_simulator_and_gateway() { # binary ledger-file [NAME=VALUE for the simulator...]
+  local binary=$1 ledger=$2; shift 2
+  start simulator env "$@" "$binary" "${SIMULATOR_ARGS[@]}"
+  SIMULATOR_URL=$(listening_url simulator)
+  gateway_env "$ledger"
+  start gateway env "${GATEWAY_ENV[@]}" "$binary" serve --listen 127.0.0.1:0 \
+    --upstream "$SIMULATOR_URL"
+  GATEWAY_URL=$(listening_url gateway)
+}

@@ -14,6 +14,7 @@ mod ledger_failures;
 mod links;
 mod listener_config;
 mod mcp_clients;
+mod pgo_training;
 mod probes;
 mod process;
 mod readme;
