@@ -26,14 +26,8 @@ async fn secrets_never_reach_the_logs_at_trace_level() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let ledger_path = dir.join("ledger.sqlite3");
     let audit_path = dir.join("audit.jsonl");
-    let gateway = support::start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &simulator.base_url,
-        ],
+    let gateway = support::serve_in_front_of(
+        &simulator.base_url,
         &[
             ("OTS_GATEWAY__LEDGER__PATH", &ledger_path.to_string_lossy()),
             ("OTS_GATEWAY__AUDIT__FILE", &audit_path.to_string_lossy()),

@@ -128,14 +128,8 @@ async fn status_and_readiness_name_rejected_team_credentials() {
         &[],
     )
     .await;
-    let gateway = support::start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &simulator.base_url,
-        ],
+    let gateway = support::serve_in_front_of(
+        &simulator.base_url,
         &[
             ("OTS_GATEWAY_USERNAME", "team@example.com"),
             ("OTS_GATEWAY_API_KEY", "a-revoked-token"),

@@ -29,17 +29,7 @@ async fn the_pgo_training_run_passes_against_the_binary() {
     serve_env.extend(quotas);
     let serve_ledger_path = serve_ledger.to_string_lossy();
     serve_env.push(("OTS_GATEWAY__LEDGER__PATH", &serve_ledger_path));
-    let gateway = support::start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &simulator.base_url,
-        ],
-        &serve_env,
-    )
-    .await;
+    let gateway = support::serve_in_front_of(&simulator.base_url, &serve_env).await;
 
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/pgo_train.py");
     // The stdio server is started by the script, with its settings passed through `env` as

@@ -249,6 +249,15 @@ pub fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
 
+/// `serve --listen 127.0.0.1:0 --upstream <upstream>` with `envs`, as most tests run it.
+pub async fn serve_in_front_of(upstream: &str, envs: &[(&str, &str)]) -> Running {
+    start(
+        &["serve", "--listen", "127.0.0.1:0", "--upstream", upstream],
+        envs,
+    )
+    .await
+}
+
 /// `simulate --api <api>` with one account.
 pub async fn simulator(api: &str, account: &str, token: &str) -> Running {
     let account_arg = format!("{account}:{token}");
@@ -282,14 +291,8 @@ pub async fn simulator_and_team_gateway(
             .map_or(0, |d| d.as_nanos())
     ));
     let simulator = simulator(api, account, token).await;
-    let gateway = start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &simulator.base_url,
-        ],
+    let gateway = serve_in_front_of(
+        &simulator.base_url,
         &[
             ("OTS_GATEWAY_USERNAME", account),
             ("OTS_GATEWAY_API_KEY", token),
