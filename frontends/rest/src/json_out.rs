@@ -60,6 +60,19 @@ impl<'out> JsonObject<'out> {
         self.key(name).extend_from_slice(b"null");
     }
 
+    /// Writes the member with `write` when there is a value, and leaves it out when there is
+    /// none, as OTS does with fields it has nothing for.
+    pub(crate) fn optional<T>(
+        &mut self,
+        name: &'static str,
+        value: Option<T>,
+        write: fn(&mut Self, &'static str, T),
+    ) {
+        if let Some(value) = value {
+            write(self, name, value);
+        }
+    }
+
     pub(crate) fn strs(&mut self, name: &'static str, values: &[String]) {
         let out = self.key(name);
         out.push(b'[');

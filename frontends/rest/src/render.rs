@@ -177,9 +177,7 @@ impl WritesJson for ReceiptBody<'_> {
         let mut object = JsonObject::begin(out);
         object.str("custid", self.custid);
         object.str("metadata_key", self.metadata_key);
-        if let Some(secret_key) = self.secret_key {
-            object.str("secret_key", secret_key);
-        }
+        object.optional("secret_key", self.secret_key, JsonObject::str);
         object.int("ttl", self.ttl);
         object.int("metadata_ttl", self.metadata_ttl);
         match self.secret_ttl {
@@ -187,39 +185,27 @@ impl WritesJson for ReceiptBody<'_> {
             Some(None) => object.null("secret_ttl"),
             None => {}
         }
-        if let Some(url) = self.metadata_url {
-            object.str("metadata_url", url);
-        }
+        object.optional("metadata_url", self.metadata_url, JsonObject::str);
         object.str("state", self.state);
         object.int("updated", self.updated);
         object.int("created", self.created);
-        if let Some(received) = self.received {
-            object.int("received", received);
-        }
+        object.optional("received", self.received, JsonObject::int);
         object.strs("recipient", self.recipient);
         object.str("share_domain", self.share_domain);
-        if let Some(required) = self.passphrase_required {
-            object.bool("passphrase_required", required);
-        }
-        if let Some(value) = self.value {
-            object.str("value", value);
-        }
-        if let Some(value) = self.secret_value {
-            object.str("secret_value", value);
-        }
+        object.optional(
+            "passphrase_required",
+            self.passphrase_required,
+            JsonObject::bool,
+        );
+        object.optional("value", self.value, JsonObject::str);
+        object.optional("secret_value", self.secret_value, JsonObject::str);
         object.str("identifier", self.identifier);
         object.str("secret_identifier", self.secret_identifier);
-        if let Some(has) = self.has_passphrase {
-            object.bool("has_passphrase", has);
-        }
+        object.optional("has_passphrase", self.has_passphrase, JsonObject::bool);
         object.strs("recipients", self.recipients);
         object.int("receipt_ttl", self.receipt_ttl);
-        if let Some(url) = self.receipt_url {
-            object.str("receipt_url", url);
-        }
-        if let Some(url) = self.share_url {
-            object.str("share_url", url);
-        }
+        object.optional("receipt_url", self.receipt_url, JsonObject::str);
+        object.optional("share_url", self.share_url, JsonObject::str);
         object.end();
     }
 }
