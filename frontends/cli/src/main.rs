@@ -1,6 +1,7 @@
 //! The `ots-gateway` binary: parses the command line and wires the core and the frontends
 //! together. No policy lives here; `anyhow` is used here and nowhere else.
 
+mod allocator;
 mod cli;
 mod commands;
 mod descriptors;
@@ -16,7 +17,7 @@ use clap::Parser;
 /// mimalloc instead of glibc's malloc: a request makes a few dozen short-lived allocations, and
 /// glibc's `malloc`/`free` were over a tenth of a status request's instructions (BENCHMARKS.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
 
 /// `EX_CONFIG` from sysexits.h: service managers and scripts can tell "fix your config" apart
 /// from a crash.
