@@ -52,49 +52,13 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-basic="Basic $(printf '%s' "$ACCOUNT_USER:$ACCOUNT_TOKEN" | base64 -w0)"
-
 # nginx in the foreground (PID known), one worker on the server core, keep-alive to the upstream,
 # the team's header injected, a per-client request limit far above the load.
 start_nginx() {
   local upstream=$1 port=$2 dir=$work/nginx
-  mkdir -p "$dir"
-  local user_line=""
-  [ "$(id -u)" = 0 ] && user_line="user root;"
-  cat >"$dir/nginx.conf" <<EOF
-$user_line
-worker_processes 1;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log $dir/access.log;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
-  limit_req_zone \$binary_remote_addr zone=callers:1m rate=1000000r/s;
-  upstream ots { server ${upstream#http://}; keepalive 128; }
-  server {
-    listen 127.0.0.1:$port;
-    location / {
-      limit_req zone=callers burst=100000 nodelay;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Authorization "$basic";
-      proxy_pass http://ots;
-    }
-  }
-}
-EOF
+  write_nginx_conf "$dir" "$upstream" "$port"
   start nginx "$NGINX" -p "$dir" -c "$dir/nginx.conf"
-  for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/api/v1/status" 2>/dev/null && return
-    sleep 0.05
-  done
-  echo "nginx did not start" >&2; cat "$dir/error.log" >&2; exit 1
+  wait_for_nginx "$port" "$dir"
 }
 
 start_gateway() {

@@ -11,8 +11,12 @@
 #     bash bench/instructions.sh   # a build older than `simulate --reserve-entries`
 #   KEEP_IN=/tmp/cg bash bench/instructions.sh   # keep callgrind.<workload> there, e.g. for
 #     callgrind_annotate --inclusive=yes --tree=caller /tmp/cg/callgrind.share
+#   CALLGRIND_OPTS=--cache-sim=yes bash bench/instructions.sh   # cache misses too (simulated)
+#   TARGETS="nginx gateway" bash bench/instructions.sh   # nginx too, as compare.sh sets it up
+#     (one process: `master_process off`); its files are kept as callgrind.nginx-<workload>
 #
-# Needs valgrind (Debian `valgrind`) and python3. Builds the `profiling` profile (release code
+# Needs valgrind (Debian `valgrind`) and python3; for the nginx target nginx (Debian
+# `nginx-light`) and curl. Builds the `profiling` profile (release code
 # with symbols). The gateway runs under callgrind; the simulator runs natively. Loopback only;
 # every process is started and stopped by PID.
 set -euo pipefail
@@ -23,6 +27,8 @@ WORKLOADS=${WORKLOADS:-status share}
 # Concurrent client connections: shares sent together are what a group commit batches.
 CLIENTS=${CLIENTS:-16}
 TOP=${TOP:-25}
+TARGETS=${TARGETS:-gateway}
+NGINX=${NGINX:-/usr/sbin/nginx}
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -61,22 +67,48 @@ EOF
 pids+=($!)
 sim=$(listening_url simulator 60)
 
+# Starts TARGET under callgrind, counting nothing yet; sets `counted_pid` and `url`.
+start_counted() { # target workload out-file
+  local target=$1 workload=$2 out=$3
+  local callgrind=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out"
+    ${CALLGRIND_OPTS:-})
+  case $target in
+    gateway)
+      gateway_env "$work/ledger-$workload.sqlite3"
+      env "${GATEWAY_ENV[@]}" "${callgrind[@]}" "$BIN" serve --listen 127.0.0.1:0 \
+        --upstream "$sim" >"$work/gateway.out" 2>"$work/gateway.err" &
+      counted_pid=$!
+      pids+=("$counted_pid")
+      url=$(listening_url gateway 60)
+      ;;
+    nginx)
+      local port dir=$work/nginx-$workload
+      port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+      write_nginx_conf "$dir" "$sim" "$port" "master_process off;"
+      "${callgrind[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" >"$work/nginx.out" 2>"$work/nginx.err" &
+      counted_pid=$!
+      pids+=("$counted_pid")
+      wait_for_nginx "$port" "$dir" 60
+      url="http://127.0.0.1:$port"
+      ;;
+    *) echo "unknown target $target (gateway, nginx)" >&2; exit 1 ;;
+  esac
+}
+
+for target in $TARGETS; do
 for workload in $WORKLOADS; do
-  out=$work/callgrind.$workload
-  gateway_env "$work/ledger-$workload.sqlite3"
-  env "${GATEWAY_ENV[@]}" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
-    "$BIN" serve --listen 127.0.0.1:0 --upstream "$sim" >"$work/gateway.out" 2>"$work/gateway.err" &
-  gw_pid=$!
-  pids+=("$gw_pid")
-  gw=$(listening_url gateway 60)
-  load "$gw" "$workload" 200 "$CLIENTS"             # warm-up, not counted
-  callgrind_control --instr=on "$gw_pid" >/dev/null 2>&1
-  load "$gw" "$workload" "$REQUESTS" "$CLIENTS"
-  callgrind_control --instr=off "$gw_pid" >/dev/null 2>&1
-  kill "$gw_pid"
-  wait "$gw_pid" 2>/dev/null || true
+  name=$workload
+  [ "$target" = gateway ] || name=$target-$workload
+  out=$work/callgrind.$name
+  start_counted "$target" "$workload" "$out"
+  load "$url" "$workload" 200 "$CLIENTS"             # warm-up, not counted
+  callgrind_control --instr=on "$counted_pid" >/dev/null 2>&1
+  load "$url" "$workload" "$REQUESTS" "$CLIENTS"
+  callgrind_control --instr=off "$counted_pid" >/dev/null 2>&1
+  kill "$counted_pid"
+  wait "$counted_pid" 2>/dev/null || true
   total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !seen++ { gsub(",", "", $1); print $1 }')
-  echo "### $workload: $REQUESTS requests over $CLIENTS connections"
+  echo "### $target, $workload: $REQUESTS requests over $CLIENTS connections"
   echo
   echo "instructions per request: $(( total / REQUESTS ))"
   echo
@@ -87,6 +119,7 @@ for workload in $WORKLOADS; do
   echo
   if [[ -n ${KEEP_IN:-} ]]; then
     mkdir -p "$KEEP_IN"
-    cp "$out" "$KEEP_IN/callgrind.$workload"
+    cp "$out" "$KEEP_IN/callgrind.$name"
   fi
+done
 done

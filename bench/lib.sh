@@ -33,6 +33,59 @@ gateway_env() { # ledger-file
   )
 }
 
+# The team's header as nginx injects it (and as the load generator sends it going direct).
+basic="Basic $(printf '%s' "$ACCOUNT_USER:$ACCOUNT_TOKEN" | base64 -w0)"
+
+# What a user would put in front of OTS instead of the gateway: nginx as a reverse proxy with one
+# worker, keep-alive to the upstream, the team's header injected, a per-client request limit far
+# above any load, an access log. Writes DIR/nginx.conf; extra main-context lines (e.g.
+# "master_process off;") may follow.
+write_nginx_conf() { # dir upstream-url port [line...]
+  local dir=$1 upstream=$2 port=$3; shift 3
+  mkdir -p "$dir"
+  local user_line=""
+  [ "$(id -u)" = 0 ] && user_line="user root;"
+  cat >"$dir/nginx.conf" <<EOF
+$user_line
+$(printf '%s\n' "$@")
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  limit_req_zone \$binary_remote_addr zone=callers:1m rate=1000000r/s;
+  upstream ots { server ${upstream#http://}; keepalive 128; }
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      limit_req zone=callers burst=100000 nodelay;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "$basic";
+      proxy_pass http://ots;
+    }
+  }
+}
+EOF
+}
+
+# Waits up to SECONDS (default 5) for nginx on PORT to answer a status through to the upstream.
+wait_for_nginx() { # port dir [seconds]
+  local tries=$(( ${3:-5} * 20 ))
+  for _ in $(seq 1 "$tries"); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/api/v1/status" 2>/dev/null && return
+    sleep 0.05
+  done
+  echo "nginx did not start" >&2; cat "$2/error.log" >&2; exit 1
+}
+
 work=$(mktemp -d)
 pids=()
 stop_all() {
