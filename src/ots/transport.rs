@@ -68,12 +68,16 @@ impl Transport {
         operation: &'static str,
         limit: usize,
     ) -> Result<Reply> {
-        match tokio::time::timeout(
+        // Boxed, because every async layer above this one (the client's retries, the gateway's
+        // policy, the frontend's handler) would otherwise hold this state, 1.3 KB, and each
+        // moves what it awaits when it starts: a status request's handler future was 4.8 KB,
+        // 2.2 KB with this box, and simulated cache misses per request fell by 13-19 %
+        // (BENCHMARKS.md, eleventh round). One allocation here leaves them a pointer to move.
+        let bounded = Box::pin(tokio::time::timeout(
             self.request_timeout,
             self.exchange_unbounded(request, operation, limit),
-        )
-        .await
-        {
+        ));
+        match bounded.await {
             Ok(outcome) => outcome,
             Err(_) => {
                 let failure = UpstreamFailure::Timeout;
