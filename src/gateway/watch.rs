@@ -75,7 +75,7 @@ impl Gateway {
         let mut remaining: Vec<&LedgerEntry> = entries.iter().collect();
         if batch_with_recent && self.has_team_credentials() && entries.len() > 1 {
             match self
-                .upstream_call(Operation::Recent, self.inner.upstream.recent())
+                .upstream_call(Operation::Recent, || self.inner.upstream.recent())
                 .await
             {
                 Ok(receipts) => {
@@ -108,7 +108,7 @@ impl Gateway {
         for entry in remaining {
             let key = &entry.metadata_key;
             match self
-                .upstream_call(Operation::Receipt, self.inner.upstream.receipt(key))
+                .upstream_call(Operation::Receipt, || self.inner.upstream.receipt(key))
                 .await
             {
                 Ok(receipt) => {
@@ -132,10 +132,10 @@ impl Gateway {
 
     /// One upstream call no caller asked for: admitted by the shared budget, timed, and never
     /// charged to anyone's quota.
-    async fn upstream_call<T>(
+    async fn upstream_call<T, F: std::future::Future<Output = Result<T>>>(
         &self,
         operation: Operation,
-        call: impl std::future::Future<Output = Result<T>>,
+        call: impl FnOnce() -> F,
     ) -> Result<T> {
         self.inner.limits.admit_upstream_call()?;
         self.timed(operation, call).await
