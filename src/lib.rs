@@ -18,6 +18,9 @@
 //! - [`config`]: the validated configuration model. The core reads no files or environment itself;
 //!   the binary hands it text and a view of the environment.
 
+// The binary's allocator is the project's only unsafe code (ARCHITECTURE.md, "Invariants").
+#![forbid(unsafe_code)]
+
 pub mod base_url;
 pub mod config;
 pub mod error;

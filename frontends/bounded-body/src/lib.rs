@@ -9,6 +9,9 @@
 //! that is still uploading makes the server close the connection under it, and some clients
 //! take that as the end of their session rather than as the answer.
 
+// The binary's allocator is the project's only unsafe code (ARCHITECTURE.md, "Invariants").
+#![forbid(unsafe_code)]
+
 use bytes::Bytes;
 use http_body::Body;
 use http_body_util::BodyExt;

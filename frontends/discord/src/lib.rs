@@ -16,6 +16,9 @@
 //! Quotas, ownership, allowed operations and audit all live in the core; the caller is the
 //! Discord user id.
 
+// The binary's allocator is the project's only unsafe code (ARCHITECTURE.md, "Invariants").
+#![forbid(unsafe_code)]
+
 pub mod access;
 mod client;
 pub mod command;

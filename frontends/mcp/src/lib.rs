@@ -19,6 +19,9 @@
 //! operator enables `return_generated_value`) carries a secret value or passphrase, and nothing
 //! here logs arguments.
 
+// The binary's allocator is the project's only unsafe code (ARCHITECTURE.md, "Invariants").
+#![forbid(unsafe_code)]
+
 mod arguments;
 mod elicit;
 mod entry;

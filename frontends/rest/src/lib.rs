@@ -37,6 +37,9 @@
 //! the result with [`local_only`]; it then gets the Host, Origin, token, body-size and
 //! concurrency checks but not the REST request timeout, which would cut streams.
 
+// The binary's allocator is the project's only unsafe code (ARCHITECTURE.md, "Invariants").
+#![forbid(unsafe_code)]
+
 mod auth_throttle;
 mod backend;
 mod caller;
