@@ -48,10 +48,6 @@ command -v oha >/dev/null && HAVE_OHA=1
 source bench/lib.sh
 use_built_binary release
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # nginx in the foreground (PID known), one worker on the server core, keep-alive to the upstream,
 # the team's header injected, a per-client request limit far above the load.
 start_nginx() {

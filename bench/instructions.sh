@@ -83,7 +83,7 @@ start_counted() { # target workload out-file
       ;;
     nginx)
       local port dir=$work/nginx-$workload
-      port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+      port=$(free_port)
       write_nginx_conf "$dir" "$sim" "$port" "master_process off;"
       "${callgrind[@]}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" >"$work/nginx.out" 2>"$work/nginx.err" &
       counted_pid=$!

@@ -76,6 +76,11 @@ http {
 EOF
 }
 
+# A loopback port nothing listens on now, for a server that cannot be told to pick its own.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # Waits up to SECONDS (default 5) for nginx on PORT to answer a status through to the upstream.
 wait_for_nginx() { # port dir [seconds]
   local tries=$(( ${3:-5} * 20 ))

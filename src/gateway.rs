@@ -600,7 +600,7 @@ impl Gateway {
     ) -> Result<T> {
         let started = Instant::now();
         // At `debug` for the reason given at the REST request span. When it is off (the usual
-        // case) the call is awaited bare: wrapping it would move the whole exchange's future.
+        // case) the call is awaited bare: wrapping it would move the call's future once more.
         let span = debug_span!("upstream", op = %operation);
         let result = if span.is_disabled() {
             call().await
